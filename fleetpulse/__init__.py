@@ -1,0 +1,1 @@
+"""FleetPulse: shared plumbing (settings, Kafka client config, the local stack, the CLI)."""

@@ -1,0 +1,3 @@
+from fleetpulse.cli import main
+
+main()

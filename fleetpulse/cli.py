@@ -1,0 +1,227 @@
+"""The `fleetpulse` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from prometheus_client import start_http_server
+
+from fleetpulse.settings import get_settings
+
+
+@click.group()
+def main() -> None:
+    """FleetPulse: watch a fleet of devices and predict their failures."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- the local stack ---------------------------------------------------------------------------
+
+
+@main.group()
+def stack() -> None:
+    """The local stack: Kafka (KRaft), Connect, DynamoDB Local, Prometheus."""
+
+
+@stack.command("up")
+def stack_up() -> None:
+    """Install what is missing and start every server; wait until each is healthy."""
+    from fleetpulse.stack import manager
+
+    try:
+        manager.up(get_settings())
+    except manager.StackError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@stack.command("down")
+def stack_down() -> None:
+    """Stop exactly the processes the stack (and `demo`) started, by pid."""
+    from fleetpulse.stack import manager
+
+    manager.down(get_settings())
+
+
+@stack.command("status")
+def stack_status() -> None:
+    """Each server with its URL and health; exit 1 unless all are healthy."""
+    from fleetpulse.stack import manager
+
+    if not manager.status(get_settings()):
+        sys.exit(1)
+
+
+@stack.command("logs")
+@click.argument("name")
+@click.option("-n", "--lines", default=50, show_default=True)
+def stack_logs(name: str, lines: int) -> None:
+    """The last lines of one process's log (kafka, connect, dynamodb, prometheus, worker, simulator)."""
+    from fleetpulse.stack import manager
+
+    click.echo(manager.logs(get_settings(), name, lines))
+
+
+# --- setup: topics, tables, connectors ---------------------------------------------------------
+
+
+@main.command("topics")
+def topics() -> None:
+    """Create the project's topics (idempotent)."""
+    from fleetpulse.topics import create_topics
+
+    created = create_topics(get_settings())
+    click.echo(f"created: {', '.join(created) or 'none (all exist)'}")
+
+
+@main.command("tables")
+def tables() -> None:
+    """Create the DynamoDB tables the sinks write (idempotent)."""
+    from connectors.tables import create_tables
+
+    created = create_tables(get_settings())
+    click.echo(f"created: {', '.join(created) or 'none (all exist)'}")
+
+
+@main.group()
+def connectors() -> None:
+    """Kafka Connect connectors, through the REST API."""
+
+
+@connectors.command("apply")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def connectors_apply(files: tuple[Path, ...]) -> None:
+    """PUT each connector config (default: connectors/*.json) and wait until it runs."""
+    from connectors import rest
+
+    settings = get_settings()
+    for path in files or rest.default_files():
+        state = rest.apply(settings.connect_url, path)
+        click.echo(f"{state['name']}: {state['connector']['state']}, {len(state['tasks'])} task(s) running")
+
+
+@connectors.command("status")
+def connectors_status() -> None:
+    """State of every connector and task, with the trace of failed tasks."""
+    from connectors import rest
+
+    settings = get_settings()
+    for path in rest.default_files():
+        name, _ = rest.load(path)
+        try:
+            state = rest.status(settings.connect_url, name)
+        except rest.ConnectError as error:
+            click.echo(f"{name}: {error}")
+            continue
+        tasks = ", ".join(f"{task['id']}:{task['state']}" for task in state["tasks"])
+        click.echo(f"{name}: {state['connector']['state']} [{tasks}]")
+        for task in state["tasks"]:
+            if task["state"] == "FAILED":
+                click.echo(task.get("trace", ""))
+
+
+@main.command("query")
+@click.argument("device_id")
+@click.option("--table", type=click.Choice(["scores", "readings"]), default="scores", show_default=True)
+@click.option("--limit", default=5, show_default=True)
+def query(device_id: str, table: str, limit: int) -> None:
+    """The newest items of one device in DynamoDB (a key Query, not a Scan)."""
+    from connectors.tables import latest_items
+
+    settings = get_settings()
+    name = settings.table_scores if table == "scores" else settings.table_readings
+    for item in latest_items(settings, name, device_id, limit):
+        click.echo(item)
+
+
+# --- the pipeline's processes ------------------------------------------------------------------
+
+
+@main.command("simulate")
+@click.option("--devices", type=int, help="Fleet size [FLEETPULSE_SIMULATOR_DEVICES].")
+@click.option("--rounds", type=int, default=0, show_default=True, help="Readings per device; 0 = forever.")
+@click.option("--start-ms", type=int, help="Event time of the first round (default: now). Fix it to replay.")
+@click.option("--speedup", type=float, help="Event seconds per wall second; 0 = as fast as possible.")
+def simulate(devices: int | None, rounds: int, start_ms: int | None, speedup: float | None) -> None:
+    """Run the seeded simulated fleet into the readings topic."""
+    from producers.fleet import build_fleet, readings
+    from producers.kafka_producer import ReadingProducer
+
+    settings = get_settings()
+    start_http_server(settings.simulator_metrics_port, addr=settings.bind_host)
+    fleet = build_fleet(devices or settings.simulator_devices, settings.simulator_seed)
+    cadence_ms = int(settings.simulator_cadence_seconds * 1000)
+    start = start_ms if start_ms is not None else int(time.time() * 1000)
+    pace = settings.simulator_speedup if speedup is None else speedup
+    producer = ReadingProducer(settings)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    wall_start = time.monotonic()
+    for reading in readings(fleet, start, cadence_ms, rounds):
+        if stopping:
+            break
+        if pace > 0:  # hold each event until its (accelerated) wall-clock time
+            delay = (reading.ts - start) / 1000 / pace - (time.monotonic() - wall_start)
+            if delay > 0:
+                time.sleep(delay)
+        producer.send(reading)
+    unacknowledged = producer.flush()
+    click.echo(f"acknowledged {producer.acknowledged}, failed {producer.failed}, unacknowledged {unacknowledged}")
+    if producer.failed or unacknowledged:
+        sys.exit(1)
+
+
+@main.command("worker", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the Faust stream worker (extra arguments go to `faust worker`)."""
+    import streams.agents  # noqa: F401  (registers the agents)
+    from streams.app import app
+
+    sys.argv = ["fleetpulse-worker", "worker", "--loglevel", "info", *ctx.args]
+    app.main()
+
+
+# --- schemas and settings ----------------------------------------------------------------------
+
+
+@main.command("schemas")
+def schemas_export() -> None:
+    """Regenerate schemas/json/ from the schema classes."""
+    from schemas.export import export
+
+    for path in export():
+        click.echo(f"wrote {path}")
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="The README's configuration table.")
+def settings_show(markdown: bool) -> None:
+    """Show the effective settings (secrets masked), or the table of every variable."""
+    from fleetpulse.settings_doc import markdown_table
+
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
+    for name, value in get_settings().model_dump().items():
+        click.echo(f"FLEETPULSE_{name.upper()}={value}")
+
+
+@main.command("demo")
+def demo() -> None:
+    """The main job: the local stack, tables, connectors, the worker and a simulated fleet."""
+    from fleetpulse import demo as demo_module
+
+    try:
+        demo_module.run(get_settings())
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error

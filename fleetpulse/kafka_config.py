@@ -1,0 +1,47 @@
+"""Kafka client configuration derived from the settings, for confluent-kafka and for Faust/aiokafka."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+
+from fleetpulse.settings import Settings
+
+
+def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """librdkafka properties: bootstrap servers plus the security block for a managed cluster."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "security.protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL"):
+        config |= {
+            "sasl.mechanisms": settings.kafka_sasl_mechanism,
+            "sasl.username": settings.kafka_sasl_username,
+            "sasl.password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    if settings.kafka_ssl_ca_location:
+        config["ssl.ca.location"] = settings.kafka_ssl_ca_location
+    return config | extra
+
+
+def faust_broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """aiokafka credentials for the same security settings; None for PLAINTEXT."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_ca_location or None)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password.get_secret_value(),
+        mechanism=settings.kafka_sasl_mechanism,
+        ssl_context=context if protocol == "SASL_SSL" else None,
+    )
+
+
+def faust_broker_url(settings: Settings) -> str:
+    return ";".join(f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(","))

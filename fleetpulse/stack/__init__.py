@@ -1,0 +1,1 @@
+"""The local stack: Kafka (KRaft), Kafka Connect, DynamoDB Local and Prometheus as native processes."""

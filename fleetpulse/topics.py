@@ -1,0 +1,37 @@
+"""Create the project's topics (idempotent) with the configured partitions and replication."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from fleetpulse.kafka_config import confluent_config
+from fleetpulse.settings import Settings
+
+
+def project_topics(settings: Settings) -> list[str]:
+    return [
+        settings.topic_readings,
+        settings.topic_scores,
+        settings.topic_dead_letters,
+        settings.topic_events,
+    ]
+
+
+def create_topics(settings: Settings, names: list[str] | None = None) -> list[str]:
+    """Create missing topics; returns those created."""
+    admin = AdminClient(confluent_config(settings))
+    existing = set(admin.list_topics(timeout=10).topics)
+    wanted = [name for name in (names or project_topics(settings)) if name not in existing]
+    if not wanted:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(name, settings.topic_partitions, settings.topic_replication_factor) for name in wanted]
+    )
+    for future in futures.values():
+        try:
+            future.result(30)
+        except KafkaException as error:
+            if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise
+    return wanted

@@ -1,0 +1,1 @@
+"""Producers: put canonical, validated readings on Kafka, keyed by device_id."""

@@ -1,0 +1,45 @@
+"""fleetpulse.readings.v1: one sensor reading of one device. Key: device_id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from schemas.units import DEVICE_TYPES, SENSORS
+
+DeviceId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+EpochMillis = Annotated[int, Meta(ge=0, description="event time, milliseconds since the Unix epoch, UTC")]
+DeviceType = Literal["pc", "raspberry_pi", "server", "phone"]
+assert set(DeviceType.__args__) == set(DEVICE_TYPES)
+
+
+def _measure(field: str) -> object:
+    sensor = SENSORS[field]
+    return Annotated[
+        float,
+        Meta(
+            ge=sensor.absolute_min,
+            le=sensor.absolute_max,
+            description=sensor.description,
+            extra_json_schema={"x-unit": sensor.unit},
+        ),
+    ]
+
+
+class Reading(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Unknown fields are ignored on decode, so an old consumer reads a newer record (evolution rule 1)."""
+
+    schema_version: Annotated[int, Meta(ge=1, description="minor versions only add optional fields")] = 1
+    device_id: DeviceId
+    device_type: DeviceType
+    ts: EpochMillis
+    seq: Annotated[int, Meta(ge=0, description="per-device sequence number; (device_id, ts) is unique")]
+    temperature_c: _measure("temperature_c") | None = None  # type: ignore[valid-type]
+    power_w: _measure("power_w") | None = None  # type: ignore[valid-type]
+    load_pct: _measure("load_pct") | None = None  # type: ignore[valid-type]
+    voltage_v: _measure("voltage_v") | None = None  # type: ignore[valid-type]
+    fan_cfm: _measure("fan_cfm") | None = None  # type: ignore[valid-type]
+    clock_ghz: _measure("clock_ghz") | None = None  # type: ignore[valid-type]
+    throttled: Annotated[int, Meta(ge=0, description="Raspberry Pi get_throttled bit field")] | None = None

@@ -1,0 +1,30 @@
+"""fleetpulse.scores.v1: a failure score in [0, 1] for one reading of one device. Key: device_id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from schemas.readings import DeviceId, EpochMillis
+
+Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
+
+
+class Reason(msgspec.Struct, frozen=True, kw_only=True):
+    sensor: str
+    value: float
+    contribution: Probability
+    detail: str
+
+
+class Score(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    schema_version: Annotated[int, Meta(ge=1)] = 1
+    device_id: DeviceId
+    ts: EpochMillis
+    seq: Annotated[int, Meta(ge=0)]
+    score: Probability
+    model: str
+    reasons: list[Reason] = []
+    scored_at: EpochMillis
