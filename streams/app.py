@@ -18,7 +18,6 @@ app = faust.App(
     web_host=settings.bind_host,
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication_factor,
-    topic_allow_declare=False,  # `fleetpulse topics create` owns the source topics' layout
     producer_acks=-1,
     autodiscover=False,
     origin="streams",

@@ -1,0 +1,194 @@
+"""The walking skeleton end to end on real servers: simulator → Kafka → Faust worker → Kafka →
+Kafka Connect → DynamoDB Local, with Prometheus scraping the worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from connectors import rest
+from connectors.tables import create_table, dynamodb_client
+from fleetpulse.kafka_config import confluent_config
+from fleetpulse.settings import Settings
+from fleetpulse.topics import create_topics
+from schemas import DeadLetter
+from tests.conftest import isolated_settings
+from tests.harness import (
+    RealProcess,
+    consume,
+    produce_raw,
+    prometheus_query,
+    start_worker,
+    wait_for,
+    wait_worker_ready,
+)
+
+pytestmark = pytest.mark.integration
+
+DEVICES, ROUNDS = 8, 25
+K = DEVICES * ROUNDS
+START_MS = 1_795_000_000_000  # fixed, so a rerun produces the very same readings
+
+
+def _connector_overrides(settings: Settings, kind: str) -> dict[str, str]:
+    topic = settings.topic_readings if kind == "readings" else settings.topic_scores
+    table = settings.table_readings if kind == "readings" else settings.table_scores
+    return {
+        "name": f"{settings.worker_app_id}-{kind}",
+        "topics": topic,
+        "dynamodb.table": table,
+        "errors.deadletterqueue.topic.name": f"{topic}.connect-dlq",
+    }
+
+
+@pytest.fixture(scope="module")
+def pipeline(stack: Settings) -> Iterator[tuple[Settings, RealProcess]]:
+    settings = isolated_settings(stack)
+    create_topics(settings)
+    client = dynamodb_client(settings)
+    for table in (settings.table_readings, settings.table_scores):
+        create_table(client, table)
+    names = []
+    for kind in ("readings", "scores"):
+        overrides = _connector_overrides(settings, kind)
+        rest.apply(settings.connect_url, rest.CONFIG_DIR / f"{kind}-dynamodb.json", overrides)
+        names.append(overrides["name"])
+    worker = start_worker(settings)
+    wait_worker_ready(settings, worker)
+    yield settings, worker
+    worker.stop()
+    for name in names:
+        rest.delete(settings.connect_url, name)
+
+
+def _count(settings: Settings, table: str) -> int:
+    return dynamodb_client(settings).scan(TableName=table, Select="COUNT")["Count"]
+
+
+def _sink_lag(settings: Settings, kind: str) -> int:
+    """Records the sink connector has not yet committed (its consumer group is connect-<name>)."""
+    overrides = _connector_overrides(settings, kind)
+    admin = AdminClient(confluent_config(settings, log_level=0))
+    topic = overrides["topics"]
+    partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+    future = admin.list_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(f"connect-{overrides['name']}", partitions)]
+    )
+    committed = {tp.partition: tp.offset for tp in next(iter(future.values())).result().topic_partitions}
+    consumer = Consumer(confluent_config(settings, **{"group.id": "lag-probe", "log_level": 0}))
+    try:
+        lag = 0
+        for tp in partitions:
+            _, high = consumer.get_watermark_offsets(tp, timeout=10)
+            lag += high - max(committed.get(tp.partition, 0), 0)
+        return lag
+    finally:
+        consumer.close()
+
+
+def _simulate(settings: Settings) -> None:
+    run = RealProcess(
+        settings,
+        "simulate",
+        "--devices",
+        str(DEVICES),
+        "--rounds",
+        str(ROUNDS),
+        "--start-ms",
+        str(START_MS),
+        "--speedup",
+        "0",
+        log_name=f"{settings.worker_app_id}-sim",
+    )
+    run.start()
+    assert run.process is not None
+    assert run.process.wait(120) == 0, run.log()
+
+
+@pytest.fixture(scope="module")
+def simulated(pipeline: tuple[Settings, RealProcess]) -> int:
+    settings, _ = pipeline
+    _simulate(settings)
+    for table in (settings.table_readings, settings.table_scores):
+        wait_for(lambda t=table: _count(settings, t) >= K, 120, f"{K} items in {table}")
+    return K
+
+
+def test_every_reading_and_score_lands_once_with_typed_numbers(pipeline: Any, simulated: int) -> None:
+    settings, _ = pipeline
+    assert _count(settings, settings.table_readings) == simulated
+    assert _count(settings, settings.table_scores) == simulated
+    client = dynamodb_client(settings)
+    key = {"device_id": {"S": "sim-pc-00000"}, "ts": {"N": str(START_MS)}}
+    reading = client.get_item(TableName=settings.table_readings, Key=key)["Item"]
+    for attribute in ("temperature_c", "power_w", "load_pct", "voltage_v", "clock_ghz", "seq", "ts"):
+        assert set(reading[attribute]) == {"N"}, f"{attribute} stored as {reading[attribute]}"
+    score = client.get_item(TableName=settings.table_scores, Key=key)["Item"]
+    assert set(score["score"]) == {"N"} and 0 <= float(score["score"]["N"]) <= 1
+    assert score["model"] == {"S": "baseline-limits-v1"}
+
+
+def test_replaying_the_producer_creates_no_duplicates(pipeline: Any, simulated: int) -> None:
+    settings, _ = pipeline
+    _simulate(settings)  # the same seed and start time: the same K readings again
+    for kind in ("readings", "scores"):
+        wait_for(lambda k=kind: _sink_lag(settings, k) == 0, 120, f"the {kind} sink to catch up")
+    assert _count(settings, settings.table_readings) == simulated
+    assert _count(settings, settings.table_scores) == simulated
+
+
+def test_prometheus_scrapes_the_worker(pipeline: Any, simulated: int) -> None:
+    settings, _ = pipeline
+    instance = f'instance="127.0.0.1:{settings.worker_metrics_port}"'
+    wait_for(
+        lambda: prometheus_query(settings, f'up{{job="fleetpulse-worker",{instance}}} == 1'),
+        30,
+        "Prometheus to scrape the worker",
+    )
+    expr = f'fleetpulse_worker_records_in_total{{job="fleetpulse-worker",{instance}}}'
+    result = wait_for(
+        lambda: [r for r in prometheus_query(settings, expr) if float(r["value"][1]) >= simulated],
+        30,
+        f"{expr} >= {simulated}",
+    )
+    assert float(result[0]["value"][1]) >= simulated
+
+
+BAD_RECORDS = {
+    "bad_json": b'{"device_id": "sim-pc-1", "ts": ',
+    "missing_field": b'{"device_type": "pc", "ts": 1795000000000, "seq": 1}',
+    "out_of_range": b'{"device_id": "x1", "device_type": "pc", "ts": 1795000000000, "seq": 1, "load_pct": 140}',
+    "implausible": b'{"device_id": "x1", "device_type": "raspberry_pi", "ts": 1795000000000, "seq": 1, '
+    b'"clock_ghz": 1.5, "voltage_v": 51.0}',
+    "wrong_type": b'{"device_id": "x1", "device_type": "pc", "ts": "yesterday", "seq": 1}',
+}
+
+
+def test_bad_records_go_to_dead_letters_and_the_worker_keeps_going(pipeline: Any) -> None:
+    settings, worker = pipeline
+    good = b'{"device_id": "good-1", "device_type": "pc", "ts": 1796000000000, "seq": 0, "temperature_c": 90.5}'
+    records = [(b"bad", value) for value in BAD_RECORDS.values()] + [(b"good-1", good)]
+    produce_raw(settings, settings.topic_readings, records)
+
+    letters = consume(settings, settings.topic_dead_letters, expected=len(BAD_RECORDS))
+    by_reason = {dict(m.headers())["x-dead-letter-reason"].decode(): m for m in letters}
+    assert set(by_reason) == set(BAD_RECORDS)
+    for reason, message in by_reason.items():
+        letter = msgspec.json.decode(message.value(), type=DeadLetter)
+        assert letter.reason == reason and letter.payload == BAD_RECORDS[reason].decode()
+        assert letter.source_topic == settings.topic_readings and letter.source_offset is not None
+
+    client = dynamodb_client(settings)
+    key = {"device_id": {"S": "good-1"}, "ts": {"N": "1796000000000"}}
+    item = wait_for(
+        lambda: client.get_item(TableName=settings.table_scores, Key=key).get("Item"),
+        60,
+        "the good record's score in DynamoDB",
+    )
+    assert float(item["score"]["N"]) == pytest.approx((90.5 - 80) / (95 - 80), abs=1e-4)
+    assert worker.alive()
