@@ -205,10 +205,15 @@ def schemas_export() -> None:
 
 @main.command("settings")
 @click.option("--markdown", is_flag=True, help="The README's configuration table.")
-def settings_show(markdown: bool) -> None:
+@click.option("--write-readme", is_flag=True, help="Rewrite the table in README.md.")
+def settings_show(markdown: bool, write_readme: bool) -> None:
     """Show the effective settings (secrets masked), or the table of every variable."""
     from fleetpulse.settings_doc import markdown_table
+    from fleetpulse.settings_doc import write_readme as write
 
+    if write_readme:
+        write()
+        return
     if markdown:
         click.echo(markdown_table(), nl=False)
         return

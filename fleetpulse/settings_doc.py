@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from pydantic import SecretStr
 
 from fleetpulse.settings import Settings
@@ -17,3 +20,12 @@ def markdown_table() -> str:
             default = "~/.cache/fleetpulse"
         rows.append(f"| `FLEETPULSE_{name.upper()}` | `{default}` | {field.description} |")
     return "\n".join(rows) + "\n"
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+_SECTION = re.compile(r"(<!-- settings:start -->\n).*?(<!-- settings:end -->)", re.S)
+
+
+def write_readme(readme: Path = README) -> None:
+    """Replace the table between the README's settings markers with the current one."""
+    readme.write_text(_SECTION.sub(lambda m: m[1] + markdown_table() + m[2], readme.read_text()))
