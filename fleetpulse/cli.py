@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import time
 from pathlib import Path
 
 import click
-from prometheus_client import start_http_server
 
 from fleetpulse.settings import get_settings
 
@@ -141,45 +138,6 @@ def query(device_id: str, table: str, limit: int) -> None:
 # --- the pipeline's processes ------------------------------------------------------------------
 
 
-@main.command("simulate")
-@click.option("--devices", type=int, help="Fleet size [FLEETPULSE_SIMULATOR_DEVICES].")
-@click.option("--rounds", type=int, default=0, show_default=True, help="Readings per device; 0 = forever.")
-@click.option("--start-ms", type=int, help="Event time of the first round (default: now). Fix it to replay.")
-@click.option("--speedup", type=float, help="Event seconds per wall second; 0 = as fast as possible.")
-def simulate(devices: int | None, rounds: int, start_ms: int | None, speedup: float | None) -> None:
-    """Run the seeded simulated fleet into the readings topic."""
-    from producers.fleet import build_fleet, readings
-    from producers.kafka_producer import ReadingProducer
-
-    settings = get_settings()
-    start_http_server(settings.simulator_metrics_port, addr=settings.bind_host)
-    fleet = build_fleet(devices or settings.simulator_devices, settings.simulator_seed)
-    cadence_ms = int(settings.simulator_cadence_seconds * 1000)
-    start = start_ms if start_ms is not None else int(time.time() * 1000)
-    pace = settings.simulator_speedup if speedup is None else speedup
-    producer = ReadingProducer(settings)
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    wall_start = time.monotonic()
-    for reading in readings(fleet, start, cadence_ms, rounds):
-        if stopping:
-            break
-        if pace > 0:  # hold each event until its (accelerated) wall-clock time
-            delay = (reading.ts - start) / 1000 / pace - (time.monotonic() - wall_start)
-            if delay > 0:
-                time.sleep(delay)
-        producer.send(reading)
-    unacknowledged = producer.flush()
-    click.echo(f"acknowledged {producer.acknowledged}, failed {producer.failed}, unacknowledged {unacknowledged}")
-    if producer.failed or unacknowledged:
-        sys.exit(1)
-
-
 @main.command("worker", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def worker(ctx: click.Context) -> None:
@@ -230,3 +188,13 @@ def demo() -> None:
         demo_module.run(get_settings())
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
+
+
+def _register_domain_commands() -> None:
+    """Each stage keeps its commands in its own module; they are registered here."""
+    from producers.commands import simulate
+
+    main.add_command(simulate)
+
+
+_register_domain_commands()
