@@ -5,18 +5,29 @@ The msgspec structs here are the source of truth; `schemas/json/*.json` is gener
 """
 
 from schemas.dead_letters import DeadLetter
+from schemas.events import FAILURE_MODES, DeviceEvent, FailureLabel, Feedback, Lifecycle, Liveness
 from schemas.readings import DEVICE_TYPES, SENSORS, Reading
 from schemas.scores import Reason, Score
-from schemas.validation import InvalidRecord, decode_reading, encode
+from schemas.validation import InvalidRecord, decode_event, decode_reading, decode_window_stats, encode
+from schemas.window_stats import WindowStats
 
 __all__ = [
     "DEVICE_TYPES",
+    "FAILURE_MODES",
     "SENSORS",
     "DeadLetter",
+    "DeviceEvent",
+    "FailureLabel",
+    "Feedback",
     "InvalidRecord",
+    "Lifecycle",
+    "Liveness",
     "Reading",
     "Reason",
     "Score",
+    "WindowStats",
+    "decode_event",
     "decode_reading",
+    "decode_window_stats",
     "encode",
 ]

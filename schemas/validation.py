@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
+from schemas.events import DeviceEvent
 from schemas.readings import Reading
 from schemas.units import PLAUSIBLE, SENSORS
+from schemas.window_stats import WindowStats
 
 _decoder = msgspec.json.Decoder(Reading)
+_event_decoder = msgspec.json.Decoder(DeviceEvent)
+_window_decoder = msgspec.json.Decoder(WindowStats)
 _encoder = msgspec.json.Encoder()
 
 
@@ -30,7 +34,7 @@ def _reason_for(error: msgspec.DecodeError) -> str:
         return "bad_identifier"
     if ">=" in message or "<=" in message:
         return "out_of_range"
-    if "enum value" in message:
+    if "enum value" in message or (message.startswith("Invalid value") and "`$.kind`" in message):
         return "unknown_value"
     return "wrong_type"
 
@@ -54,6 +58,21 @@ def decode_reading(data: bytes) -> Reading:
         raise InvalidRecord(_reason_for(error), str(error)) from None
     check_plausible(reading)
     return reading
+
+
+def decode_event(data: bytes) -> DeviceEvent:
+    """A device event of any kind; an unknown `kind` is `unknown_value`."""
+    try:
+        return _event_decoder.decode(data)
+    except msgspec.DecodeError as error:
+        raise InvalidRecord(_reason_for(error), str(error)) from None
+
+
+def decode_window_stats(data: bytes) -> WindowStats:
+    try:
+        return _window_decoder.decode(data)
+    except msgspec.DecodeError as error:
+        raise InvalidRecord(_reason_for(error), str(error)) from None
 
 
 def encode(record: msgspec.Struct) -> bytes:
