@@ -1,0 +1,142 @@
+package io.fleetpulse.connect.dynamodb;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+import org.apache.kafka.connect.errors.DataException;
+import org.apache.kafka.connect.errors.RetriableException;
+import org.apache.kafka.connect.sink.ErrantRecordReporter;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.apache.kafka.connect.sink.SinkTask;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.fleetpulse.connect.dynamodb.DynamoDbWriter.PendingWrite;
+import io.fleetpulse.connect.dynamodb.DynamoDbWriter.Rejected;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+/**
+ * Writes each batch of records synchronously: map to items, keep the last item per primary key, write, and only
+ * then report bad records, so a batch redelivered after a transient failure does not reach the DLQ twice.
+ */
+public class DynamoDbSinkTask extends SinkTask {
+
+    private static final Logger log = LoggerFactory.getLogger(DynamoDbSinkTask.class);
+
+    private final Function<DynamoDbSinkConfig, DynamoDbClient> clientFactory;
+    private final DynamoDbWriter.Sleeper sleeper;
+
+    private DynamoDbSinkConfig config;
+    private ItemMapper mapper;
+    private DynamoDbWriter writer;
+    private ErrantRecordReporter reporter;
+    private int consecutiveFailures;
+
+    public DynamoDbSinkTask() {
+        this(DynamoDbClientFactory::create, Thread::sleep);
+    }
+
+    DynamoDbSinkTask(Function<DynamoDbSinkConfig, DynamoDbClient> clientFactory, DynamoDbWriter.Sleeper sleeper) {
+        this.clientFactory = clientFactory;
+        this.sleeper = sleeper;
+    }
+
+    @Override
+    public String version() {
+        return Version.get();
+    }
+
+    @Override
+    public void start(Map<String, String> props) {
+        config = new DynamoDbSinkConfig(props);
+        mapper = ItemMapper.fromConfig(config);
+        writer = new DynamoDbWriter(clientFactory.apply(config), config.table(), config.batchSize(),
+                config.maxRetries(), config.retryBackoffMs(), sleeper);
+        reporter = errantRecordReporter();
+        consecutiveFailures = 0;
+        log.info("Started DynamoDB sink task for table {} (region {}, endpoint {}, key {}{}, DLQ reporter {})",
+                config.table(), config.region(), config.endpoint() == null ? "default" : config.endpoint(),
+                config.partitionKey(), config.sortKey().isEmpty() ? "" : "/" + config.sortKey(),
+                reporter == null ? "absent" : "present");
+    }
+
+    private ErrantRecordReporter errantRecordReporter() {
+        try {
+            return context == null ? null : context.errantRecordReporter();
+        } catch (NoSuchMethodError | NoClassDefFoundError e) {
+            return null; // Connect older than 2.6
+        }
+    }
+
+    @Override
+    public void put(Collection<SinkRecord> records) {
+        if (records.isEmpty()) {
+            return;
+        }
+        long startNanos = System.nanoTime();
+        Map<ItemKey, PendingWrite> latestByKey = new LinkedHashMap<>();
+        List<Rejected> bad = new ArrayList<>();
+        for (SinkRecord record : records) {
+            try {
+                Map<String, AttributeValue> item = mapper.toItem(record.value());
+                ItemKey key = mapper.keyOf(item);
+                latestByKey.remove(key); // re-insert so the write order follows the last occurrence
+                latestByKey.put(key, new PendingWrite(record, item));
+            } catch (BadRecordException e) {
+                if (reporter == null) {
+                    throw new DataException(describe(record, e.getMessage()), e);
+                }
+                bad.add(new Rejected(record, e.getMessage()));
+            }
+        }
+
+        List<Rejected> rejected;
+        try {
+            rejected = writer.write(new ArrayList<>(latestByKey.values()));
+        } catch (RetriableException e) {
+            long delay = writer.backoff(consecutiveFailures++);
+            log.warn("Writing {} items to DynamoDB table {} failed ({} consecutive failures); Connect will redeliver"
+                    + " the batch of {} records in {} ms: {}", latestByKey.size(), config.table(),
+                    consecutiveFailures, records.size(), delay, e.getMessage());
+            context.timeout(delay);
+            throw e;
+        }
+        if (consecutiveFailures > 0) {
+            log.info("DynamoDB writes recovered after {} failed attempts", consecutiveFailures);
+            consecutiveFailures = 0;
+        }
+
+        bad.addAll(rejected);
+        for (Rejected r : bad) {
+            String message = describe(r.record(), r.reason());
+            if (reporter == null) {
+                throw new DataException(message);
+            }
+            log.warn("Bad record sent to the error reporter: {}", message);
+            reporter.report(r.record(), new DataException(message));
+        }
+        log.info("Wrote {} items to DynamoDB table {} from {} records ({} duplicate keys collapsed, {} bad) in {} ms",
+                latestByKey.size() - rejected.size(), config.table(), records.size(),
+                records.size() - latestByKey.size() - (bad.size() - rejected.size()), bad.size(),
+                (System.nanoTime() - startNanos) / 1_000_000);
+    }
+
+    private static String describe(SinkRecord record, String reason) {
+        return "Bad record at " + record.topic() + "-" + record.kafkaPartition() + " offset " + record.kafkaOffset()
+                + ": " + reason;
+    }
+
+    @Override
+    public void stop() {
+        if (writer != null) {
+            writer.close();
+            writer = null;
+        }
+        log.info("Stopped DynamoDB sink task");
+    }
+}

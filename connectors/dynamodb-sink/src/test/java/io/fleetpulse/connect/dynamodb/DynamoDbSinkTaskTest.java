@@ -1,0 +1,155 @@
+package io.fleetpulse.connect.dynamodb;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.errors.DataException;
+import org.apache.kafka.connect.errors.RetriableException;
+import org.apache.kafka.connect.sink.ErrantRecordReporter;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.apache.kafka.connect.sink.SinkTaskContext;
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+class DynamoDbSinkTaskTest {
+
+    /** Records reported errant records and requested timeouts. */
+    static final class FakeContext implements SinkTaskContext {
+        final boolean withReporter;
+        final List<SinkRecord> reported = new ArrayList<>();
+        final List<Throwable> errors = new ArrayList<>();
+        final List<Long> timeouts = new ArrayList<>();
+
+        FakeContext(boolean withReporter) {
+            this.withReporter = withReporter;
+        }
+
+        @Override
+        public ErrantRecordReporter errantRecordReporter() {
+            return withReporter ? this::report : null;
+        }
+
+        private Future<Void> report(SinkRecord record, Throwable error) {
+            reported.add(record);
+            errors.add(error);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void timeout(long timeoutMs) {
+            timeouts.add(timeoutMs);
+        }
+
+        @Override
+        public Map<String, String> configs() {
+            return Map.of();
+        }
+
+        @Override
+        public void offset(Map<TopicPartition, Long> offsets) {
+        }
+
+        @Override
+        public void offset(TopicPartition tp, long offset) {
+        }
+
+        @Override
+        public Set<TopicPartition> assignment() {
+            return Set.of();
+        }
+
+        @Override
+        public void pause(TopicPartition... partitions) {
+        }
+
+        @Override
+        public void resume(TopicPartition... partitions) {
+        }
+
+        @Override
+        public void requestCommit() {
+        }
+    }
+
+    private final FakeDynamoDb ddb = new FakeDynamoDb();
+
+    private DynamoDbSinkTask startTask(FakeContext context) {
+        DynamoDbSinkTask task = new DynamoDbSinkTask(config -> ddb, millis -> { });
+        task.initialize(context);
+        task.start(Map.of(DynamoDbSinkConfig.TABLE, "readings", DynamoDbSinkConfig.RETRY_BACKOFF_MS, "200"));
+        return task;
+    }
+
+    private static SinkRecord record(long offset, String json) {
+        return new SinkRecord("readings", 0, null, null, null, json, offset);
+    }
+
+    private static String reading(String device, long ts, String temperature) {
+        return "{\"device_id\":\"" + device + "\",\"ts\":" + ts + ",\"temperature_c\":" + temperature + "}";
+    }
+
+    @Test
+    void deduplicatesWithinABatchKeepingTheLastRecord() {
+        DynamoDbSinkTask task = startTask(new FakeContext(true));
+        task.put(List.of(
+                record(0, reading("d1", 1000, "1.5")),
+                record(1, reading("d2", 1000, "2.5")),
+                record(2, reading("d1", 1000, "3.5")),
+                record(3, reading("d1", 2000, "4.5")),
+                record(4, reading("d1", 1000, "5.5"))));
+        assertEquals(List.of(3), ddb.batchSizes);
+        assertEquals(3, ddb.items.size());
+        Map<String, AttributeValue> d1 = ddb.items.get(List.of(AttributeValue.fromS("d1"), AttributeValue.fromN("1000")));
+        assertEquals(AttributeValue.fromN("5.5"), d1.get("temperature_c"));
+        task.stop();
+        assertTrue(ddb.closed);
+    }
+
+    @Test
+    void badRecordsGoToTheReporterAfterTheGoodOnesAreWritten() {
+        FakeContext context = new FakeContext(true);
+        DynamoDbSinkTask task = startTask(context);
+        task.put(List.of(record(0, reading("d1", 1, "1")), record(1, "not json"), record(2, "{\"ts\":5}"),
+                record(3, reading("d2", 1, "2"))));
+        assertEquals(2, ddb.items.size());
+        assertEquals(List.of(1L, 2L), context.reported.stream().map(SinkRecord::kafkaOffset).toList());
+        String message = context.errors.get(1).getMessage();
+        assertTrue(message.contains("readings-0 offset 2") && message.contains("missing partition key"), message);
+    }
+
+    @Test
+    void withoutReporterABadRecordFailsTheTask() {
+        DynamoDbSinkTask task = startTask(new FakeContext(false));
+        DataException e = assertThrows(DataException.class,
+                () -> task.put(List.of(record(0, reading("d1", 1, "1")), record(7, "oops"))));
+        assertTrue(e.getMessage().contains("readings-0 offset 7") && e.getMessage().contains("not valid JSON"));
+    }
+
+    @Test
+    void transientFailureRequestsRedeliveryWithBackoffAndDoesNotReportTwice() {
+        FakeContext context = new FakeContext(true);
+        DynamoDbSinkTask task = startTask(context);
+        List<SinkRecord> batch = List.of(record(0, reading("d1", 1, "1")), record(1, "poison"));
+        ddb.script.add(SdkClientException.create("Connection refused"));
+        ddb.script.add(SdkClientException.create("Connection refused"));
+        assertThrows(RetriableException.class, () -> task.put(batch));
+        assertThrows(RetriableException.class, () -> task.put(batch));
+        assertEquals(List.of(200L, 400L), context.timeouts);
+        assertTrue(context.reported.isEmpty(), "nothing reported while the batch is still pending");
+
+        task.put(batch); // DynamoDB is back
+        assertEquals(1, ddb.items.size());
+        assertEquals(1, context.reported.size());
+    }
+}
