@@ -34,8 +34,9 @@ down:
 status: install
 	$(BIN)/fleetpulse stack status
 
-# Starts the test stack, runs unit and integration tests, always stops the stack.
+# The connector's JUnit tests, then: starts the test stack, runs unit and integration tests, always stops it.
 test: install
+	mvn -q -B -f connectors/dynamodb-sink/pom.xml test
 	@$(TEST_ENV) $(BIN)/fleetpulse stack up || { $(TEST_ENV) $(BIN)/fleetpulse stack down; exit 1; }; \
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	$(TEST_ENV) $(BIN)/fleetpulse stack down; exit $$status
