@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# The FleetPulse application image: every Python entry point, chosen by command
+# (`docker run fleetpulse worker`, `... simulate`, `... topics`). Build: docker build -t fleetpulse .
+
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# --- build: resolve nothing at build time; install exactly the pinned runtime closure ---
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+# Dependencies first, so editing the code does not re-download them.
+COPY docker/requirements.lock ./requirements.lock
+RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY fleetpulse ./fleetpulse
+COPY producers ./producers
+COPY streams ./streams
+COPY schemas ./schemas
+COPY connectors/*.py connectors/*.json ./connectors/
+# --no-deps: the lock is the whole truth; `pip check` fails the build if it is incomplete.
+RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check
+
+# --- runtime: the venv and a non-root user, nothing else ---
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="fleetpulse" \
+      org.opencontainers.image.description="FleetPulse: producers, stream worker, API and jobs" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/fleetpulse/fleetpulse"
+RUN groupadd --system --gid 10001 fleetpulse \
+    && useradd --system --uid 10001 --gid fleetpulse --home-dir /var/lib/fleetpulse --shell /usr/sbin/nologin fleetpulse \
+    && mkdir -p /var/lib/fleetpulse \
+    && chown fleetpulse:fleetpulse /var/lib/fleetpulse
+COPY --from=build /opt/venv /opt/venv
+# Containers listen on all interfaces; Faust keeps its data dir ({app id}-data) under the workdir,
+# the one writable path (a volume in compose, an emptyDir or PVC in Kubernetes).
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    FLEETPULSE_BIND_HOST=0.0.0.0 \
+    FLEETPULSE_STACK_DIR=/var/lib/fleetpulse/stack \
+    FLEETPULSE_CACHE_DIR=/var/lib/fleetpulse/cache
+WORKDIR /var/lib/fleetpulse
+USER 10001:10001
+ENTRYPOINT ["fleetpulse"]
+CMD ["--help"]
