@@ -1,0 +1,108 @@
+"""Device liveness, framework-free: a learned reporting cadence per device and a state decided by a sweep.
+
+Clock choice (documented in the README): liveness runs on EVENT time, on a per-worker clock that is the
+newest event time seen, advanced by wall time x `rate` while nothing newer arrives. So with the simulator's
+--speedup S (and rate S) a "10 min silent" device is 10 simulated minutes silent, a replayed backlog is
+judged by its own timestamps, and when the whole fleet stops the clock still moves and devices go silent.
+
+States (age = clock - last event time): on_time; late when age > late_factor x cadence (cadence = EWMA of
+inter-arrival event-time gaps); silent when age > silent_after; dead when age > dead_after. A reading
+brings a device back to on_time at the next sweep; every change is one transition event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+STATES: tuple[str, ...] = ("on_time", "late", "silent", "dead")
+ON_TIME, LATE, SILENT, DEAD = range(4)
+EWMA_ALPHA = 0.2  # weight of the newest gap: adapts within ~5 reports, smooths jitter
+
+
+class LivenessConfig(NamedTuple):
+    late_factor: float = 3.0
+    silent_after_ms: int = 600_000
+    dead_after_ms: int = 3_600_000
+
+
+class EventClock:
+    """Newest event time seen, extrapolated by wall time x rate since it was seen."""
+
+    def __init__(self, rate: float = 1.0, wall: Callable[[], float] = time.time) -> None:
+        self.rate = rate
+        self._wall = wall
+        self.max_ts = -1
+        self._wall_at = 0.0
+
+    def observe(self, ts_ms: int) -> None:
+        if ts_ms > self.now_ms():
+            self.max_ts = ts_ms
+            self._wall_at = self._wall()
+
+    def now_ms(self) -> int:
+        if self.max_ts < 0:
+            return -1
+        return self.max_ts + int((self._wall() - self._wall_at) * 1000 * self.rate)
+
+
+class Live:
+    """One device's liveness; small and mutable, kept in memory and in the device's table value."""
+
+    __slots__ = ("partition", "first_seen", "last_seen", "cadence_ms", "state", "since", "dirty")
+
+    def __init__(
+        self,
+        partition: int,
+        first_seen: int,
+        last_seen: int,
+        cadence_ms: float = 0.0,
+        state: int = ON_TIME,
+        since: int = 0,
+    ) -> None:
+        self.partition = partition
+        self.first_seen = first_seen
+        self.last_seen = last_seen
+        self.cadence_ms = cadence_ms
+        self.state = state
+        self.since = since
+        self.dirty = False  # a sweep changed the state; persisted with the next table write
+
+    def observe(self, ts_ms: int) -> None:
+        """A reading with event time ts_ms arrived; learn the cadence from forward gaps only."""
+        gap = ts_ms - self.last_seen
+        if gap > 0:
+            self.cadence_ms = gap if self.cadence_ms <= 0 else self.cadence_ms + EWMA_ALPHA * (gap - self.cadence_ms)
+            self.last_seen = ts_ms
+        if ts_ms < self.first_seen:
+            self.first_seen = ts_ms
+
+
+def classify(age_ms: int, cadence_ms: float, config: LivenessConfig) -> int:
+    if age_ms > config.dead_after_ms:
+        return DEAD
+    if age_ms > config.silent_after_ms:
+        return SILENT
+    if cadence_ms > 0 and age_ms > config.late_factor * cadence_ms:
+        return LATE
+    return ON_TIME
+
+
+class Transition(NamedTuple):
+    device_id: str
+    at_ms: int
+    previous: int
+    state: int
+    live: Live
+
+
+def sweep(devices: dict[str, Live], now_ms: int, config: LivenessConfig) -> list[Transition]:
+    """Re-decide every device's state at clock time now_ms; return (and apply) the changes."""
+    changes = []
+    for device_id, live in devices.items():
+        state = classify(now_ms - live.last_seen, live.cadence_ms, config)
+        if state != live.state:
+            changes.append(Transition(device_id, now_ms, live.state, state, live))
+            live.state, live.since, live.dirty = state, now_ms, True
+    return changes

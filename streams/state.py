@@ -1,0 +1,42 @@
+"""One device's state: the value of the device table, encoded compactly (msgpack, array-like).
+
+Windows, liveness, the latest score and a replay guard live in ONE table value, so a single changelog
+record moves them together: after a crash the worker replays from the committed offset and skips every
+record at or below `last_offset` (the partition offset already applied to this state), so no reading is
+counted twice and none is lost (at-least-once delivery + this guard = exactly-once counting).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
+    device_type: str = ""
+    partition: int = -1  # source partition of the readings; the changelog partition too
+    last_offset: int = -1  # newest source offset applied: the replay guard
+    readings: int = 0  # readings applied (late ones included)
+    late: int = 0  # readings whose window had closed: counted here, not mixed into stats
+    watermark: int = -1
+    closed_until: int = -1
+    buckets: dict[int, list[float]] = {}
+    first_seen: int = -1
+    last_seen: int = -1
+    cadence_ms: float = 0.0
+    liveness: int = 0
+    liveness_since: int = 0
+    score: float = -1.0  # the latest failure score, -1 before the first
+    score_ts: int = -1
+    model: str = ""
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(DeviceState)
+
+
+def encode_state(state: DeviceState) -> bytes:
+    return _encoder.encode(state)
+
+
+def decode_state(data: bytes) -> DeviceState:
+    return _decoder.decode(data)
