@@ -50,7 +50,7 @@ class EventClock:
 class Live:
     """One device's liveness; small and mutable, kept in memory and in the device's table value."""
 
-    __slots__ = ("partition", "first_seen", "last_seen", "cadence_ms", "state", "since", "dirty")
+    __slots__ = ("cadence_ms", "dirty", "first_seen", "last_seen", "partition", "since", "state")
 
     def __init__(
         self,

@@ -83,7 +83,7 @@ class Processor:
                 state.late += 1
                 late += 1
             key = device_id.encode()
-            for kind, window in windows.close(self.lateness_ms):
+            for _kind, window in windows.close(self.lateness_ms):
                 stats.append((key, _encode_stats(device_id, reading.device_type, window)))
             live.observe(ts)
             self.clock.observe(ts)

@@ -111,7 +111,7 @@ class WindowState:
     after closing until no open hopping window needs them.
     """
 
-    __slots__ = ("buckets", "watermark", "closed_until")
+    __slots__ = ("buckets", "closed_until", "watermark")
 
     def __init__(self, buckets: dict[int, list[float]] | None = None, watermark: int = -1, closed_until: int = -1):
         self.buckets = buckets if buckets is not None else {}

@@ -29,7 +29,7 @@ def _by(out: list, kind: str) -> dict[tuple[int, int], object]:
 def test_tumbling_minute_stats_match_a_direct_computation() -> None:
     points = [(T0 + i * 5_000, 40.0 + (i % 4) * 1.5 + i * 0.1) for i in range(12)]
     ws = WindowState()
-    out = _feed(ws, points + [(T0 + BUCKET_MS + LATENESS, 50.0)])  # advances the watermark past the close
+    out = _feed(ws, [*points, (T0 + BUCKET_MS + LATENESS, 50.0)])  # advances the watermark past the close
     stats = _by(out, "1m")[(T0, T0 + BUCKET_MS)]
     values = [v for _, v in points]
     assert stats.count == 12
@@ -45,7 +45,7 @@ def test_hopping_five_minute_windows_merge_buckets_with_the_right_slope() -> Non
     # a clean ramp of 0.01 units/s over 7 minutes: every 5-min window has slope 0.01
     points = [(T0 + i * 10_000, 20.0 + i * 0.1) for i in range(42)]
     ws = WindowState()
-    out = _feed(ws, points + [(T0 + 12 * BUCKET_MS, 30.0)])
+    out = _feed(ws, [*points, (T0 + 12 * BUCKET_MS, 30.0)])
     hopping = _by(out, "5m")
     full = [key for key in hopping if key[0] >= T0 and key[1] <= T0 + 7 * BUCKET_MS]
     assert (T0, T0 + HOP_MS) in full and (T0 + 2 * BUCKET_MS, T0 + 2 * BUCKET_MS + HOP_MS) in full
@@ -79,7 +79,7 @@ def test_a_reading_after_its_window_closed_is_late_and_not_mixed_in() -> None:
 def test_every_reading_is_counted_exactly_once_per_window_kind() -> None:
     points = [(T0 + i * 7_000 + (3_000 if i % 3 == 0 else 0), float(i)) for i in range(200)]
     ws = WindowState()
-    out = _feed(ws, points + [(T0 + 1_000 * BUCKET_MS, 0.0)])
+    out = _feed(ws, [*points, (T0 + 1000 * BUCKET_MS, 0.0)])
     assert sum(s.count for s in _by(out, "1m").values()) == 201 - 1  # the last one is still open
     assert sum(s.count for s in _by(out, "5m").values()) == 5 * 200  # each reading is in 5 hopping windows
 

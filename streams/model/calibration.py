@@ -1,0 +1,91 @@
+"""From an anomaly statistic to a score whose threshold means the same on every device.
+
+The detector measures surprise in decibans-like units: L = -log10(tail probability). The raw tail
+probability assumes Gaussian noise around the device's baseline; real sensors have heavier tails, so
+`EmpiricalTail` re-calibrates L against the device's own history of L (a decaying histogram), with the
+Gaussian tail as a prior of fixed pseudo-mass. The calibrated p is continuous and strictly decreasing in
+the raw statistic, also beyond everything seen (the prior term never vanishes), so two different
+readings never tie at the top.
+
+score = L / (L + L_HALF): monotone, in [0, 1), never exactly 1 (L would need to be ~1e16), and
+score >= theta means "rarer than 10^(-L_HALF * theta / (1 - theta)) for this device".
+"""
+
+from __future__ import annotations
+
+import math
+
+L_HALF = 3.0  # score 0.5 = a one-in-a-thousand reading for this device
+BIN_WIDTH = 0.5  # histogram of raw L in bins of half a decade
+N_BINS = 40  # covers L in [0, 20); above that only the parametric tail speaks
+PRIOR_MASS = 50.0  # pseudo-readings of the Gaussian tail
+HALF_LIFE = 20_000  # readings; a day at 5 s cadence
+_LOG10_E = math.log10(math.e)
+_SQRT2 = math.sqrt(2.0)
+_LOG_SQRT_PI = 0.5 * math.log(math.pi)
+
+
+def gaussian_surprise(z: float) -> float:
+    """-log10 of the two-sided Gaussian tail P(|Z| >= |z|), without underflow for large |z|."""
+    x = abs(z) / _SQRT2
+    if x < 20.0:
+        return -math.log10(max(math.erfc(x), 1e-300))
+    # Asymptotic erfc(x) ~ exp(-x^2) / (x sqrt(pi)) (1 - 1/(2x^2)).
+    log_tail = -x * x - math.log(x) - _LOG_SQRT_PI + math.log1p(-0.5 / (x * x))
+    return -log_tail * _LOG10_E
+
+
+def to_score(surprise: float) -> float:
+    surprise = max(0.0, surprise)
+    return surprise / (surprise + L_HALF)
+
+
+def threshold_to_surprise(theta: float) -> float:
+    return L_HALF * theta / (1.0 - theta)
+
+
+class EmpiricalTail:
+    """Decaying histogram of the raw surprise; `calibrate` maps raw L to -log10 of its empirical tail."""
+
+    __slots__ = ("counts", "total", "weight")
+
+    def __init__(self, counts: list[float] | None = None, total: float = 0.0, weight: float = 1.0) -> None:
+        self.counts = counts if counts is not None else [0.0] * N_BINS
+        self.total = total
+        self.weight = weight  # grows by 1/decay per reading instead of decaying every count
+
+    def learn(self, raw: float) -> None:
+        self.weight /= 1.0 - math.log(2) / HALF_LIFE
+        if self.weight > 1e6:  # renormalise now and then; keeps the floats well away from overflow
+            self.counts = [c / self.weight for c in self.counts]
+            self.total /= self.weight
+            self.weight = 1.0
+        index = min(N_BINS - 1, int(max(0.0, raw) / BIN_WIDTH))
+        self.counts[index] += self.weight
+        self.total += self.weight
+
+    def mass_above(self, raw: float) -> float:
+        """Weighted count of past values above raw, linear within the bin so it is continuous."""
+        position = max(0.0, raw) / BIN_WIDTH
+        index = int(position)
+        if index >= N_BINS:
+            return 0.0
+        above = sum(self.counts[index + 1 :])
+        return above + self.counts[index] * (1.0 - (position - index))
+
+    def calibrate(self, raw: float) -> float:
+        raw = max(0.0, raw)
+        denominator = self.total / self.weight + PRIOR_MASS
+        above = self.mass_above(raw) / self.weight
+        if above <= 0.0:  # beyond everything seen: the prior's tail alone, in log space (no underflow)
+            return raw + math.log10(denominator / PRIOR_MASS)
+        return -math.log10((above + PRIOR_MASS * 10.0 ** (-raw)) / denominator)
+
+    def merged(self, others: list[EmpiricalTail]) -> EmpiricalTail:
+        """Sum of normalised histograms: the fleet's view, for a new device's prior."""
+        counts = [0.0] * N_BINS
+        total = 0.0
+        for tail in [self, *others]:
+            counts = [c + t / tail.weight for c, t in zip(counts, tail.counts, strict=True)]
+            total += tail.total / tail.weight
+        return EmpiricalTail(counts, total, 1.0)

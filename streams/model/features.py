@@ -1,0 +1,134 @@
+"""Per-device features from raw sensor values: each sensor against the device's own robust baseline.
+
+Every model is built with a fixed, ordered list of feature names (`feature_names`), and every reading
+yields a value for each of them (0.0 when a sensor is missing). River models that freeze their feature
+set at the first `learn_one` therefore see every feature from the first reading on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from schemas.units import LIMITS
+
+FEATURE_SCHEMA_VERSION = 1
+HUBER_K = 3.0  # deviations beyond K scales move the baseline only as far as K scales would
+GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
+Z_CLIP = 50.0
+# Smallest scale per sensor (its reporting resolution), so a flat-lined sensor does not make every
+# later wiggle infinitely surprising.
+SCALE_FLOOR = {
+    "temperature_c": 0.05,
+    "power_w": 0.01,
+    "load_pct": 0.1,
+    "voltage_v": 0.002,
+    "fan_cfm": 0.01,
+    "clock_ghz": 0.001,
+}
+THROTTLE_BITS = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
+
+
+@dataclass(slots=True)
+class SensorBaseline:
+    """EW location and scale with Huber-clipped updates: a spike barely moves it, a level shift is
+    absorbed within a few 1/alpha readings (the clipped step still grows the scale), so it never
+    stops learning the way filters that refuse anomalous points do."""
+
+    n: int = 0
+    loc: float = 0.0
+    mad: float = 0.0  # EW mean absolute deviation
+    last: float = 0.0
+    last_ts: int = 0
+    slope: float = 0.0  # EW change per minute, sensor units
+    step_fast: float = 0.0  # EW |change| over ~5 readings, against step_slow: a stuck sensor stops changing
+    step_slow: float = 0.0
+    floor: float = 1e-9
+    prior_n: int = 0  # pseudo-readings behind a scale that came from the fleet prior
+
+    def scale(self) -> float:
+        # The relative floor keeps sensors without a known resolution (NAB's `value`) finite.
+        return max(GAUSS_SCALE * self.mad, self.floor, 1e-4 * abs(self.loc), 1e-9)
+
+    def z(self, value: float) -> float:
+        if self.n == 0:
+            return 0.0
+        return (value - self.loc) / self.scale()  # unclipped: the surprise must not tie at the top
+
+    def update(self, value: float, ts_ms: int, alpha: float) -> None:
+        if self.n == 0:
+            self.loc, self.last, self.last_ts, self.n = value, value, ts_ms, 1
+            return
+        if self.n == 1 and self.prior_n == 0:
+            self.mad = abs(value - self.loc) / 2  # a first guess of the noise, instead of zero
+        rate = max(alpha, 1.0 / (self.n + 1))  # cumulative mean while young, then exponential
+        # No clipping for the first readings: the scale is still a guess.
+        bound = HUBER_K * self.scale() if self.n + self.prior_n >= 10 else math.inf
+        deviation = value - self.loc
+        clipped = max(-bound, min(bound, deviation))
+        self.loc += rate * clipped
+        # The scale keeps the prior's pseudo-count: a location is learned from a few readings, a scale is not.
+        scale_rate = max(alpha, 1.0 / (self.n + self.prior_n + 1))
+        self.mad += scale_rate * (min(abs(deviation), bound) - self.mad)
+        minutes = (ts_ms - self.last_ts) / 60_000
+        if minutes > 0:
+            self.slope += 0.1 * ((value - self.last) / minutes - self.slope)
+        step = abs(value - self.last)
+        self.step_fast += max(0.2, rate) * (step - self.step_fast)
+        self.step_slow += scale_rate * (min(step, bound) - self.step_slow)
+        self.last, self.last_ts = value, ts_ms
+        self.n += 1
+
+    def stillness(self) -> float:
+        """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,
+        growing steadily while it repeats itself exactly (a stuck sensor)."""
+        if self.n < 20 or self.step_slow <= self.floor:
+            return 0.0
+        return max(0.0, min(20.0, math.log2(self.step_slow / max(self.step_fast, 1e-12))))
+
+
+def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[str, ...]:
+    limits = LIMITS.get(device_type or "", {})
+    names = [f"z:{s}" for s in sensors] + [f"slope:{s}" for s in sensors] + [f"still:{s}" for s in sensors]
+    if "temperature_c" in sensors and "load_pct" in sensors:
+        names.append("z:thermal_residual")
+    names += [f"limit:{s}" for s in sensors if s in limits]
+    names += [*THROTTLE_BITS, "gap", "surprise"]
+    return tuple(names)
+
+
+def schema_hash(names: tuple[str, ...]) -> str:
+    """Identifies the feature layout; a persisted model with another hash is not reused."""
+    text = f"v{FEATURE_SCHEMA_VERSION}:{HUBER_K}:" + ",".join(names)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def limit_fraction(sensor: str, value: float, device_type: str | None) -> float | None:
+    """How far from warning (0) toward critical (1) the value is; negative below warning."""
+    limit = LIMITS.get(device_type or "", {}).get(sensor)
+    if limit is None:
+        return None
+    warn, critical = limit
+    return max(-3.0, min(3.0, (value - warn) / (critical - warn)))
+
+
+def minutes_to_limit(sensor: str, baseline: SensorBaseline, value: float, device_type: str | None) -> float | None:
+    """Linear extrapolation of the recent trend to the critical level, when it is heading there."""
+    limit = LIMITS.get(device_type or "", {}).get(sensor)
+    if limit is None or baseline.n < 10:
+        return None
+    critical = limit[1]
+    if value >= critical:
+        return 0.0
+    # Only a trend clearly above the noise counts: one scale per 10 minutes at least.
+    if baseline.slope <= baseline.scale() / 10:
+        return None
+    return (critical - value) / baseline.slope
+
+
+def gap_feature(dt_ms: int, cadence_ms: float) -> float:
+    """log2 of how many cadences passed since the previous reading, minus one (0 when on time)."""
+    if cadence_ms <= 0 or dt_ms <= 0:
+        return 0.0
+    return max(0.0, min(10.0, math.log2(dt_ms / cadence_ms)))

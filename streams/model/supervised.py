@@ -1,0 +1,100 @@
+"""The supervised half: an online logistic regression taught by delayed labels.
+
+Labels arrive long after the readings they are about: a failure label says "this device failed at t",
+so the features seen in [t - H, t] were precursors (positives); a person's feedback says an alert was
+right or wrong. A small ring buffer of recent feature vectors per device (sampled so it spans about H)
+lets the model learn from what it saw then. A vector that ages past H without a failure is learned as
+a negative ("did not fail within H"), which is what makes the probability a probability.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+from river import linear_model, optim
+
+HORIZON_MS = 45 * 60_000  # "fails within H"
+BUFFER_SIZE = 24
+POSITIVE_WEIGHT = 8.0  # failures are rare; a positive counts this many negatives
+FEEDBACK_WEIGHT = 5.0
+MIN_LABELS = 3  # of each class before the model's opinion is blended in
+
+
+def new_regression() -> linear_model.LogisticRegression:
+    # Constant-rate SGD: no optimiser state to persist; l2 keeps weights from running off on few labels.
+    return linear_model.LogisticRegression(optimizer=optim.SGD(0.05), l2=1e-4)
+
+
+class LabelBuffer:
+    """Ring of (ts, features, labelled) with one entry per `stride_ms` of event time."""
+
+    __slots__ = ("labelled", "stride_ms", "ts", "vectors", "width")
+
+    def __init__(self, width: int, horizon_ms: int = HORIZON_MS, size: int = BUFFER_SIZE) -> None:
+        self.width = width
+        self.stride_ms = horizon_ms // size
+        self.ts: list[int] = []
+        self.vectors: list[array] = []  # float32: half the memory, plenty of precision for SGD
+        self.labelled: list[bool] = []
+
+    def due(self, ts_ms: int) -> bool:
+        return not self.ts or ts_ms - self.ts[-1] >= self.stride_ms
+
+    def push(self, ts_ms: int, values: list[float], size: int = BUFFER_SIZE) -> tuple[int, array, bool] | None:
+        """Append; return the evicted entry (ts, vector, already_labelled) when the ring is full."""
+        self.ts.append(ts_ms)
+        self.vectors.append(array("f", values))
+        self.labelled.append(False)
+        if len(self.ts) > size:
+            return self.ts.pop(0), self.vectors.pop(0), self.labelled.pop(0)
+        return None
+
+    def between(self, start_ms: int, end_ms: int) -> list[int]:
+        return [i for i, ts in enumerate(self.ts) if start_ms <= ts <= end_ms]
+
+    def nearest(self, ts_ms: int) -> int | None:
+        if not self.ts:
+            return None
+        return min(range(len(self.ts)), key=lambda i: abs(self.ts[i] - ts_ms))
+
+
+class Supervised:
+    """LogisticRegression + label counters; `probability` is None until it has seen both classes."""
+
+    __slots__ = ("names", "negatives", "positives", "regression")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.regression = new_regression()
+        self.positives = 0.0
+        self.negatives = 0.0
+
+    def ready(self) -> bool:
+        return self.positives >= MIN_LABELS and self.negatives >= MIN_LABELS
+
+    def as_dict(self, values: list[float] | array) -> dict[str, float]:
+        # Clipped: one wild z must not swamp the linear model (the unsupervised half handles magnitude).
+        return {name: max(-20.0, min(20.0, float(v))) for name, v in zip(self.names, values, strict=True)}
+
+    def probability(self, values: list[float]) -> float | None:
+        if not self.ready():
+            return None
+        return self.regression.predict_proba_one(self.as_dict(values))[True]
+
+    def learn(self, values: list[float] | array, failed: bool, weight: float = 1.0) -> None:
+        self.regression.learn_one(self.as_dict(values), failed, w=weight)
+        if failed:
+            self.positives += 1
+        else:
+            self.negatives += 1
+
+    def weights(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.regression.weights.items() if math.isfinite(v)}
+
+    def set_weights(self, weights: dict[str, float], intercept: float) -> None:
+        self.regression = new_regression()
+        for name, value in weights.items():
+            if name in self.names:
+                self.regression._weights[name] = value
+        self.regression.intercept = intercept
