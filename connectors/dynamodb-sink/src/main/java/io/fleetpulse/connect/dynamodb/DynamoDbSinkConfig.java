@@ -25,6 +25,7 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
     public static final String SECRET_ACCESS_KEY = "aws.secret.access.key";
     public static final String PARTITION_KEY = "dynamodb.partition.key";
     public static final String SORT_KEY = "dynamodb.sort.key";
+    public static final String SORT_KEY_FIELDS = "dynamodb.sort.key.fields";
     public static final String BATCH_SIZE = "dynamodb.batch.size";
     public static final String TTL_ATTRIBUTE = "dynamodb.ttl.attribute";
     public static final String TTL_SECONDS = "dynamodb.ttl.seconds";
@@ -46,6 +47,9 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
             throw new ConfigException(ACCESS_KEY_ID + " and " + SECRET_ACCESS_KEY
                     + " must be set together (or both left empty to use the default AWS credentials chain)");
         }
+        if (!sortKeyFields().isEmpty() && sortKey().isEmpty()) {
+            throw new ConfigException(SORT_KEY_FIELDS, sortKeyFields(), "needs " + SORT_KEY + " to name the attribute");
+        }
         if (!sortKey().isEmpty() && sortKey().equals(partitionKey())) {
             throw new ConfigException(SORT_KEY, sortKey(), "must differ from " + PARTITION_KEY);
         }
@@ -65,6 +69,11 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
                 "Name of the table's sort (range) key attribute, or empty if the table has no sort key."
                         + " When set, every record must contain it as a non-empty string or a number.",
                 GROUP_TABLE, ++order, Width.MEDIUM, "Sort key");
+        def.define(SORT_KEY_FIELDS, Type.LIST, "", Importance.MEDIUM,
+                "Optional record fields whose values, joined by '#', make the sort key (a string), e.g."
+                        + " 'kind,ts' gives 'liveness#1795000000000'. For records whose natural key has several"
+                        + " parts; empty means the sort key is taken from the record as is.",
+                GROUP_TABLE, ++order, Width.MEDIUM, "Sort key fields");
         def.define(TTL_ATTRIBUTE, Type.STRING, "", Importance.LOW,
                 "Name of a number attribute to stamp with an expiry time (epoch seconds) for DynamoDB TTL."
                         + " Only used when " + TTL_SECONDS + " > 0. Overwrites any value the record carries.",
@@ -157,6 +166,11 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
     /** The sort key attribute name, or the empty string when the table has no sort key. */
     public String sortKey() {
         return getString(SORT_KEY).trim();
+    }
+
+    /** Fields composing the sort key, or an empty list when the record carries it. */
+    public java.util.List<String> sortKeyFields() {
+        return getList(SORT_KEY_FIELDS).stream().map(String::trim).filter(f -> !f.isEmpty()).toList();
     }
 
     public int batchSize() {

@@ -50,20 +50,28 @@ final class ItemMapper {
 
     private final String partitionKey;
     private final String sortKey;
+    private final List<String> sortKeyFields;
     private final String ttlAttribute;
     private final long ttlSeconds;
     private final Clock clock;
 
     ItemMapper(String partitionKey, String sortKey, String ttlAttribute, long ttlSeconds, Clock clock) {
+        this(partitionKey, sortKey, List.of(), ttlAttribute, ttlSeconds, clock);
+    }
+
+    ItemMapper(String partitionKey, String sortKey, List<String> sortKeyFields, String ttlAttribute,
+            long ttlSeconds, Clock clock) {
         this.partitionKey = partitionKey;
         this.sortKey = sortKey == null ? "" : sortKey;
+        this.sortKeyFields = List.copyOf(sortKeyFields);
         this.ttlAttribute = ttlAttribute == null ? "" : ttlAttribute;
         this.ttlSeconds = ttlSeconds;
         this.clock = clock;
     }
 
     static ItemMapper fromConfig(DynamoDbSinkConfig config) {
-        return new ItemMapper(config.partitionKey(), config.sortKey(), config.ttlAttribute(), config.ttlSeconds(),
+        return new ItemMapper(config.partitionKey(), config.sortKey(), config.sortKeyFields(),
+                config.ttlAttribute(), config.ttlSeconds(),
                 Clock.systemUTC());
     }
 
@@ -76,6 +84,9 @@ final class ItemMapper {
         Map<String, AttributeValue> item = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> field : root.properties()) {
             item.put(field.getKey(), attribute(field.getValue(), 1, field.getKey()));
+        }
+        if (!sortKeyFields.isEmpty()) {
+            item.put(sortKey, AttributeValue.fromS(compositeKey(item)));
         }
         checkKeyAttribute(item, partitionKey, "partition");
         if (!sortKey.isEmpty()) {
@@ -203,6 +214,17 @@ final class ItemMapper {
             throw new BadRecordException(kind + " key attribute '" + name
                     + "' must be a non-empty string or a number, got " + v.type());
         }
+    }
+
+    /** The values of the sort key fields joined by '#'; each must be a non-empty string or a number. */
+    private String compositeKey(Map<String, AttributeValue> item) throws BadRecordException {
+        StringBuilder key = new StringBuilder();
+        for (String field : sortKeyFields) {
+            checkKeyAttribute(item, field, "sort key field");
+            AttributeValue v = item.get(field);
+            key.append(key.length() == 0 ? "" : "#").append(v.s() != null ? v.s() : v.n());
+        }
+        return key.toString();
     }
 
     /** The record's time in epoch seconds: its sort key when that is epoch millis, else now. */

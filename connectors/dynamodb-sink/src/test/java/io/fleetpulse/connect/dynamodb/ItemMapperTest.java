@@ -162,4 +162,16 @@ class ItemMapperTest {
         // Disabled by default.
         assertFalse(map("{\"device_id\":\"d\",\"ts\":1732320000123}").containsKey("expires_at"));
     }
+
+    @Test
+    void sortKeyFieldsComposeAStringSortKey() throws Exception {
+        ItemMapper events = new ItemMapper("device_id", "event_key", List.of("kind", "ts"), "", 0, CLOCK);
+        Map<String, AttributeValue> item = events.toItem("{\"device_id\":\"d\",\"kind\":\"liveness\",\"ts\":1795000000000}");
+        assertEquals(AttributeValue.fromS("liveness#1795000000000"), item.get("event_key"));
+        assertEquals(new ItemKey(AttributeValue.fromS("d"), AttributeValue.fromS("liveness#1795000000000")),
+                events.keyOf(item));
+        // A missing part is a bad record, not an item with a half key.
+        assertThrows(BadRecordException.class,
+                () -> events.toItem("{\"device_id\":\"d\",\"ts\":1795000000000}"));
+    }
 }
