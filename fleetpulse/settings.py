@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     topic_scores: str = Field("fleetpulse.scores.v1", description="Failure scores topic.")
     topic_dead_letters: str = Field("fleetpulse.dead-letters.v1", description="Rejected input, with reasons.")
     topic_events: str = Field("fleetpulse.device-events.v1", description="Device lifecycle and label events.")
+    topic_stats: str = Field(
+        "fleetpulse.window-stats.v1", description="Per device and sensor stats of each closed event-time window."
+    )
 
     bind_host: str = Field(
         "127.0.0.1",
@@ -49,6 +52,23 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(6066, description="Faust web port (device status views).")
     worker_metrics_port: int = Field(9101, description="Prometheus metrics port of the worker.")
     worker_store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://.")
+    worker_standby_replicas: int = Field(0, ge=0, description="Standby replicas of the worker's tables.")
+    worker_batch_size: int = Field(2000, ge=1, description="Readings the worker takes per batch (stream.take).")
+    worker_batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
+    worker_lateness_seconds: float = Field(
+        10.0, ge=0, description="Allowed event-time lateness before a window closes; later readings count as late."
+    )
+    worker_liveness_sweep_seconds: float = Field(2.0, gt=0, description="Wall seconds between liveness sweeps.")
+    worker_late_factor: float = Field(3.0, gt=1, description="A device is late after this many learned cadences.")
+    worker_silent_seconds: float = Field(600.0, gt=0, description="Event-time seconds without a reading: silent.")
+    worker_dead_seconds: float = Field(3600.0, gt=0, description="Event-time seconds without a reading: dead.")
+    worker_event_clock_rate: float = Field(
+        1.0, gt=0, description="Event seconds per wall second of the liveness clock when idle (the simulator's speedup)."
+    )
+    worker_device_metrics: Literal["all", "top"] = Field(
+        "top", description="Per-device metrics: every device, or fleet aggregates plus the top-K at risk."
+    )
+    worker_device_metrics_top_k: int = Field(20, ge=0, description="Devices exposed per-device when 'top'.")
 
     # --- Simulated fleet ---
     simulator_devices: int = Field(20, ge=1, le=100_000, description="Number of simulated devices.")
@@ -56,6 +76,22 @@ class Settings(BaseSettings):
     simulator_seed: int = Field(42, description="Same seed, same stream.")
     simulator_speedup: float = Field(1.0, gt=0, description="Event-time seconds per wall second (1 = real time).")
     simulator_metrics_port: int = Field(9102, description="Prometheus metrics port of the simulator.")
+    simulator_failure_rate_per_hour: float = Field(
+        0.02, ge=0, le=60, description="Chance per healthy simulated device per event-hour that a failure begins."
+    )
+    simulator_api_port: int = Field(9110, ge=0, description="Simulator control API port (0 = no API).")
+
+    # --- Host agent and phone ingestion ---
+    agent_device_id: str = Field("", description="Device id the host agent reports as; empty = host-<hostname>.")
+    agent_interval_seconds: float = Field(5.0, gt=0, description="Seconds between the host agent's readings.")
+    agent_metrics_port: int = Field(9103, description="Prometheus metrics port of the host agent.")
+    ingest_port: int = Field(9111, description="Phone ingestion (Sensor Logger HTTP push) port.")
+    ingest_metrics_port: int = Field(9104, description="Prometheus metrics port of phone ingestion.")
+    ingest_tokens_file: str = Field(
+        "", description="JSON file {device_id: bearer token} of phones allowed to push; empty = none."
+    )
+    ingest_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted push body, bytes.")
+    ingest_rate_per_minute: int = Field(120, gt=0, description="Pushes accepted per phone per minute.")
 
     # --- DynamoDB and Kafka Connect ---
     dynamodb_endpoint: str = Field(
@@ -69,6 +105,27 @@ class Settings(BaseSettings):
     table_readings: str = Field("fleetpulse_readings", description="DynamoDB table for readings.")
     table_scores: str = Field("fleetpulse_scores", description="DynamoDB table for failure scores.")
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST URL.")
+    table_events: str = Field("fleetpulse_device_events", description="DynamoDB table for device events.")
+    table_device_status: str = Field(
+        "fleetpulse_device_status", description="DynamoDB table: one row per device, its latest score."
+    )
+    table_alert_acks: str = Field("fleetpulse_alert_acks", description="DynamoDB table of acknowledged alerts.")
+    readings_ttl_days: float = Field(
+        7.0, ge=0, description="Raw readings expire from DynamoDB after this many days (TTL); 0 keeps them."
+    )
+    topic_connect_dead_letters: str = Field(
+        "fleetpulse.connect-dead-letters.v1", description="Records the DynamoDB sinks could not write."
+    )
+
+    # --- Query API and Telegram bot ---
+    api_port: int = Field(8088, description="Port of the query API (`fleetpulse api`).")
+    api_token: SecretStr = Field(
+        SecretStr(""), description="API key (X-API-Key) or bearer token the query API requires; empty disables auth."
+    )
+    api_url: str = Field("http://127.0.0.1:8088", description="Query API URL the bot calls.")
+    telegram_bot_token: SecretStr = Field(SecretStr(""), description="Telegram bot token (from @BotFather).")
+    telegram_api_url: str = Field("https://api.telegram.org", description="Telegram Bot API base URL.")
+    telegram_chat_ids: str = Field("", description="Comma-separated chat ids the bot answers; empty answers all.")
 
     # --- Local stack (fleetpulse stack up) ---
     stack_dir: Path = Field(Path(".stack"), description="Pids, logs and data of the local stack.")

@@ -2,49 +2,121 @@
 
 from __future__ import annotations
 
-import signal
+import logging
 import sys
 import time
 
 import click
-from prometheus_client import start_http_server
+import msgspec
+from prometheus_client import Counter, Gauge, start_http_server
 
-from fleetpulse.settings import get_settings
-from producers.fleet import build_fleet, readings
-from producers.kafka_producer import ReadingProducer
+from fleetpulse.settings import Settings, get_settings
+from producers.fleet import PHASES, Fleet, invalid_mask, to_readings
+from producers.kafka_producer import ReadingProducer, StopFlag
+
+log = logging.getLogger(__name__)
+rounds_total = Counter("fleetpulse_simulator_rounds", "Rounds of readings the simulator produced.")
+devices_by_phase = Gauge("fleetpulse_simulator_devices", "Simulated devices by state machine phase.", ["phase"])
+_encoder = msgspec.json.Encoder()
+
+
+def produce_round(fleet: Fleet, producer: ReadingProducer, ts: int) -> int:
+    """Step the fleet to `ts`, validate the round as a whole, produce readings then events."""
+    with fleet.lock:  # the control API mutates the fleet between rounds, never during one
+        batch = fleet.step(ts)
+        events = fleet.take_events()
+    bad, fields = invalid_mask(fleet, batch)
+    readings = to_readings(fleet, batch)
+    for reading, device, is_bad in zip(readings, batch.index.tolist(), bad.tolist(), strict=True):
+        value = _encoder.encode(reading)
+        if is_bad:  # a simulator bug, never produced as a reading: dead-lettered and counted
+            producer.dead_letter(reading.device_id, value, "implausible", f"outside bounds: {', '.join(fields)}")
+        else:
+            producer.send_raw(fleet.keys[device], value)
+    for event in events:
+        producer.send_event(event)
+    return len(readings)
+
+
+def _publish_phases(fleet: Fleet) -> None:
+    counts = [int((fleet.phase == i).sum()) for i in range(len(PHASES))]
+    for name, count in zip(PHASES, counts, strict=True):
+        devices_by_phase.labels(name).set(count)
+
+
+def run_simulation(
+    settings: Settings, fleet: Fleet, producer: ReadingProducer, start: int, rounds: int, pace: float, stop: StopFlag
+) -> None:
+    with fleet.lock:
+        fleet.start(start)
+        events = fleet.take_events()
+    for event in events:
+        producer.send_event(event)
+    wall_start = time.monotonic()
+    tick = 0
+    while (rounds == 0 or tick < rounds) and not stop.stopping:
+        ts = start + tick * fleet.cadence_ms
+        if pace > 0:  # hold each round until its (accelerated) wall-clock time
+            stop.sleep((ts - start) / 1000 / pace - (time.monotonic() - wall_start))
+            if stop.stopping:
+                break
+        produce_round(fleet, producer, ts)
+        rounds_total.inc()
+        if tick % 10 == 0:
+            _publish_phases(fleet)
+            producer.poll(0)
+            log.info("round %d at ts %d: acknowledged %d so far", tick, ts, producer.acknowledged)
+        tick += 1
 
 
 @click.command("simulate")
-@click.option("--devices", type=int, help="Fleet size [FLEETPULSE_SIMULATOR_DEVICES].")
+@click.option("--devices", type=int, help="Fleet size, 1..100000 [FLEETPULSE_SIMULATOR_DEVICES].")
 @click.option("--rounds", type=int, default=0, show_default=True, help="Readings per device; 0 = forever.")
 @click.option("--start-ms", type=int, help="Event time of the first round (default: now). Fix it to replay.")
 @click.option("--speedup", type=float, help="Event seconds per wall second; 0 = as fast as possible.")
-def simulate(devices: int | None, rounds: int, start_ms: int | None, speedup: float | None) -> None:
-    """Run the seeded simulated fleet into the readings topic."""
+@click.option("--seed", type=int, help="[FLEETPULSE_SIMULATOR_SEED]")
+@click.option("--failure-rate", type=float, help="Failures per device per event-hour [..._FAILURE_RATE_PER_HOUR].")
+@click.option("--api-port", type=int, help="Control API port, 0 = none [FLEETPULSE_SIMULATOR_API_PORT].")
+def simulate(
+    devices: int | None,
+    rounds: int,
+    start_ms: int | None,
+    speedup: float | None,
+    seed: int | None,
+    failure_rate: float | None,
+    api_port: int | None,
+) -> None:
+    """Run the seeded simulated fleet into the readings topic, ground truth into the events topic."""
     settings = get_settings()
+    size = devices or settings.simulator_devices
+    if not 1 <= size <= 100_000:
+        raise click.BadParameter("must be 1..100000", param_hint="--devices")
     start_http_server(settings.simulator_metrics_port, addr=settings.bind_host)
-    fleet = build_fleet(devices or settings.simulator_devices, settings.simulator_seed)
-    cadence_ms = int(settings.simulator_cadence_seconds * 1000)
+    fleet = Fleet(
+        size=size,
+        seed=settings.simulator_seed if seed is None else seed,
+        cadence_ms=int(settings.simulator_cadence_seconds * 1000),
+        failure_rate_per_hour=settings.simulator_failure_rate_per_hour if failure_rate is None else failure_rate,
+    )
     start = start_ms if start_ms is not None else int(time.time() * 1000)
     pace = settings.simulator_speedup if speedup is None else speedup
-    producer = ReadingProducer(settings)
-    stopping = False
+    producer = ReadingProducer(settings, stage="simulator")
+    stop = StopFlag()
+    port = settings.simulator_api_port if api_port is None else api_port
+    api = None
+    if port:
+        from producers.control_api import ControlApi
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    wall_start = time.monotonic()
-    for reading in readings(fleet, start, cadence_ms, rounds):
-        if stopping:
-            break
-        if pace > 0:  # hold each event until its (accelerated) wall-clock time
-            delay = (reading.ts - start) / 1000 / pace - (time.monotonic() - wall_start)
-            if delay > 0:
-                time.sleep(delay)
-        producer.send(reading)
-    unacknowledged = producer.flush()
-    click.echo(f"acknowledged {producer.acknowledged}, failed {producer.failed}, unacknowledged {unacknowledged}")
+        api = ControlApi(fleet, settings.bind_host, port).start()
+    try:
+        run_simulation(settings, fleet, producer, start, rounds, pace, stop)
+    finally:
+        if api is not None:
+            api.stop()
+        unacknowledged = producer.flush()
+    by_topic = ", ".join(f"{t}={n}" for t, n in sorted(producer.acknowledged_by_topic.items()))
+    click.echo(
+        f"acknowledged {producer.acknowledged} ({by_topic}), failed {producer.failed}, unacknowledged {unacknowledged}"
+    )
     if producer.failed or unacknowledged:
         sys.exit(1)

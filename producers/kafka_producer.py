@@ -1,31 +1,57 @@
-"""An idempotent confluent-kafka producer for validated records, with backpressure and metrics."""
+"""An idempotent confluent-kafka producer for validated records, with backpressure and metrics.
+
+Every producer of the project (simulator, host agent, phone ingestion) goes through `ReadingProducer`:
+idempotence + acks=all (no loss, no duplicates, no reordering on retry), a bounded local queue (a slow
+Kafka blocks the caller instead of growing memory), a delivery callback that counts what Kafka
+acknowledged, and the security settings from the settings object.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
 
+import msgspec
 from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client import Counter, Gauge
 
 from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
-from schemas import Reading, encode
+from schemas import DeadLetter, Reading, encode
 from schemas.validation import check_plausible
 
 log = logging.getLogger(__name__)
 
 produced = Counter("fleetpulse_producer_records", "Records acknowledged by Kafka.", ["topic"])
 delivery_errors = Counter("fleetpulse_producer_delivery_errors", "Records Kafka did not acknowledge.", ["topic"])
+rejected = Counter("fleetpulse_producer_rejected", "Records refused before producing, by reason.", ["reason"])
 queue_depth = Gauge("fleetpulse_producer_queue_depth", "Records waiting in the producer's local queue.")
+
+DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 
 class ReadingProducer:
     """Validates before producing; blocks (polls) instead of growing memory when Kafka is slow."""
 
-    def __init__(self, settings: Settings, *, linger_ms: int = 20, queue_max: int = 100_000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        linger_ms: int = 20,
+        queue_max: int = 100_000,
+        queue_max_kbytes: int = 64 * 1024,
+        stage: str = "producer",
+    ) -> None:
         self.topic = settings.topic_readings
+        self.topic_events = settings.topic_events
+        self.topic_dead_letters = settings.topic_dead_letters
+        self.stage = stage
         self.acknowledged = 0
         self.failed = 0
+        self.acknowledged_by_topic: dict[str, int] = {}
         self._producer = Producer(
             confluent_config(
                 settings,
@@ -35,35 +61,88 @@ class ReadingProducer:
                     "linger.ms": linger_ms,
                     "compression.type": "lz4",
                     "queue.buffering.max.messages": queue_max,
+                    "queue.buffering.max.kbytes": queue_max_kbytes,
                 },
             )
         )
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        topic = message.topic()
         if error is None:
             self.acknowledged += 1
-            produced.labels(message.topic()).inc()
+            self.acknowledged_by_topic[topic] = self.acknowledged_by_topic.get(topic, 0) + 1
+            produced.labels(topic).inc()
         else:
             self.failed += 1
-            delivery_errors.labels(message.topic()).inc()
+            delivery_errors.labels(topic).inc()
             log.error("delivery failed for key %s: %s", message.key(), error)
 
-    def send(self, reading: Reading) -> None:
+    def send(self, reading: Reading, on_delivery: DeliveryCallback | None = None) -> None:
         check_plausible(reading)  # a producer never puts a record on Kafka that consumers would reject
-        self.send_raw(reading.device_id.encode(), encode(reading))
+        self.send_raw(reading.device_id.encode(), encode(reading), on_delivery=on_delivery)
 
-    def send_raw(self, key: bytes, value: bytes) -> None:
+    def send_raw(self, key: bytes, value: bytes, *, topic: str | None = None, on_delivery: Any = None) -> None:
+        """Produce pre-encoded, already validated bytes (the simulator validates a whole round at once)."""
+        callback = self._on_delivery
+        if on_delivery is not None:
+            extra = on_delivery
+
+            def callback(error: KafkaError | None, message: Message) -> None:
+                self._on_delivery(error, message)
+                extra(error, message)
+
         while True:
             try:
-                self._producer.produce(self.topic, value=value, key=key, on_delivery=self._on_delivery)
+                self._producer.produce(topic or self.topic, value=value, key=key, on_delivery=callback)
                 break
             except BufferError:  # local queue full: wait for deliveries rather than buffer without bound
                 self._producer.poll(0.05)
         self._producer.poll(0)
+
+    def send_event(self, event: msgspec.Struct) -> None:
+        self.send_raw(event.device_id.encode(), encode(event), topic=self.topic_events)  # type: ignore[attr-defined]
+
+    def dead_letter(self, key: str | None, payload: bytes, reason: str, error: str) -> None:
+        """Input this producer refused: to the dead-letter topic with the reason, and counted."""
+        rejected.labels(reason).inc()
+        letter = DeadLetter(
+            stage=self.stage,
+            reason=reason,
+            error=error,
+            key=key,
+            payload=payload.decode("utf-8", errors="replace"),
+            rejected_at=int(time.time() * 1000),
+        )
+        self.send_raw((key or "").encode(), encode(letter), topic=self.topic_dead_letters)
+
+    def poll(self, timeout: float = 0) -> None:
+        self._producer.poll(timeout)
         queue_depth.set(len(self._producer))
+
+    def pending(self) -> int:
+        return len(self._producer)
 
     def flush(self, timeout: float = 30.0) -> int:
         """Wait for outstanding deliveries; returns how many are still unacknowledged."""
         remaining = self._producer.flush(timeout)
         queue_depth.set(remaining)
         return remaining
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT so a loop finishes its current step and flushes instead of dying mid-batch."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+
+    def _stop(self, signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping after the current step, then flushing", signal.Signals(signum).name)
+        self.stopping = True
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep in short steps so a stop request is noticed quickly."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
