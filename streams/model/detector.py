@@ -1,0 +1,275 @@
+"""One device's model: its own normal (unsupervised) + what failures looked like (supervised).
+
+`DeviceModel.update(ts, values)` is prequential: it scores the reading against what the model knew
+before it, then learns from it. The score is `to_score(L)` with L the calibrated surprise (see
+calibration.py) plus physical evidence that needs no learned baseline (headroom to the critical limit,
+under-voltage/throttle flags); once the supervised model has seen enough labels, its probability of
+"fails within H" is blended in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from schemas.units import SENSORS
+from streams.model import features
+from streams.model.calibration import EmpiricalTail, gaussian_surprise, to_score
+from streams.model.drift import DriftWatch
+from streams.model.features import SCALE_FLOOR, SensorBaseline
+from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
+
+if TYPE_CHECKING:
+    from streams.model.federated import Prior
+
+MODEL_VERSION = 1
+MODEL_NAME = f"river-device-v{MODEL_VERSION}"
+ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
+COLD_WARMUP = 60  # readings before a cold device's baseline may alert
+PRIOR_WARMUP = 12  # with the fleet's scales known, only the device's own level must be learned
+LIMIT_WEIGHT = 6.0  # L per unit of warning→critical distance: at critical, L = 6 (score 0.67)
+FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
+STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
+SUPERVISED_SHARE = 0.5
+
+
+@dataclass(slots=True)
+class Explanation:
+    sensor: str
+    value: float
+    surprise: float
+    detail: str
+
+
+@dataclass(slots=True)
+class Assessment:
+    score: float
+    warming_up: bool
+    anomaly: float  # the unsupervised score alone
+    supervised: float | None
+    reasons: list[Explanation] = field(default_factory=list)
+    time_to_limit_s: float | None = None
+    drift: bool = False
+
+
+class ThermalFit:
+    """Temperature expected for the current load (EW least squares): a failing fan or dried paste shows
+    as heat the load does not explain, long before the absolute temperature is alarming."""
+
+    __slots__ = ("mx", "my", "sxx", "sxy")
+
+    def __init__(self) -> None:
+        self.mx = self.my = self.sxx = self.sxy = 0.0
+
+    def expected(self, load: float) -> float:
+        slope = self.sxy / self.sxx if self.sxx > 1e-6 else 0.0
+        return self.my + slope * (load - self.mx)
+
+    def learn(self, load: float, temperature: float, rate: float) -> None:
+        self.mx += rate * (load - self.mx)
+        self.my += rate * (temperature - self.my)
+        self.sxx += rate * ((load - self.mx) ** 2 - self.sxx)
+        self.sxy += rate * ((load - self.mx) * (temperature - self.my) - self.sxy)
+
+
+class DeviceModel:
+    __slots__ = (
+        "alpha",
+        "baselines",
+        "buffer",
+        "cadence_ms",
+        "device_type",
+        "drift",
+        "last_ts",
+        "n",
+        "names",
+        "residual",
+        "supervised",
+        "tail",
+        "thermal",
+        "warmup",
+    )
+
+    def __init__(
+        self, device_type: str | None, sensors: tuple[str, ...] | None = None, *, warmup: int = COLD_WARMUP
+    ) -> None:
+        self.device_type = device_type
+        sensors = sensors or tuple(SENSORS)
+        self.names = features.feature_names(sensors, device_type)
+        self.baselines = {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
+        has_thermal = "z:thermal_residual" in self.names
+        self.thermal = ThermalFit() if has_thermal else None
+        self.residual = SensorBaseline(floor=SCALE_FLOOR["temperature_c"]) if has_thermal else None
+        self.alpha = ALPHA
+        self.warmup = warmup
+        self.n = 0
+        self.last_ts = 0
+        self.cadence_ms = 0.0
+        self.tail = EmpiricalTail()
+        self.supervised = Supervised(self.names)
+        self.buffer = LabelBuffer(len(self.names))
+        self.drift = DriftWatch()
+
+    @staticmethod
+    def from_prior(prior: Prior) -> DeviceModel:
+        from streams.model.federated import from_prior  # federated builds on this module
+
+        return from_prior(prior)
+
+    @property
+    def schema_hash(self) -> str:
+        return features.schema_hash(self.names)
+
+    @property
+    def warming_up(self) -> bool:
+        return self.n < self.warmup
+
+    # --- scoring ------------------------------------------------------------------------------------
+
+    def update(self, ts_ms: int, values: dict[str, float | None], throttled: int | None = None) -> Assessment:
+        row: dict[str, float] = dict.fromkeys(self.names, 0.0)
+        explanations: list[Explanation] = []
+        statistical: list[float] = []  # raw surprise of each independent test
+        physical = 0.0
+        abs_z: list[float] = []
+        eta_minutes: list[float] = []
+        for sensor, baseline in self.baselines.items():
+            value = values.get(sensor)
+            if value is None:
+                continue
+            if baseline.n > 0:
+                z = baseline.z(value)
+                row[f"z:{sensor}"] = z
+                row[f"slope:{sensor}"] = baseline.slope / baseline.scale()
+                still = baseline.stillness()
+                row[f"still:{sensor}"] = still
+                abs_z.append(abs(z))
+                surprise = gaussian_surprise(z)
+                statistical.append(surprise)
+                if surprise >= 1.0:
+                    detail = f"{sensor}={value:g} is {z:+.1f} scales from its usual {baseline.loc:.4g}"
+                    explanations.append(Explanation(sensor, value, surprise, detail))
+                if still > STILL_START:
+                    stuck = (still - STILL_START) * STILL_WEIGHT
+                    statistical.append(stuck)
+                    detail = f"{sensor} has stopped changing ({2**still:.0f}x less movement than usual)"
+                    explanations.append(Explanation(sensor, value, stuck, detail))
+            fraction = features.limit_fraction(sensor, value, self.device_type)
+            if fraction is not None:
+                row[f"limit:{sensor}"] = fraction
+                if fraction > 0:
+                    physical += LIMIT_WEIGHT * fraction
+                    detail = f"{sensor}={value:g} is {fraction:.0%} of the way from warning to critical"
+                    explanations.append(Explanation(sensor, value, LIMIT_WEIGHT * fraction, detail))
+                eta = features.minutes_to_limit(sensor, baseline, value, self.device_type)
+                if eta is not None:
+                    eta_minutes.append(eta)
+        residual = self._thermal_residual(values)
+        if residual is not None and self.residual is not None and self.residual.n > 0:
+            z = self.residual.z(residual)
+            row["z:thermal_residual"] = z
+            surprise = gaussian_surprise(z)
+            statistical.append(surprise)
+            if surprise >= 1.0:
+                detail = f"temperature is {residual:+.1f} °C off what this load usually gives ({z:+.1f} scales)"
+                explanations.append(Explanation("temperature_c", values["temperature_c"] or 0.0, surprise, detail))
+        for bit, surprise in FLAG_SURPRISE.items():
+            if throttled is not None and throttled & bit:
+                physical += surprise
+                name = "under_voltage" if bit == 0x1 else "throttled"
+                row[name] = 1.0
+                explanations.append(Explanation("throttled", float(throttled), surprise, f"{name} flag is set"))
+        if self.last_ts and self.cadence_ms:
+            row["gap"] = features.gap_feature(ts_ms - self.last_ts, self.cadence_ms)
+
+        raw = max(statistical, default=0.0) - _log10(len(statistical))  # Bonferroni over the tests
+        warming = self.warming_up
+        calibrated = 0.0 if warming else self.tail.calibrate(raw)
+        surprise_total = calibrated + physical
+        anomaly = to_score(surprise_total)
+        row["surprise"] = surprise_total / 10
+        vector = [row[name] for name in self.names]
+        probability = self.supervised.probability(vector)
+        final = anomaly
+        if probability is not None:
+            share = SUPERVISED_SHARE * min(1.0, self.supervised.positives / 10)
+            final = (1 - share) * anomaly + share * probability
+
+        drifted = self._learn(ts_ms, values, raw, abs_z, residual, vector, warming)
+        explanations.sort(key=lambda e: e.surprise, reverse=True)
+        eta = min(eta_minutes) * 60 if eta_minutes else None
+        return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
+
+    def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
+        load, temperature = values.get("load_pct"), values.get("temperature_c")
+        if self.thermal is None or load is None or temperature is None or self.n < 10:
+            return None
+        return temperature - self.thermal.expected(load)
+
+    # --- learning -----------------------------------------------------------------------------------
+
+    def _learn(
+        self,
+        ts_ms: int,
+        values: dict[str, float | None],
+        raw: float,
+        abs_z: list[float],
+        residual: float | None,
+        vector: list[float],
+        warming: bool,
+    ) -> bool:
+        alpha = self.alpha * self.drift.alpha_factor()
+        for sensor, baseline in self.baselines.items():
+            value = values.get(sensor)
+            if value is not None:
+                baseline.update(value, ts_ms, alpha)
+        if self.thermal is not None:
+            load, temperature = values.get("load_pct"), values.get("temperature_c")
+            if load is not None and temperature is not None:
+                self.thermal.learn(load, temperature, max(alpha, 1.0 / (self.n + 1)))
+            if residual is not None and self.residual is not None:
+                self.residual.update(residual, ts_ms, alpha)
+        if self.last_ts and ts_ms > self.last_ts:
+            dt = ts_ms - self.last_ts
+            self.cadence_ms = (
+                dt if not self.cadence_ms else self.cadence_ms + 0.05 * (min(dt, 3 * self.cadence_ms) - self.cadence_ms)
+            )
+        self.last_ts = max(self.last_ts, ts_ms)
+        self.n += 1
+        drifted = False
+        if not warming:
+            self.tail.learn(raw)
+            if abs_z and self.drift.update(sum(abs_z) / len(abs_z)):
+                drifted = True
+                self.tail = EmpiricalTail()  # "normal surprise" changed with the regime
+        if self.buffer.due(ts_ms):
+            evicted = self.buffer.push(ts_ms, vector)
+            if evicted is not None and not evicted[2] and ts_ms - evicted[0] >= HORIZON_MS:
+                self.supervised.learn(evicted[1], failed=False)  # no failure within H of it
+        return drifted
+
+    def learn_failure(self, failure_ts: int, onset_ts: int | None = None) -> int:
+        """Ground truth: the device failed at failure_ts. Teaches from the buffered features of the H
+        before it (from the onset, when known, so pre-onset normality is not called a precursor)."""
+        start = max(failure_ts - HORIZON_MS, onset_ts if onset_ts is not None else 0)
+        taught = 0
+        for i in self.buffer.between(start, failure_ts):
+            if not self.buffer.labelled[i]:
+                self.supervised.learn(self.buffer.vectors[i], failed=True, weight=POSITIVE_WEIGHT)
+                self.buffer.labelled[i] = True
+                taught += 1
+        return taught
+
+    def learn_feedback(self, alert_ts: int, right: bool) -> bool:
+        """A person judged the alert at alert_ts; False when no buffered features are near it."""
+        i = self.buffer.nearest(alert_ts)
+        if i is None or abs(self.buffer.ts[i] - alert_ts) > 2 * self.buffer.stride_ms:
+            return False
+        self.supervised.learn(self.buffer.vectors[i], failed=right, weight=FEEDBACK_WEIGHT)
+        self.buffer.labelled[i] = True
+        return True
+
+
+def _log10(count: int) -> float:
+    return 0.0 if count <= 1 else math.log10(count)

@@ -1,0 +1,134 @@
+"""A device model as bytes for a changelog-backed table: a versioned envelope around its state.
+
+The state is plain numbers and lists (msgpack), not a pickle of River objects, so it is small, cannot
+run code on load, and survives a River upgrade; the River version is still recorded and checked,
+because the logistic regression's weights are only meaningful for the River that learned them. Any
+mismatch (format, model version, feature-schema hash, River version) or corrupt bytes makes `load`
+return None and count why; the caller starts the device from the fleet prior or cold. Never a crash.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import msgspec
+import river
+
+from streams.model.calibration import EmpiricalTail
+from streams.model.detector import MODEL_VERSION, DeviceModel, ThermalFit
+from streams.model.drift import DriftWatch
+from streams.model.features import SensorBaseline
+from streams.model.supervised import LabelBuffer
+
+ENVELOPE_FORMAT = 1
+RIVER_VERSION = river.__version__
+# Why loads were refused, by reason; the worker exports it as a metric.
+rejections: Counter[str] = Counter()
+
+
+class Envelope(msgspec.Struct, frozen=True, array_like=True):
+    format: int
+    model_version: int
+    river_version: str
+    schema_hash: str
+    device_type: str | None
+    sensors: list[str]
+    state: msgspec.Raw
+
+
+_BASELINE_FIELDS = SensorBaseline.__slots__
+
+
+def _baseline_state(b: SensorBaseline) -> list[Any]:
+    return [getattr(b, name) for name in _BASELINE_FIELDS]
+
+
+def _baseline(values: list[Any]) -> SensorBaseline:
+    return SensorBaseline(**dict(zip(_BASELINE_FIELDS, values, strict=True)))
+
+
+def dump(model: DeviceModel) -> bytes:
+    sup = model.supervised
+    state = {
+        "n": model.n,
+        "warmup": model.warmup,
+        "last_ts": model.last_ts,
+        "cadence_ms": model.cadence_ms,
+        "alpha": model.alpha,
+        "baselines": [_baseline_state(b) for b in model.baselines.values()],
+        "thermal": [model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy]
+        if model.thermal
+        else None,
+        "residual": _baseline_state(model.residual) if model.residual else None,
+        "tail": [model.tail.counts, model.tail.total, model.tail.weight],
+        "weights": sup.weights(),
+        "intercept": float(sup.regression.intercept),
+        "labels": [sup.positives, sup.negatives],
+        "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
+        "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
+    }
+    envelope = Envelope(
+        ENVELOPE_FORMAT,
+        MODEL_VERSION,
+        RIVER_VERSION,
+        model.schema_hash,
+        model.device_type,
+        list(model.baselines),
+        msgspec.Raw(msgspec.msgpack.encode(state)),
+    )
+    return msgspec.msgpack.encode(envelope)
+
+
+def load(data: bytes) -> DeviceModel | None:
+    try:
+        envelope = msgspec.msgpack.decode(data, type=Envelope)
+    except (msgspec.DecodeError, msgspec.ValidationError, TypeError):
+        rejections["corrupt"] += 1
+        return None
+    if envelope.format != ENVELOPE_FORMAT:
+        rejections["format"] += 1
+        return None
+    if envelope.model_version != MODEL_VERSION:
+        rejections["model_version"] += 1
+        return None
+    if envelope.river_version != RIVER_VERSION:
+        rejections["river_version"] += 1
+        return None
+    model = DeviceModel(envelope.device_type, tuple(envelope.sensors))
+    if envelope.schema_hash != model.schema_hash:
+        rejections["feature_schema"] += 1
+        return None
+    try:
+        _restore(model, msgspec.msgpack.decode(envelope.state))
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+        rejections["corrupt"] += 1
+        return None
+    return model
+
+
+def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
+    model.n, model.warmup, model.last_ts = state["n"], state["warmup"], state["last_ts"]
+    model.cadence_ms, model.alpha = state["cadence_ms"], state["alpha"]
+    model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
+    if model.thermal is not None and state["thermal"]:
+        model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy = state["thermal"]
+    elif state["thermal"]:
+        model.thermal = ThermalFit()
+    if state["residual"]:
+        model.residual = _baseline(state["residual"])
+    counts, total, weight = state["tail"]
+    model.tail = EmpiricalTail(list(counts), total, weight)
+    model.supervised.set_weights(state["weights"], state["intercept"])
+    model.supervised.positives, model.supervised.negatives = state["labels"]
+    ts, vectors, labelled = state["buffer"]
+    model.buffer = LabelBuffer(len(model.names))
+    from array import array
+
+    model.buffer.ts = list(ts)
+    model.buffer.vectors = [array("f", bytes(v)) for v in vectors]
+    model.buffer.labelled = list(labelled)
+    # Page-Hinkley's running sums restart: a few dozen readings of drift blindness after a move,
+    # in exchange for not persisting River's internals.
+    model.drift = DriftWatch()
+    model.drift.since_last, model.drift.boost_left, model.drift.events = state["drift"]
