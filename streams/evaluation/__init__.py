@@ -1,0 +1,1 @@
+"""Offline evaluation of the failure model: NAB and the labelled simulator."""
