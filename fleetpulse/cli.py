@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import click
 
@@ -73,52 +72,6 @@ def topics() -> None:
 
     created = create_topics(get_settings())
     click.echo(f"created: {', '.join(created) or 'none (all exist)'}")
-
-
-@main.command("tables")
-def tables() -> None:
-    """Create the DynamoDB tables the sinks write (idempotent)."""
-    from connectors.tables import create_tables
-
-    created = create_tables(get_settings())
-    click.echo(f"created: {', '.join(created) or 'none (all exist)'}")
-
-
-@main.group()
-def connectors() -> None:
-    """Kafka Connect connectors, through the REST API."""
-
-
-@connectors.command("apply")
-@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def connectors_apply(files: tuple[Path, ...]) -> None:
-    """PUT each connector config (default: connectors/*.json) and wait until it runs."""
-    from connectors import rest
-
-    settings = get_settings()
-    for path in files or rest.default_files():
-        state = rest.apply(settings.connect_url, path)
-        click.echo(f"{state['name']}: {state['connector']['state']}, {len(state['tasks'])} task(s) running")
-
-
-@connectors.command("status")
-def connectors_status() -> None:
-    """State of every connector and task, with the trace of failed tasks."""
-    from connectors import rest
-
-    settings = get_settings()
-    for path in rest.default_files():
-        name, _ = rest.load(path)
-        try:
-            state = rest.status(settings.connect_url, name)
-        except rest.ConnectError as error:
-            click.echo(f"{name}: {error}")
-            continue
-        tasks = ", ".join(f"{task['id']}:{task['state']}" for task in state["tasks"])
-        click.echo(f"{name}: {state['connector']['state']} [{tasks}]")
-        for task in state["tasks"]:
-            if task["state"] == "FAILED":
-                click.echo(task.get("trace", ""))
 
 
 @main.command("query")
@@ -192,9 +145,12 @@ def demo() -> None:
 
 def _register_domain_commands() -> None:
     """Each stage keeps its commands in its own module; they are registered here."""
+    from connectors.commands import connectors, tables
     from producers.commands import simulate
 
     main.add_command(simulate)
+    main.add_command(tables)
+    main.add_command(connectors)
 
 
 _register_domain_commands()
