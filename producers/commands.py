@@ -65,7 +65,14 @@ def run_simulation(
         if tick % 10 == 0:
             _publish_phases(fleet)
             producer.poll(0)
-            log.info("round %d at ts %d: acknowledged %d so far", tick, ts, producer.acknowledged)
+            acked = producer.acknowledged_by_topic
+            log.info(
+                "round %d at ts %d: acknowledged readings=%d events=%d",
+                tick,
+                ts,
+                acked.get(producer.topic, 0),
+                acked.get(producer.topic_events, 0),
+            )
         tick += 1
 
 

@@ -88,14 +88,16 @@ class Fleet:
         self.stuck_c = np.zeros(n)
         self.sticky_bits = np.zeros(n, dtype=np.int64)  # RPi "has occurred" bits, cleared by a repair
         self.pending_events: list[Any] = []
-        self.now_ms = 0
+        self.now_ms = 0  # event time of the newest round
+        self.next_ms = 0  # event time of the round to come
         self._mode_p = [weights(t) for t in DEVICE_TYPES]
 
     # --- control (called by the HTTP API under `lock`) -------------------------------------------
 
     def inject(self, device: int, mode: str, ts_ms: int | None = None) -> None:
-        """Start `mode` on a device now, whatever its state (a failed device is first repaired)."""
-        self._begin_failure(np.array([device]), np.array([MODE_INDEX[mode]]), ts_ms or self.now_ms, injected=True)
+        """Start `mode` on a device from the next round on, whatever its state (a failed one is repaired first)."""
+        onset = ts_ms if ts_ms is not None else self.next_ms  # the first reading it affects
+        self._begin_failure(np.array([device]), np.array([MODE_INDEX[mode]]), onset, injected=True)
 
     def set_running(self, device: int, running: bool, reason: str = "control_api") -> None:
         if self.running[device] == running:
@@ -121,7 +123,7 @@ class Fleet:
 
     def start(self, ts_ms: int) -> None:
         """Announce every device (lifecycle `started`) at the first round's event time."""
-        self.now_ms = ts_ms
+        self.now_ms = self.next_ms = ts_ms
         for device in range(self.size):
             self._lifecycle(device, "started", "simulator", ts_ms)
 
@@ -198,7 +200,7 @@ class Fleet:
 
     def step(self, ts: int) -> Round:
         """Advance every device to event time `ts` and return the readings of those that report."""
-        self.now_ms = ts
+        self.now_ms, self.next_ms = ts, ts + self.cadence_ms
         self._advance_phases(ts)
         n, p, rng = self.size, self.p, self.rng
         s = self._severity(ts)
