@@ -1,0 +1,333 @@
+"""The alert catalogue: every alert defined once, rendered as Prometheus rules, Grafana rules and an
+Alertmanager config.
+
+An alert is a *query* (the value Grafana graphs and a human reads) plus a comparison with a threshold.
+Prometheus gets `query op threshold`; Grafana gets the query as node A and a threshold node C. Timings
+come from `Timing`: production defaults are calm (the original project alerted every 5 s); the tests
+pass short ones (scrape 1 s, for 5 s, group_wait 1 s) through the same generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from grafana import metrics as m
+
+DATASOURCE_UID = "fleetpulse-prometheus"  # pinned: dashboards and Grafana rules reference it
+DEVICE_DASHBOARD_UID = "fleetpulse-device"
+TEMPLATE_NAME = "fleetpulse"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Every duration an alert path depends on, in seconds."""
+
+    scrape: int = 15
+    evaluation: int = 30
+    for_override: int | None = None  # None: each alert's own `for`
+    silent_after: int = 600  # a device is silent after 10 min without a reading
+    group_wait: int = 30
+    group_interval: int = 300
+    repeat_interval: int = 4 * 3600  # a still-firing group is re-sent every 4 h, not every 5 s
+
+
+PRODUCTION = Timing()
+TEST = Timing(scrape=1, evaluation=1, for_override=5, silent_after=15, group_wait=1, group_interval=5,
+              repeat_interval=3600)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str  # CamelCase: the Prometheus alertname and the Grafana rule title
+    uid: str  # stable Grafana rule uid
+    query: str  # PromQL returning the value per series (device, topic, reason, …)
+    op: Literal[">", "<"]
+    threshold: float
+    for_seconds: int
+    severity: Literal["critical", "warning"]
+    summary: str  # Go template over {{ $labels.* }} and {{ $value }}
+    description: str
+    per_device: bool = False  # routed and grouped by device_id
+
+    def expr(self) -> str:
+        return f"{self.query} {self.op} {self.threshold:g}"
+
+
+def _score_with_top_reason() -> str:
+    """Each device's score, labelled with its top reason (the sensor contributing most), so both the
+    Grafana and the Prometheus message can name it; devices whose score has no reason keep their score."""
+    score = f"max by (device_id, device_type) ({m.DEVICE_SCORE})"
+    top = f'label_replace(topk by (device_id) (1, {m.DEVICE_REASON} > 0), "top_reason", "$1", "sensor", "(.+)")'
+    return f"({score} * on (device_id) group_left (top_reason) (0 * max by (device_id, top_reason) ({top}) + 1)) or on (device_id) {score}"  # noqa: E501
+
+
+# Prometheus can query while rendering an annotation; Grafana cannot, so it relies on `top_reason`.
+REASONS_TEMPLATE = (
+    "{{ range query (printf \"sort_desc(" + m.DEVICE_REASON + "{device_id='%s'} > 0)\" $labels.device_id) }}"
+    "{{ .Labels.sensor }} {{ printf \"%.2f\" .Value }}; {{ end }}"
+)
+
+
+def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
+    worker = f'job="{m.WORKER_JOB}"'
+    alerts = [
+        Alert(
+            "DeviceFailureScoreHigh",
+            "fp-device-score-high",
+            _score_with_top_reason(),
+            ">",
+            0.8,
+            600,
+            "critical",
+            "{{ $labels.device_id }} failure score {{ printf \"%.2f\" $value }} (top reason: {{ $labels.top_reason }})",
+            "Device {{ $labels.device_id }} ({{ $labels.device_type }}) is likely to fail. Reasons: " + REASONS_TEMPLATE,
+            per_device=True,
+        ),
+        Alert(
+            "DeviceSilent",
+            "fp-device-silent",
+            f"time() - max by (device_id, device_type) ({m.DEVICE_LAST_SEEN})",
+            ">",
+            timing.silent_after,
+            60,
+            "warning",
+            "{{ $labels.device_id }} silent for {{ humanizeDuration $value }}",
+            "Device {{ $labels.device_id }} ({{ $labels.device_type }}) has sent no reading for "
+            "{{ humanizeDuration $value }}: powered off, disconnected, or dead.",
+            per_device=True,
+        ),
+        Alert(
+            "DeviceSensorAtCriticalLimit",
+            "fp-device-sensor-critical",
+            f"max by (device_id, sensor) ({m.DEVICE_REASON})",
+            ">",
+            0.999,
+            120,
+            "critical",
+            "{{ $labels.device_id }} {{ $labels.sensor }} at or past its critical limit",
+            "Sensor {{ $labels.sensor }} of device {{ $labels.device_id }} has reached its critical level.",
+            per_device=True,
+        ),
+        Alert(
+            "SensorReadingsBeyondPhysicalRange",
+            "fp-readings-out-of-range",
+            f'sum by (reason) (increase({m.DEAD_LETTERS}{{reason=~"out_of_range|implausible"}}[10m]))',
+            ">",
+            0,
+            0,
+            "warning",
+            "{{ printf \"%.0f\" $value }} readings beyond physical limits ({{ $labels.reason }}) in 10 min",
+            "Readings outside their sensor's physical or plausible range went to the dead-letter topic: "
+            "usually a unit bug in a producer (MHz sent as GHz) or a broken sensor.",
+        ),
+        Alert(
+            "PipelineConsumerLagHigh",
+            "fp-consumer-lag-high",
+            f"sum by (topic) ({m.CONSUMER_LAG})",
+            ">",
+            10000,
+            300,
+            "warning",
+            "worker is {{ printf \"%.0f\" $value }} records behind on {{ $labels.topic }}",
+            "The stream worker is not keeping up with {{ $labels.topic }}; scores are late.",
+        ),
+        Alert(
+            "PipelineEventLagHigh",
+            "fp-event-lag-high",
+            f"histogram_quantile(0.95, sum by (le) (rate({m.EVENT_LAG_SECONDS}_bucket[5m])))",
+            ">",
+            120,
+            300,
+            "warning",
+            "p95 event-time lag {{ humanizeDuration $value }}",
+            "Readings are scored long after they happened: the pipeline or the producers are behind.",
+        ),
+        Alert(
+            "DeadLettersGrowing",
+            "fp-dead-letters-growing",
+            f"sum by (reason) (increase({m.DEAD_LETTERS}[10m]))",
+            ">",
+            10,
+            300,
+            "warning",
+            "{{ printf \"%.0f\" $value }} records dead-lettered ({{ $labels.reason }}) in 10 min",
+            "Bad input keeps arriving; read the dead-letter topic for the payloads and the errors.",
+        ),
+        Alert(
+            "ConnectSinkFailing",
+            "fp-connect-sink-failing",
+            f"sum by (connector) ({m.CONNECT_FAILED_TASKS})",
+            ">",
+            0,
+            60,
+            "critical",
+            "sink connector {{ $labels.connector }} has {{ printf \"%.0f\" $value }} failed task(s)",
+            "Readings or scores are not reaching DynamoDB. GET /connectors/{{ $labels.connector }}/status "
+            "shows the trace; restart the task once the cause is fixed.",
+        ),
+        Alert(
+            "WorkerDown",
+            "fp-worker-down",
+            f"max by (instance) ({m.UP}{{{worker}}})",
+            "<",
+            1,
+            60,
+            "critical",
+            "stream worker {{ $labels.instance }} is down",
+            "Prometheus cannot scrape the stream worker at {{ $labels.instance }}: nothing is scored.",
+        ),
+    ]
+    if timing.for_override is not None:
+        alerts = [replace(alert, for_seconds=min(alert.for_seconds, timing.for_override)) for alert in alerts]
+    return alerts
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0 and seconds:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def _drilldown(grafana_url: str) -> str:
+    return f"{grafana_url.rstrip('/')}/d/{DEVICE_DASHBOARD_UID}?var-device_id={{{{ $labels.device_id }}}}"
+
+
+# --- Prometheus (rule file; also the `spec` of a kube-prometheus-stack PrometheusRule) ---------------
+
+
+def prometheus_rules(timing: Timing = PRODUCTION, grafana_url: str = "http://127.0.0.1:3000") -> dict:
+    rules = []
+    for alert in catalogue(timing):
+        annotations = {"summary": alert.summary, "description": alert.description}
+        if alert.per_device:
+            annotations["drilldown"] = _drilldown(grafana_url)
+        rules.append(
+            {
+                "alert": alert.name,
+                "expr": alert.expr(),
+                "for": _duration(alert.for_seconds),
+                "labels": {"severity": alert.severity, "team": "fleetpulse"},
+                "annotations": annotations,
+            }
+        )
+    return {"groups": [{"name": "fleetpulse", "interval": _duration(timing.evaluation), "rules": rules}]}
+
+
+# --- Grafana unified alerting (file provisioning format) ----------------------------------------------
+
+
+def _grafana_annotation(template: str) -> str:
+    """Grafana annotations know $labels and $value but not Prometheus's `query` function."""
+    return template.replace(REASONS_TEMPLATE, "{{ $labels.top_reason }} (see the drilldown)")
+
+
+def grafana_rules(timing: Timing = PRODUCTION, grafana_url: str = "http://127.0.0.1:3000") -> dict:
+    rules = []
+    for alert in catalogue(timing):
+        evaluator = {"type": "gt" if alert.op == ">" else "lt", "params": [alert.threshold]}
+        annotations = {
+            "summary": _grafana_annotation(alert.summary),
+            "description": _grafana_annotation(alert.description),
+        }
+        if alert.per_device:
+            annotations["drilldown"] = _drilldown(grafana_url)
+        rules.append(
+            {
+                "uid": alert.uid,
+                "title": alert.name,
+                "condition": "C",
+                "data": [
+                    {
+                        "refId": "A",
+                        "relativeTimeRange": {"from": 600, "to": 0},
+                        "datasourceUid": DATASOURCE_UID,
+                        "model": {"refId": "A", "expr": alert.query, "instant": True, "range": False},
+                    },
+                    {
+                        "refId": "C",
+                        "datasourceUid": "__expr__",
+                        "model": {
+                            "refId": "C",
+                            "type": "threshold",
+                            "expression": "A",
+                            "conditions": [{"evaluator": evaluator}],
+                        },
+                    },
+                ],
+                "noDataState": "OK",  # "no device is above the threshold" is not a problem
+                "execErrState": "Error",
+                "for": _duration(alert.for_seconds),
+                "labels": {"severity": alert.severity, "team": "fleetpulse"},
+                "annotations": annotations,
+                "isPaused": False,
+            }
+        )
+    group = {
+        "orgId": 1,
+        "name": "fleetpulse",
+        "folder": "FleetPulse",
+        "interval": _duration(max(timing.evaluation, 10)),  # Grafana evaluates in multiples of 10 s
+        "rules": rules,
+    }
+    return {"apiVersion": 1, "groups": [group]}
+
+
+# --- Alertmanager (local stack and kube-prometheus-stack) ---------------------------------------------
+
+
+def alertmanager_config(
+    *,
+    template_path: str,
+    telegram_api_url: str,
+    telegram_bot_token: str,
+    telegram_chat_id: int,
+    email_to: str,
+    smtp_smarthost: str,
+    smtp_from: str,
+    timing: Timing = PRODUCTION,
+) -> dict:
+    """One receiver with both channels; device alerts are grouped per device (one message per device,
+    listing its alerts), pipeline alerts per alertname."""
+    receiver = {
+        "name": "fleetpulse-ops",
+        "email_configs": [
+            {
+                "to": email_to,
+                "from": smtp_from,
+                "smarthost": smtp_smarthost,
+                "require_tls": False,
+                "send_resolved": True,
+                "headers": {"Subject": '{{ template "fleetpulse.title" . }}'},
+                "text": '{{ template "fleetpulse.text" . }}',
+            }
+        ],
+        "telegram_configs": [
+            {
+                "api_url": telegram_api_url,
+                "bot_token": telegram_bot_token,
+                "chat_id": telegram_chat_id,
+                "parse_mode": "HTML",
+                "send_resolved": True,
+                "message": '{{ template "fleetpulse.text" . }}',
+            }
+        ],
+    }
+    return {
+        "route": {
+            "receiver": "fleetpulse-ops",
+            "group_by": ["alertname"],
+            "group_wait": _duration(timing.group_wait),
+            "group_interval": _duration(timing.group_interval),
+            "repeat_interval": _duration(timing.repeat_interval),
+            "routes": [{"matchers": ['device_id=~".+"'], "group_by": ["device_id"]}],
+        },
+        # When the worker is down every device looks silent: page once for the worker, not per device.
+        "inhibit_rules": [
+            {"source_matchers": ["alertname=WorkerDown"], "target_matchers": ["alertname=DeviceSilent"]}
+        ],
+        "receivers": [receiver],
+        "templates": [template_path],
+    }

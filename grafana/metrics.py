@@ -1,0 +1,76 @@
+"""The one list of metric names the dashboards and alerts depend on.
+
+Everything in grafana/ refers to metrics through these constants, so aligning with a renamed metric is a
+one-line change here and `tests/grafana/test_live_queries.py` proves each name is really exposed.
+`PROVIDER` says who is expected to expose each one (the issue that owns it).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- worker: pipeline (streams/metrics.py, exposed today) ---
+RECORDS_IN: Final = "fleetpulse_worker_records_in_total"  # {topic}
+RECORDS_OUT: Final = "fleetpulse_worker_records_out_total"  # {topic}
+DEAD_LETTERS: Final = "fleetpulse_worker_dead_letters_total"  # {reason}
+PROCESSING_SECONDS: Final = "fleetpulse_worker_processing_seconds"  # histogram
+EVENT_LAG_SECONDS: Final = "fleetpulse_worker_event_lag_seconds"  # histogram
+# --- producers (producers/kafka_producer.py, exposed today) ---
+PRODUCED: Final = "fleetpulse_producer_records_total"  # {topic}
+PRODUCER_ERRORS: Final = "fleetpulse_producer_delivery_errors_total"  # {topic}
+
+# --- worker: per device and fleet (issue 4, streams core) ---
+DEVICE_SCORE: Final = "fleetpulse_worker_device_failure_score"  # {device_id, device_type} 0..1
+DEVICE_REASON: Final = "fleetpulse_worker_device_reason_contribution"  # {device_id, sensor} 0..1
+DEVICE_SENSOR: Final = "fleetpulse_worker_device_sensor_value"  # {device_id, sensor} latest value
+DEVICE_WINDOW: Final = "fleetpulse_worker_device_window_stat"  # {device_id, sensor, stat=min|mean|max|stddev}
+DEVICE_LAST_SEEN: Final = "fleetpulse_worker_device_last_seen_timestamp_seconds"  # {device_id, device_type}
+DEVICE_STATE: Final = "fleetpulse_worker_device_state"  # {device_id, state} 1 for the current state
+FLEET_DEVICES: Final = "fleetpulse_worker_fleet_devices"  # {state=healthy|at_risk|silent|dead}
+FLEET_SILENT_RATIO: Final = "fleetpulse_worker_fleet_silent_ratio"  # share silent > 10 min
+FLEET_REPORT_INTERVAL: Final = "fleetpulse_worker_fleet_mean_report_interval_seconds"
+FLEET_LIFESPAN: Final = "fleetpulse_worker_fleet_mean_lifespan_seconds"
+CONSUMER_LAG: Final = "fleetpulse_worker_consumer_lag"  # {topic, partition} records
+# --- model (issue 5, River) ---
+DRIFT_EVENTS: Final = "fleetpulse_worker_drift_events_total"  # {device_id}
+MODEL_UPDATES: Final = "fleetpulse_worker_model_updates_total"  # learn_one calls
+# --- Kafka Connect, through the Prometheus JMX exporter javaagent ---
+CONNECT_FAILED_TASKS: Final = "kafka_connect_connect_worker_metrics_connector_failed_task_count"  # {connector}
+CONNECT_RUNNING_TASKS: Final = "kafka_connect_connect_worker_metrics_connector_running_task_count"
+CONNECT_SINK_RECORDS: Final = "kafka_connect_sink_task_metrics_sink_record_send_total"  # {connector, task}
+# --- Prometheus itself ---
+UP: Final = "up"
+ALERTS: Final = "ALERTS"
+
+WORKER_JOB: Final = "fleetpulse-worker"
+CONNECT_JOB: Final = "fleetpulse-connect"
+DEVICE_STATES: Final = ("healthy", "at_risk", "silent", "dead")
+
+PROVIDER: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        (RECORDS_IN, RECORDS_OUT, DEAD_LETTERS, PROCESSING_SECONDS, EVENT_LAG_SECONDS, PRODUCED, PRODUCER_ERRORS),
+        "exposed (streams/metrics.py, producers/kafka_producer.py)",
+    ),
+    **dict.fromkeys(
+        (
+            DEVICE_SCORE,
+            DEVICE_REASON,
+            DEVICE_SENSOR,
+            DEVICE_WINDOW,
+            DEVICE_LAST_SEEN,
+            DEVICE_STATE,
+            FLEET_DEVICES,
+            FLEET_SILENT_RATIO,
+            FLEET_REPORT_INTERVAL,
+            FLEET_LIFESPAN,
+            CONSUMER_LAG,
+        ),
+        "issue 4 (streams worker)",
+    ),
+    **dict.fromkeys((DRIFT_EVENTS, MODEL_UPDATES), "issue 5 (River model)"),
+    **dict.fromkeys(
+        (CONNECT_FAILED_TASKS, CONNECT_RUNNING_TASKS, CONNECT_SINK_RECORDS), "Connect JMX exporter javaagent"
+    ),
+    UP: "Prometheus",
+    ALERTS: "Prometheus",
+}
