@@ -147,8 +147,10 @@ def _register_domain_commands() -> None:
     """Each stage keeps its commands in its own module; they are registered here."""
     from connectors.commands import connectors, tables
     from producers.commands import simulate
+    from streams.evaluation.commands import evaluate
 
     main.add_command(simulate)
+    main.add_command(evaluate)
     main.add_command(tables)
     main.add_command(connectors)
 

@@ -142,7 +142,8 @@ class DeviceModel:
                 z = baseline.z(value)
                 row[f"z:{sensor}"] = z
                 row[f"slope:{sensor}"] = baseline.slope / baseline.scale()
-                still = baseline.stillness()
+                # Only physical sensors are always noisy; a generic metric may plateau legitimately.
+                still = baseline.stillness() if sensor in SENSORS else 0.0
                 row[f"still:{sensor}"] = still
                 abs_z.append(abs(z))
                 surprise = gaussian_surprise(z)

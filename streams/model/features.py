@@ -70,7 +70,9 @@ class SensorBaseline:
         self.loc += rate * clipped
         # The scale keeps the prior's pseudo-count: a location is learned from a few readings, a scale is not.
         scale_rate = max(alpha, 1.0 / (self.n + self.prior_n + 1))
-        self.mad += scale_rate * (min(abs(deviation), bound) - self.mad)
+        # The scale may grow faster than the level moves (3x the clip): after a regime change, being
+        # less surprised soon matters more than keeping the old scale.
+        self.mad += scale_rate * (min(abs(deviation), 3 * bound) - self.mad)
         minutes = (ts_ms - self.last_ts) / 60_000
         if minutes > 0:
             self.slope += 0.1 * ((value - self.last) / minutes - self.slope)
