@@ -145,6 +145,7 @@ def demo() -> None:
 
 def _register_domain_commands() -> None:
     """Each stage keeps its commands in its own module; they are registered here."""
+    from api.commands import api
     from connectors.commands import connectors, tables
     from producers.commands import simulate
     from streams.evaluation.commands import evaluate
@@ -154,5 +155,8 @@ def _register_domain_commands() -> None:
     main.add_command(tables)
     main.add_command(connectors)
 
+    main.add_command(api)
+    main.add_command(grafana)
+    main.add_command(watch)
 
 _register_domain_commands()

@@ -1,0 +1,1 @@
+"""The query API over the DynamoDB tables the sinks write (`fleetpulse api`)."""
