@@ -147,6 +147,7 @@ def _register_domain_commands() -> None:
     """Each stage keeps its commands in its own module; they are registered here."""
     from api.commands import api
     from connectors.commands import connectors, tables
+    from grafana.commands import grafana, watch
     from producers.commands import simulate
     from streams.evaluation.commands import evaluate
 
@@ -154,9 +155,9 @@ def _register_domain_commands() -> None:
     main.add_command(evaluate)
     main.add_command(tables)
     main.add_command(connectors)
-
     main.add_command(api)
     main.add_command(grafana)
     main.add_command(watch)
+
 
 _register_domain_commands()

@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     dynamodb_port: int = Field(8000, description="Local DynamoDB port.")
     prometheus_port: int = Field(9090, description="Local Prometheus port.")
     prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus URL for queries.")
+    alertmanager_port: int = Field(9094, description="Local Alertmanager port (9093 is Kafka's controller).")
+
+    # --- Alerting (Alertmanager and Grafana send to Telegram via telegram_bot_token, and to e-mail) ---
+    alert_telegram_chat_id: int = Field(0, description="Telegram chat that receives alerts; 0 disables.")
+    alert_email_to: str = Field("", description="Alert e-mail recipients, comma-separated; empty disables.")
+    alert_smtp_smarthost: str = Field("127.0.0.1:25", description="SMTP server (host:port) for alert e-mails.")
+    alert_smtp_from: str = Field("fleetpulse@localhost", description="Sender address of alert e-mails.")
+    grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana URL used in alert drilldown links.")
 
     def secret_fields(self) -> set[str]:
         return {name for name, f in type(self).model_fields.items() if f.annotation is SecretStr}

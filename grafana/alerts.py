@@ -26,15 +26,13 @@ class Timing:
     scrape: int = 15
     evaluation: int = 30
     for_override: int | None = None  # None: each alert's own `for`
-    silent_after: int = 600  # a device is silent after 10 min without a reading
     group_wait: int = 30
     group_interval: int = 300
     repeat_interval: int = 4 * 3600  # a still-firing group is re-sent every 4 h, not every 5 s
 
 
 PRODUCTION = Timing()
-TEST = Timing(scrape=1, evaluation=1, for_override=5, silent_after=15, group_wait=1, group_interval=5,
-              repeat_interval=3600)  # fmt: skip
+TEST = Timing(scrape=1, evaluation=1, for_override=5, group_wait=1, group_interval=5, repeat_interval=3600)
 
 
 @dataclass(frozen=True)
@@ -57,15 +55,15 @@ class Alert:
 def _score_with_top_reason() -> str:
     """Each device's score, labelled with its top reason (the sensor contributing most), so both the
     Grafana and the Prometheus message can name it; devices whose score has no reason keep their score."""
-    score = f"max by (device_id, device_type) ({m.DEVICE_SCORE})"
+    score = f"max by (device_id) ({m.DEVICE_SCORE})"
     top = f'label_replace(topk by (device_id) (1, {m.DEVICE_REASON} > 0), "top_reason", "$1", "sensor", "(.+)")'
     return f"({score} * on (device_id) group_left (top_reason) (0 * max by (device_id, top_reason) ({top}) + 1)) or on (device_id) {score}"  # noqa: E501
 
 
 # Prometheus can query while rendering an annotation; Grafana cannot, so it relies on `top_reason`.
 REASONS_TEMPLATE = (
-    "{{ range query (printf \"sort_desc(" + m.DEVICE_REASON + "{device_id='%s'} > 0)\" $labels.device_id) }}"
-    "{{ .Labels.sensor }} {{ printf \"%.2f\" .Value }}; {{ end }}"
+    '{{ range query (printf "sort_desc(' + m.DEVICE_REASON + "{device_id='%s'} > 0)\" $labels.device_id) }}"
+    '{{ .Labels.sensor }} {{ printf "%.2f" .Value }}; {{ end }}'
 )
 
 
@@ -80,22 +78,33 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             0.8,
             600,
             "critical",
-            "{{ $labels.device_id }} failure score {{ printf \"%.2f\" $value }} (top reason: {{ $labels.top_reason }})",
-            "Device {{ $labels.device_id }} ({{ $labels.device_type }}) is likely to fail. Reasons: " + REASONS_TEMPLATE,
+            '{{ $labels.device_id }} failure score {{ printf "%.2f" $value }} (top reason: {{ $labels.top_reason }})',
+            "Device {{ $labels.device_id }} is likely to fail. Reasons: " + REASONS_TEMPLATE,
             per_device=True,
         ),
         Alert(
             "DeviceSilent",
             "fp-device-silent",
-            f"time() - max by (device_id, device_type) ({m.DEVICE_LAST_SEEN})",
+            f"max by (device_id) ({m.DEVICE_LIVENESS})",
             ">",
-            timing.silent_after,
+            m.SILENT - 0.5,  # 2 silent, 3 dead (the worker's event-time thresholds, 10 min and 1 h)
             60,
             "warning",
-            "{{ $labels.device_id }} silent for {{ humanizeDuration $value }}",
-            "Device {{ $labels.device_id }} ({{ $labels.device_type }}) has sent no reading for "
-            "{{ humanizeDuration $value }}: powered off, disconnected, or dead.",
+            "{{ $labels.device_id }} is {{ if ge $value 3.0 }}dead{{ else }}silent{{ end }}",
+            "Device {{ $labels.device_id }} has sent no reading while the rest of the fleet did: "
+            "powered off, disconnected, or dead.",
             per_device=True,
+        ),
+        Alert(
+            "FleetSilentShareHigh",
+            "fp-fleet-silent-share",
+            f"max({m.FLEET_SILENT_RATIO})",
+            ">",
+            0.2,
+            600,
+            "warning",
+            "{{ humanizePercentage $value }} of the fleet silent for more than 10 min",
+            "A fifth of the devices stopped reporting: a network or site outage rather than device failures.",
         ),
         Alert(
             "DeviceSensorAtCriticalLimit",
@@ -117,7 +126,7 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             0,
             0,
             "warning",
-            "{{ printf \"%.0f\" $value }} readings beyond physical limits ({{ $labels.reason }}) in 10 min",
+            '{{ printf "%.0f" $value }} readings beyond physical limits ({{ $labels.reason }}) in 10 min',
             "Readings outside their sensor's physical or plausible range went to the dead-letter topic: "
             "usually a unit bug in a producer (MHz sent as GHz) or a broken sensor.",
         ),
@@ -129,7 +138,7 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             10000,
             300,
             "warning",
-            "worker is {{ printf \"%.0f\" $value }} records behind on {{ $labels.topic }}",
+            'worker is {{ printf "%.0f" $value }} records behind on {{ $labels.topic }}',
             "The stream worker is not keeping up with {{ $labels.topic }}; scores are late.",
         ),
         Alert(
@@ -151,7 +160,7 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             10,
             300,
             "warning",
-            "{{ printf \"%.0f\" $value }} records dead-lettered ({{ $labels.reason }}) in 10 min",
+            '{{ printf "%.0f" $value }} records dead-lettered ({{ $labels.reason }}) in 10 min',
             "Bad input keeps arriving; read the dead-letter topic for the payloads and the errors.",
         ),
         Alert(
@@ -162,7 +171,7 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             0,
             60,
             "critical",
-            "sink connector {{ $labels.connector }} has {{ printf \"%.0f\" $value }} failed task(s)",
+            'sink connector {{ $labels.connector }} has {{ printf "%.0f" $value }} failed task(s)',
             "Readings or scores are not reaching DynamoDB. GET /connectors/{{ $labels.connector }}/status "
             "shows the trace; restart the task once the cause is fixed.",
         ),
@@ -325,9 +334,7 @@ def alertmanager_config(
             "routes": [{"matchers": ['device_id=~".+"'], "group_by": ["device_id"]}],
         },
         # When the worker is down every device looks silent: page once for the worker, not per device.
-        "inhibit_rules": [
-            {"source_matchers": ["alertname=WorkerDown"], "target_matchers": ["alertname=DeviceSilent"]}
-        ],
+        "inhibit_rules": [{"source_matchers": ["alertname=WorkerDown"], "target_matchers": ["alertname=DeviceSilent"]}],
         "receivers": [receiver],
         "templates": [template_path],
     }

@@ -12,6 +12,8 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DataSourceRef,
+    ValueMap,
+    ValueMappingResult,
     VariableOption,
     VariableRefresh,
     VariableSort,
@@ -24,6 +26,13 @@ from schemas.units import SENSORS
 
 DS = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 DEVICE = 'device_id="$device_id"'
+LIVENESS_COLORS = {"on_time": "green", "late": "yellow", "silent": "orange", "dead": "red"}
+LIVENESS_MAPPING = ValueMap(
+    options={
+        str(value): ValueMappingResult(text=name, color=LIVENESS_COLORS[name], index=value)
+        for value, name in enumerate(m.LIVENESS_STATES)
+    }
+)
 # Grafana unit ids per sensor (the field suffix names the unit; see schemas/units.py).
 SENSOR_UNITS = {
     "temperature_c": "celsius",
@@ -78,13 +87,16 @@ def _board(uid: str, title: str, description: str) -> dashboard.Dashboard:
 def fleet_overview() -> dashboard.Dashboard:
     return (
         _board("fleetpulse-fleet", "FleetPulse / Fleet overview", "Devices by state, risk and fleet KPIs.")
-        .with_panel(_stat("Devices by state", "none", [(f"sum by (state) ({m.FLEET_DEVICES})", "{{state}}")], w=12))
         .with_panel(
-            _stat("Silent > 10 min", "percentunit", [(f"max({m.FLEET_SILENT_RATIO})", "silent")], w=4)
+            _stat(
+                "Devices by liveness, and at risk (score >= 0.5)",
+                "none",
+                [(f"sum by (state) ({m.FLEET_DEVICES})", "{{state}}"), (f"sum({m.FLEET_AT_RISK})", "at risk")],
+                w=12,
+            )
         )
-        .with_panel(
-            _stat("Mean time between reports", "s", [(f"max({m.FLEET_REPORT_INTERVAL})", "interval")], w=4)
-        )
+        .with_panel(_stat("Silent > 10 min", "percentunit", [(f"max({m.FLEET_SILENT_RATIO})", "silent")], w=4))
+        .with_panel(_stat("Mean time between reports", "s", [(f"max({m.FLEET_REPORT_INTERVAL})", "interval")], w=4))
         .with_panel(_stat("Mean lifespan", "s", [(f"max({m.FLEET_LIFESPAN})", "lifespan")], w=4))
         .with_panel(
             table.Panel()
@@ -122,9 +134,7 @@ def fleet_overview() -> dashboard.Dashboard:
             .span(12)
             .height(8)
             .with_target(
-                _query(
-                    f'sum by (alertname, severity, device_id) ({m.ALERTS}{{alertstate="firing"}})', instant=True
-                )
+                _query(f'sum by (alertname, severity, device_id) ({m.ALERTS}{{alertstate="firing"}})', instant=True)
             )
         )
     )
@@ -135,7 +145,7 @@ def device_drilldown() -> dashboard.Dashboard:
         dashboard.QueryVariable("device_id")
         .label("Device")
         .datasource(DS)
-        .query(f"label_values({m.DEVICE_LAST_SEEN}, device_id)")
+        .query(f"label_values({m.DEVICE_SCORE}, device_id)")
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.ALPHABETICAL_ASC)
         .current(VariableOption(selected=False, text="", value=""))
@@ -174,18 +184,10 @@ def device_drilldown() -> dashboard.Dashboard:
             .title("Liveness")
             .unit("none")
             .datasource(DS)
-            .span(8)
+            .span(12)
             .height(8)
-            .with_target(_query(f"max by (state) ({m.DEVICE_STATE}{{{DEVICE}}})", "{{state}}"))
-        )
-        .with_panel(
-            _stat(
-                "Since the last reading",
-                "s",
-                [(f"time() - max({m.DEVICE_LAST_SEEN}{{{DEVICE}}})", "age")],
-                w=4,
-                h=8,
-            )
+            .mappings([LIVENESS_MAPPING])
+            .with_target(_query(f"max({m.DEVICE_LIVENESS}{{{DEVICE}}})", "liveness"))
         )
     )
     for sensor, unit in SENSOR_UNITS.items():
@@ -219,9 +221,7 @@ def pipeline_health() -> dashboard.Dashboard:
                 ],
             )
         )
-        .with_panel(
-            _timeseries("Consumer lag", "short", [(f"sum by (topic) ({m.CONSUMER_LAG})", "{{topic}}")])
-        )
+        .with_panel(_timeseries("Consumer lag", "short", [(f"sum by (topic) ({m.CONSUMER_LAG})", "{{topic}}")]))
         .with_panel(
             _timeseries(
                 "Dead letters by reason",
@@ -284,9 +284,7 @@ def pipeline_health() -> dashboard.Dashboard:
                 w=6,
             )
         )
-        .with_panel(
-            _stat("Workers up", "none", [(f'sum({m.UP}{{job="{m.WORKER_JOB}"}})', "up")], w=6, h=8)
-        )
+        .with_panel(_stat("Workers up", "none", [(f'sum({m.UP}{{job="{m.WORKER_JOB}"}})', "up")], w=6, h=8))
     )
 
 

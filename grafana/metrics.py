@@ -20,17 +20,17 @@ PRODUCED: Final = "fleetpulse_producer_records_total"  # {topic}
 PRODUCER_ERRORS: Final = "fleetpulse_producer_delivery_errors_total"  # {topic}
 
 # --- worker: per device and fleet (issue 4, streams core) ---
-DEVICE_SCORE: Final = "fleetpulse_worker_device_failure_score"  # {device_id, device_type} 0..1
+DEVICE_SCORE: Final = "fleetpulse_worker_device_failure_score"  # {device_id} 0..1
 DEVICE_REASON: Final = "fleetpulse_worker_device_reason_contribution"  # {device_id, sensor} 0..1
 DEVICE_SENSOR: Final = "fleetpulse_worker_device_sensor_value"  # {device_id, sensor} latest value
 DEVICE_WINDOW: Final = "fleetpulse_worker_device_window_stat"  # {device_id, sensor, stat=min|mean|max|stddev}
-DEVICE_LAST_SEEN: Final = "fleetpulse_worker_device_last_seen_timestamp_seconds"  # {device_id, device_type}
-DEVICE_STATE: Final = "fleetpulse_worker_device_state"  # {device_id, state} 1 for the current state
-FLEET_DEVICES: Final = "fleetpulse_worker_fleet_devices"  # {state=healthy|at_risk|silent|dead}
-FLEET_SILENT_RATIO: Final = "fleetpulse_worker_fleet_silent_ratio"  # share silent > 10 min
-FLEET_REPORT_INTERVAL: Final = "fleetpulse_worker_fleet_mean_report_interval_seconds"
-FLEET_LIFESPAN: Final = "fleetpulse_worker_fleet_mean_lifespan_seconds"
-CONSUMER_LAG: Final = "fleetpulse_worker_consumer_lag"  # {topic, partition} records
+DEVICE_LIVENESS: Final = "fleetpulse_worker_device_liveness_state"  # {device_id} 0 on_time 1 late 2 silent 3 dead
+FLEET_DEVICES: Final = "fleetpulse_worker_devices"  # {state=on_time|late|silent|dead}
+FLEET_AT_RISK: Final = "fleetpulse_worker_devices_at_risk"  # latest score >= 0.5
+FLEET_SILENT_RATIO: Final = "fleetpulse_worker_fleet_silent_over_10m_ratio"
+FLEET_REPORT_INTERVAL: Final = "fleetpulse_worker_fleet_report_interval_mean_seconds"
+FLEET_LIFESPAN: Final = "fleetpulse_worker_fleet_lifespan_mean_seconds"
+CONSUMER_LAG: Final = "fleetpulse_worker_consumer_lag_records"  # {partition}
 # --- model (issue 5, River) ---
 DRIFT_EVENTS: Final = "fleetpulse_worker_drift_events_total"  # {device_id}
 MODEL_UPDATES: Final = "fleetpulse_worker_model_updates_total"  # learn_one calls
@@ -44,7 +44,8 @@ ALERTS: Final = "ALERTS"
 
 WORKER_JOB: Final = "fleetpulse-worker"
 CONNECT_JOB: Final = "fleetpulse-connect"
-DEVICE_STATES: Final = ("healthy", "at_risk", "silent", "dead")
+LIVENESS_STATES: Final = ("on_time", "late", "silent", "dead")  # the values 0..3 of DEVICE_LIVENESS
+SILENT: Final = 2
 
 PROVIDER: Final[dict[str, str]] = {
     **dict.fromkeys(
@@ -57,9 +58,9 @@ PROVIDER: Final[dict[str, str]] = {
             DEVICE_REASON,
             DEVICE_SENSOR,
             DEVICE_WINDOW,
-            DEVICE_LAST_SEEN,
-            DEVICE_STATE,
+            DEVICE_LIVENESS,
             FLEET_DEVICES,
+            FLEET_AT_RISK,
             FLEET_SILENT_RATIO,
             FLEET_REPORT_INTERVAL,
             FLEET_LIFESPAN,
