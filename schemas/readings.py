@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from schemas.units import DEVICE_TYPES, SENSORS
+from schemas.units import DEVICE_TYPES, HEALTH_SENSORS, SENSORS
 
 DeviceId = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 EpochMillis = Annotated[int, Meta(ge=0, description="event time, milliseconds since the Unix epoch, UTC")]
@@ -16,7 +16,7 @@ assert set(DeviceType.__args__) == set(DEVICE_TYPES)
 
 
 def _measure(field: str) -> object:
-    sensor = SENSORS[field]
+    sensor = SENSORS.get(field) or HEALTH_SENSORS[field]
     return Annotated[
         float,
         Meta(
@@ -43,3 +43,13 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     fan_cfm: _measure("fan_cfm") | None = None  # type: ignore[valid-type]
     clock_ghz: _measure("clock_ghz") | None = None  # type: ignore[valid-type]
     throttled: Annotated[int, Meta(ge=0, description="Raspberry Pi get_throttled bit field")] | None = None
+    # Optional health fields (minor version 1.1): host agent and phone ingestion.
+    memory_pct: _measure("memory_pct") | None = None  # type: ignore[valid-type]
+    swap_pct: _measure("swap_pct") | None = None  # type: ignore[valid-type]
+    disk_pct: _measure("disk_pct") | None = None  # type: ignore[valid-type]
+    battery_pct: _measure("battery_pct") | None = None  # type: ignore[valid-type]
+    battery_temperature_c: _measure("battery_temperature_c") | None = None  # type: ignore[valid-type]
+    battery_charging: bool | None = None
+    battery_health: Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$", description="Android battery health")] | None = None
+    thermal_state: Literal["nominal", "fair", "serious", "critical"] | None = None  # the OS's own verdict
+    fan_rpm: _measure("fan_rpm") | None = None  # type: ignore[valid-type]

@@ -25,6 +25,20 @@ SENSORS: Final[dict[str, Sensor]] = {
     )
 }
 
+# Health sensors some devices report (host agent, phones); optional in Reading, not (yet) scored or
+# windowed by the streams engine, which iterate SENSORS above.
+HEALTH_SENSORS: Final[dict[str, Sensor]] = {
+    s.field: s
+    for s in (
+        Sensor("memory_pct", "%", "memory in use, percent of RAM", 0.0, 100.0),
+        Sensor("swap_pct", "%", "swap in use, percent", 0.0, 100.0),
+        Sensor("disk_pct", "%", "fullest mounted filesystem, percent used", 0.0, 100.0),
+        Sensor("battery_pct", "%", "battery charge, percent", 0.0, 100.0),
+        Sensor("battery_temperature_c", "Cel", "battery temperature, degrees Celsius", -40.0, 120.0),
+        Sensor("fan_rpm", "/min", "fastest fan, revolutions per minute", 0.0, 50_000.0),
+    )
+}
+
 DEVICE_TYPES: Final[tuple[str, ...]] = ("pc", "raspberry_pi", "server", "phone")
 
 # Plausible ranges per device type; a value outside is rejected to the dead-letter topic, since it

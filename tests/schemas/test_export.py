@@ -29,4 +29,10 @@ def test_every_measurement_carries_its_unit() -> None:
         "voltage_v": "V",
         "fan_cfm": "[ft_i]3/min",
         "clock_ghz": "GHz",
+        "memory_pct": "%",
+        "swap_pct": "%",
+        "disk_pct": "%",
+        "battery_pct": "%",
+        "battery_temperature_c": "Cel",
+        "fan_rpm": "/min",
     }
