@@ -15,6 +15,7 @@ def project_topics(settings: Settings) -> list[str]:
         settings.topic_scores,
         settings.topic_dead_letters,
         settings.topic_events,
+        settings.topic_stats,
     ]
 
 

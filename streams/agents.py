@@ -1,35 +1,183 @@
-"""The scoring agent: readings in, scores out, bad records to the dead-letter topic."""
+"""The worker's Faust wiring: a batched agent (readings → scores + window stats + device state), the liveness
+sweep timer (→ device events), and the metrics endpoint. The logic lives in streams/processor.py,
+windows.py, liveness.py and kpis.py; this module only moves batches and results.
+"""
 
 from __future__ import annotations
 
+import heapq
+import logging
 import time
 
 import faust
+from faust.types import TP
 from prometheus_client import start_http_server
 
-from schemas import InvalidRecord, decode_reading, encode
-from streams import baseline, metrics
-from streams.app import app, readings_topic, scores_topic, settings
+from schemas import encode
+from schemas.events import Liveness
+from streams import kpis, metrics
+from streams.app import app, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
 from streams.dead_letters import reject
+from streams.liveness import DEAD, STATES, EventClock, LivenessConfig, sweep
+from streams.processor import Processor, Record, copy_live, live_from_state
+from streams.state import decode_state, encode_state
+
+log = logging.getLogger(__name__)
+
+processor = Processor(
+    lateness_ms=int(settings.worker_lateness_seconds * 1000),
+    clock=EventClock(rate=settings.worker_event_clock_rate),
+)
+liveness_config = LivenessConfig(
+    late_factor=settings.worker_late_factor,
+    silent_after_ms=int(settings.worker_silent_seconds * 1000),
+    dead_after_ms=int(settings.worker_dead_seconds * 1000),
+)
+consumed_offsets: dict[int, int] = {}  # readings partition -> newest offset consumed, for the lag gauge
+_index_assignment: frozenset[int] | None = None
+
+
+def load_state(device_id: str) -> bytes | None:
+    return devices.data.get(device_id.encode())
+
+
+def write_state(device_id: str, partition: int, value: bytes) -> None:
+    """Store and changelog one device's state on the readings' partition (co-partitioned by construction)."""
+    key = device_id.encode()
+    devices.data[key] = value
+    devices.send_changelog(partition, key, value)
 
 
 @app.agent(readings_topic)
-async def score_readings(stream: faust.StreamT) -> None:
-    async for event in stream.events():
-        metrics.records_in.labels(readings_topic.get_topic_name()).inc()
+async def process_readings(stream: faust.StreamT) -> None:
+    readings_name, scores_name, stats_name = (t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
+    async for events in stream.take_events(settings.worker_batch_size, settings.worker_batch_seconds):
         started = time.perf_counter()
-        try:
-            reading = decode_reading(event.value)
-        except InvalidRecord as error:
-            await reject(event, error)
-            continue
-        score = baseline.score(reading)
-        metrics.processing_seconds.observe(time.perf_counter() - started)
-        metrics.event_lag_seconds.observe(max(0.0, time.time() - reading.ts / 1000))
-        await scores_topic.send(key=reading.device_id.encode(), value=encode(score))
-        metrics.records_out.labels(scores_topic.get_topic_name()).inc()
+        batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
+        result = processor.process(batch, load_state)
+        # No await between processing and the state writes: the sweep cannot interleave.
+        for device_id, (partition, value) in result.writes.items():
+            write_state(device_id, partition, value)
+        for key, value in result.scores:
+            scores_topic.send_soon(key=key, value=value)
+        for key, value in result.stats:
+            stats_topic.send_soon(key=key, value=value)
+        for index, error in result.rejects:
+            await reject(events[index], error)
+        await app.producer.buffer.flush_atmost(None)
+        for record in batch:
+            consumed_offsets[record.partition] = record.offset
+        elapsed = time.perf_counter() - started
+        metrics.records_in.labels(readings_name).inc(len(batch))
+        metrics.records_out.labels(scores_name).inc(len(result.scores))
+        metrics.records_out.labels(stats_name).inc(len(result.stats))
+        metrics.late_readings.inc(result.late)
+        metrics.replayed_readings.inc(result.replayed)
+        metrics.batch_seconds.observe(elapsed)
+        metrics.processing_seconds.observe(elapsed / len(batch))
+        for lag in result.lags_s:
+            metrics.event_lag_seconds.observe(max(0.0, lag))
+
+
+def _active_partitions() -> frozenset[int]:
+    name = readings_topic.get_topic_name()
+    return frozenset(tp.partition for tp in app.consumer.assignment() if tp.topic == name)
+
+
+def _sync_index() -> None:
+    """After a rebalance (and recovery), own exactly the devices of our active partitions, so the sweep also
+    judges devices that stopped sending before this worker took them over."""
+    global _index_assignment
+    if app.rebalancing or not app.tables.recovery.completed.is_set():
+        return
+    active = _active_partitions()
+    if active == _index_assignment:
+        return
+    index = processor.live
+    index.clear()  # rebuilt from the recovered table: it is the truth for the partitions we now own
+    for key, value in list(devices.data.items()):
+        state = decode_state(value)
+        if state.partition in active:
+            index[key.decode()] = live_from_state(state)
+    for device_id in [d for d in processor.latest if d not in index]:
+        del processor.latest[device_id]
+    _index_assignment = active
+    log.info("liveness index: %d devices on partitions %s", len(index), sorted(active))
+
+
+@app.timer(interval=settings.worker_liveness_sweep_seconds)
+async def liveness_sweep() -> None:
+    _sync_index()
+    now_ms = processor.clock.now_ms()
+    if now_ms >= 0:
+        for change in sweep(processor.live, now_ms, liveness_config):
+            live = change.live
+            event = Liveness(
+                device_id=change.device_id,
+                ts=change.at_ms,
+                state=STATES[change.state],  # type: ignore[arg-type]
+                previous_state=STATES[change.previous],  # type: ignore[arg-type]
+                last_seen_ts=live.last_seen,
+                expected_interval_ms=int(live.cadence_ms) if live.cadence_ms >= 1 else None,
+            )
+            events_topic.send_soon(key=change.device_id.encode(), value=encode(event), partition=live.partition)
+            metrics.liveness_transitions.labels(STATES[change.state]).inc()
+            metrics.records_out.labels(events_topic.get_topic_name()).inc()
+            if change.state == DEAD:
+                metrics.device_lifespan_seconds.observe((live.last_seen - live.first_seen) / 1000)
+            raw = load_state(change.device_id)
+            if raw is not None:  # persist the new state so a restart does not re-emit the transition
+                state = decode_state(raw)
+                copy_live(state, live)
+                write_state(change.device_id, live.partition, encode_state(state))
+        await app.producer.buffer.flush_atmost(None)
+    metrics.collector.snapshot = _snapshot(now_ms)
+
+
+def _snapshot(now_ms: int) -> metrics.Snapshot:
+    latest, live = processor.latest, processor.live
+    ranked = latest.items()
+    if settings.worker_device_metrics == "top":
+        ranked = heapq.nlargest(settings.worker_device_metrics_top_k, latest.items(), key=lambda kv: kv[1][1])
+    rows = []
+    for device_id, (reading, score) in ranked:
+        values = {name: float(v) for name in _SENSORS if (v := getattr(reading, name)) is not None}
+        state = live[device_id].state if device_id in live else 0
+        rows.append((device_id, values, score, state))
+    fleet = kpis.compute(live.values(), now_ms) if now_ms >= 0 else kpis.compute([], 0)
+    lag = {}
+    for partition in _active_partitions():
+        high = app.consumer.highwater(TP(readings_topic.get_topic_name(), partition))
+        if high is not None:
+            lag[partition] = max(0, high - consumed_offsets.get(partition, -1) - 1)
+    recovery = app.tables.recovery
+    return metrics.Snapshot(
+        devices=rows,
+        by_state=fleet.by_state,
+        at_risk=sum(1 for _, score in latest.values() if score >= 0.5),
+        kpis={
+            "silent_over_10m_ratio": fleet.silent_over_10m_share,
+            "report_interval_mean_seconds": fleet.report_interval_mean_s,
+            "report_interval_median_seconds": fleet.report_interval_median_s,
+            "lifespan_mean_seconds": fleet.lifespan_mean_s,
+            "lifespan_median_seconds": fleet.lifespan_median_s,
+        },
+        consumer_lag=lag,
+        table_keys={"devices": len(devices.data), "liveness_index": len(live)},
+        recovery_remaining={
+            "active": recovery.active_remaining_total(),
+            "standby": recovery.standby_remaining_total(),
+        },
+        recovery_completed=int(recovery.completed.is_set()),
+    )
+
+
+_SENSORS = ("temperature_c", "power_w", "load_pct", "voltage_v", "fan_cfm", "clock_ghz")
 
 
 @app.task
 async def serve_metrics() -> None:
     start_http_server(settings.worker_metrics_port, addr=settings.bind_host)
+
+
+from streams import views  # noqa: E402,F401  (registers the web views; they read this module)

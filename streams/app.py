@@ -1,4 +1,4 @@
-"""The Faust application and its topics. Everything is raw bytes on the wire; schemas/ decodes."""
+"""The Faust application, its topics and its table. Everything is raw bytes on the wire; schemas/ decodes."""
 
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ app = faust.App(
     store=settings.worker_store,
     web_port=settings.worker_web_port,
     web_host=settings.bind_host,
+    canonical_url=f"http://{settings.bind_host}:{settings.worker_web_port}",
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication_factor,
+    table_standby_replicas=settings.worker_standby_replicas,
     producer_acks=-1,
+    producer_linger_ms=5,  # lets aiokafka batch the scores, stats and changelog records of one take()
+    stream_buffer_maxsize=max(4096, 2 * settings.worker_batch_size),
+    broker_max_poll_records=max(500, settings.worker_batch_size),
     autodiscover=False,
     origin="streams",
 )
@@ -31,3 +36,14 @@ def raw_topic(name: str) -> faust.TopicT:
 readings_topic = raw_topic(settings.topic_readings)
 scores_topic = raw_topic(settings.topic_scores)
 dead_letters_topic = raw_topic(settings.topic_dead_letters)
+events_topic = raw_topic(settings.topic_events)
+stats_topic = raw_topic(settings.topic_stats)
+
+# device_id (bytes) -> streams.state.DeviceState (msgpack). Written with an explicit partition (the
+# readings' partition) because a take() batch mixes partitions; see agents.write_state.
+devices = app.Table(
+    "devices",
+    key_type=bytes,
+    value_type=bytes,
+    partitions=settings.topic_partitions,
+)

@@ -1,0 +1,62 @@
+"""Device status over HTTP, from the worker's tables. A request is routed to the worker that owns the
+device's partition (@app.table_route), so any worker answers for any device.
+
+Routing hashes the key like the Java client (murmur2); producers must partition readings the same way
+(librdkafka `partitioner=murmur2_random`) for the route to find the right worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from streams import kpis
+from streams.agents import processor
+from streams.app import app, devices
+from streams.liveness import STATES
+from streams.state import DeviceState, decode_state
+from streams.windows import SENSOR_NAMES, WindowState
+
+
+def device_status(device_id: str, state: DeviceState, now_ms: int) -> dict[str, Any]:
+    windows = WindowState(state.buckets, state.watermark, state.closed_until)
+    last_5m = {}
+    for index, sensor in enumerate(SENSOR_NAMES):
+        stats = windows.current(index)
+        if stats is not None:
+            last_5m[sensor] = stats._asdict()
+    return {
+        "device_id": device_id,
+        "device_type": state.device_type,
+        "partition": state.partition,
+        "readings": state.readings,
+        "late_readings": state.late,
+        "stats_last_5m": last_5m,
+        "liveness": {
+            "state": STATES[state.liveness],
+            "since_ts": state.liveness_since,
+            "first_seen_ts": state.first_seen,
+            "last_seen_ts": state.last_seen,
+            "expected_interval_s": state.cadence_ms / 1000,
+            "age_s": (now_ms - state.last_seen) / 1000 if now_ms >= 0 else None,
+        },
+        "score": None if state.score < 0 else {"score": state.score, "ts": state.score_ts, "model": state.model},
+    }
+
+
+@app.page("/devices/{device_id}/")
+class DeviceStatus(View):
+    @app.table_route(table=devices, match_info="device_id")
+    async def get(self, request: Request, device_id: str) -> Response:
+        raw = devices.data.get(device_id.encode())
+        if raw is None:
+            return self.json({"error": f"unknown device {device_id!r}"}, status=404)
+        return self.json(device_status(device_id, decode_state(raw), processor.clock.now_ms()))
+
+
+@app.page("/fleet/kpis/")
+class FleetKpis(View):
+    async def get(self, request: Request) -> Response:
+        result = kpis.compute(processor.live.values(), processor.clock.now_ms())
+        return self.json({"scope": "devices owned by this worker", **result._asdict()})
