@@ -1,0 +1,235 @@
+"""Properties of the device model: calibration, monotonicity, no ties at the top, warm-up, feedback,
+the federated prior, drift, and the persistence envelope."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import tracemalloc
+
+import msgspec
+import pytest
+
+from streams.model import calibration, envelope, federated
+from streams.model.detector import COLD_WARMUP, DeviceModel
+from streams.model.supervised import HORIZON_MS
+
+CADENCE = 5_000
+
+
+def healthy(rng: random.Random, scale: float = 1.0, level: float = 50.0) -> dict[str, float]:
+    load = min(100.0, max(0.0, 40 + rng.gauss(0, 5)))
+    return {
+        "temperature_c": level + 0.2 * (load - 40) + rng.gauss(0, 0.5 * scale),
+        "load_pct": load,
+        "power_w": 60 + 1.5 * load + rng.gauss(0, 0.5 * scale),
+        "voltage_v": 12 + rng.gauss(0, 0.05 * scale),
+        "fan_cfm": 35 + rng.gauss(0, 0.5 * scale),
+        "clock_ghz": 3.6,
+    }
+
+
+def run(model: DeviceModel, rng: random.Random, readings: int, start: int = 0, **kwargs: float) -> list:
+    return [model.update((start + k) * CADENCE, healthy(rng, **kwargs)) for k in range(readings)]
+
+
+def test_surprise_map_is_monotone_continuous_and_never_reaches_one() -> None:
+    zs = [0.5 * k for k in range(200)]
+    surprises = [calibration.gaussian_surprise(z) for z in zs]
+    scores = [calibration.to_score(s) for s in surprises]
+    assert all(b > a for a, b in itertools.pairwise(scores[1:]))
+    assert max(scores) < 1.0
+    assert calibration.gaussian_surprise(3.0) == pytest.approx(2.57, abs=0.01)  # P(|Z|>3) = 0.0027
+
+
+def test_calibrated_tail_is_strictly_decreasing_beyond_everything_seen() -> None:
+    tail = calibration.EmpiricalTail()
+    rng = random.Random(1)
+    for _ in range(5_000):
+        tail.learn(calibration.gaussian_surprise(rng.gauss(0, 1)))
+    values = [tail.calibrate(raw) for raw in (1, 2, 5, 10, 50, 400, 800)]
+    assert values == sorted(values) and len(set(values)) == len(values)
+
+
+def test_a_threshold_means_the_same_false_alarm_rate_on_devices_with_different_noise() -> None:
+    rates = []
+    for scale, level in ((0.3, 40.0), (1.0, 50.0), (3.0, 60.0)):
+        model, rng = DeviceModel("pc"), random.Random(f"{scale}")
+        scores = [a.score for a in run(model, rng, 3_000, scale=scale, level=level) if not a.warming_up]
+        rates.append(sum(s >= 0.5 for s in scores) / len(scores))
+    assert max(rates) < 0.01  # 0.5 = a one-in-a-thousand reading per device (Bonferroni over sensors)
+    assert max(rates) - min(rates) < 0.005
+
+
+def test_score_rises_with_the_deviation_and_distinct_deviations_do_not_tie() -> None:
+    model, rng = DeviceModel("pc"), random.Random(2)
+    run(model, rng, 600)
+    state = envelope.dump(model)
+    scores = []
+    for offset in (0, 2, 4, 8, 16, 32, 64):
+        probe = envelope.load(state)
+        values = healthy(random.Random(3))
+        values["fan_cfm"] = 35.0 - offset * 0.5  # the fan slowing, in steps of its noise
+        scores.append(probe.update(600 * CADENCE, values).score)
+    assert scores == sorted(scores) and len(set(scores[2:])) == len(scores[2:]) and scores[-1] < 1.0
+
+
+def test_warming_up_device_cannot_alert_from_statistics_but_physical_limits_still_count() -> None:
+    model, rng = DeviceModel("pc"), random.Random(4)
+    first = run(model, rng, 10)
+    assert all(a.warming_up and a.score == 0.0 for a in first)
+    hot = healthy(rng) | {"temperature_c": 94.0}
+    assessment = model.update(10 * CADENCE, hot)
+    assert assessment.warming_up and assessment.score > 0.5
+    assert assessment.reasons[0].sensor == "temperature_c"
+    run(model, rng, COLD_WARMUP, start=11)
+    assert not model.warming_up
+
+
+def test_reasons_name_the_sensor_and_time_to_limit_follows_a_trend() -> None:
+    model, rng = DeviceModel("pc"), random.Random(5)
+    run(model, rng, 400)
+    assessment = None
+    for k in range(60):  # temperature climbing 0.5 °C per reading (6 °C/min) from ~50 °C
+        values = healthy(rng) | {"temperature_c": 50 + 0.5 * k}
+        assessment = model.update((400 + k) * CADENCE, values)
+    assert assessment is not None and assessment.reasons[0].sensor == "temperature_c"
+    assert assessment.time_to_limit_s is not None and 0 < assessment.time_to_limit_s < 15 * 60
+
+
+def test_feedback_that_an_alert_was_wrong_lowers_the_score_of_the_same_pattern() -> None:
+    model, rng = DeviceModel("pc"), random.Random(6)
+    run(model, rng, 1_000)
+    state = envelope.dump(model)
+    pattern = healthy(random.Random(7)) | {"fan_cfm": 31.0}
+    before = envelope.load(state).update(1_000 * CADENCE, pattern).score
+    taught = envelope.load(state)
+    for k in range(12):  # the same pattern, alerted on and judged wrong, again and again
+        ts = (1_000 + k * 30) * CADENCE
+        taught.update(ts, pattern)
+        run(taught, rng, 29, start=1_001 + k * 30)
+        assert taught.learn_feedback(ts, right=False)
+    # Failures elsewhere teach the positive class, so the supervised half is active.
+    for k in range(4):
+        assert taught.learn_failure(taught.last_ts - k * 60_000) >= 0
+    after = taught.update(taught.last_ts + CADENCE, pattern)
+    assert after.supervised is not None
+    assert after.score < before
+
+
+def test_a_failure_label_teaches_from_features_seen_before_it() -> None:
+    model, rng = DeviceModel("server"), random.Random(8)
+    run(model, rng, 800)
+    onset = model.last_ts - HORIZON_MS // 2
+    taught = model.learn_failure(model.last_ts, onset_ts=onset)
+    assert taught > 0 and model.supervised.positives == taught
+    assert model.learn_failure(model.last_ts, onset_ts=onset) == 0  # a redelivered label is not counted twice
+    assert model.learn_failure(model.last_ts) > 0  # without the onset, the whole horizon before it
+    assert all(model.buffer.labelled[i] for i in model.buffer.between(model.last_ts - HORIZON_MS, model.last_ts))
+
+
+def test_a_new_device_started_from_the_fleet_prior_detects_earlier_than_a_cold_one() -> None:
+    fleet = []
+    for d in range(6):
+        model, rng = DeviceModel("pc"), random.Random(f"fleet{d}")
+        run(model, rng, 1_500, level=45 + d)
+        fleet.append(model)
+    prior = federated.decode_prior(federated.encode_prior(federated.aggregate(fleet)))
+    assert prior is not None and prior.devices == 6
+
+    def first_alert(model: DeviceModel, fault_at: int) -> int | None:
+        rng = random.Random("newcomer")
+        for k in range(120):
+            values = healthy(rng, level=52)
+            if k >= fault_at:
+                values["fan_cfm"] = 20.0  # the fan fails early in the device's life
+            if model.update(k * CADENCE, values).score >= 0.6:
+                return k
+        return None
+
+    warm = first_alert(DeviceModel.from_prior(prior), fault_at=25)
+    cold = first_alert(DeviceModel("pc"), fault_at=25)
+    print(f"first alert: warm {warm}, cold {cold}")
+    assert warm is not None and warm >= 25  # no false alarm before the fault, then detected
+    assert cold is None or cold > warm  # the cold device is still learning what normal is
+
+    # And on healthy data its early false alarms are no worse than a cold device forced to alert as soon.
+    def false_alarms(model: DeviceModel) -> int:
+        return sum(a.score >= 0.6 for a in run(model, random.Random("healthy"), 200, level=52))
+
+    assert false_alarms(DeviceModel.from_prior(prior)) <= false_alarms(DeviceModel("pc", warmup=12))
+
+
+def test_federated_averaging_weights_by_labels_and_merges_partitions() -> None:
+    a, b = DeviceModel("pc"), DeviceModel("pc")
+    a.supervised.set_weights({"z:fan_cfm": 1.0}, 0.0)
+    b.supervised.set_weights({"z:fan_cfm": 4.0}, 1.0)
+    a.supervised.positives, a.supervised.negatives = 1, 2  # 3 labels
+    b.supervised.positives, b.supervised.negatives = 3, 3  # 6 labels
+    prior = federated.aggregate([a, b])
+    assert prior.weights["z:fan_cfm"] == pytest.approx((3 * 1.0 + 6 * 4.0) / 9)
+    merged = federated.merge_priors([federated.aggregate([a]), federated.aggregate([b])])
+    assert merged.weights["z:fan_cfm"] == pytest.approx(prior.weights["z:fan_cfm"])
+    assert merged.devices == 2
+    with pytest.raises(ValueError):
+        federated.aggregate([a, DeviceModel("raspberry_pi", ("voltage_v",))])
+
+
+def test_a_lasting_regime_change_is_reported_once_as_drift_and_re_baselined() -> None:
+    model, rng = DeviceModel("pc"), random.Random(9)
+    run(model, rng, 800)
+    after = run(model, rng, 400, start=800, level=58, scale=2.0)  # new workload: hotter, noisier
+    drifts = [k for k, a in enumerate(after) if a.drift]
+    assert len(drifts) == 1 and model.drift.events == 1
+    assert after[-1].score < 0.5  # the baseline has caught up with the new normal
+
+
+def test_envelope_round_trip_gives_identical_scores() -> None:
+    model, rng = DeviceModel("raspberry_pi"), random.Random(10)
+    run(model, rng, 500)
+    model.learn_failure(model.last_ts)
+    restored = envelope.load(envelope.dump(model))
+    assert restored is not None
+    probe = healthy(random.Random(11)) | {"voltage_v": 11.5}
+    assert restored.update(501 * CADENCE, probe).score == model.update(501 * CADENCE, probe).score
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("model_version", 999, "model_version"),
+        ("river_version", "0.0.1", "river_version"),
+        ("schema_hash", "deadbeef", "feature_schema"),
+        ("format", 7, "format"),
+    ],
+)
+def test_envelope_mismatch_is_refused_and_counted_not_crashed(field: str, value: object, reason: str) -> None:
+    model = DeviceModel("phone")
+    run(model, random.Random(12), 100)
+    stale = msgspec.structs.replace(
+        msgspec.msgpack.decode(envelope.dump(model), type=envelope.Envelope), **{field: value}
+    )
+    before = envelope.rejections[reason]
+    assert envelope.load(msgspec.msgpack.encode(stale)) is None
+    assert envelope.rejections[reason] == before + 1
+
+
+def test_corrupt_bytes_are_refused_and_counted() -> None:
+    before = envelope.rejections["corrupt"]
+    assert envelope.load(b"\x93not an envelope") is None
+    assert envelope.load(envelope.dump(DeviceModel("pc"))[:-5]) is None
+    assert envelope.rejections["corrupt"] == before + 2
+
+
+def test_memory_per_device_is_under_20_kb() -> None:
+    model, rng = DeviceModel("pc"), random.Random(13)
+    run(model, rng, 3_000)
+    model.learn_failure(model.last_ts)
+    data = envelope.dump(model)
+    assert len(data) < 20_000
+    tracemalloc.start()
+    baseline = tracemalloc.get_traced_memory()[0]
+    copies = [envelope.load(data) for _ in range(50)]
+    per_model = (tracemalloc.get_traced_memory()[0] - baseline) / len(copies)
+    tracemalloc.stop()
+    assert per_model < 20_000
