@@ -1,0 +1,78 @@
+"""Scoring cost per reading and memory per device: the River device model beside the baseline rule.
+
+Run: .venv/bin/python bench/model_bench.py  (bounded: ~20k readings, a few seconds)
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import time
+import tracemalloc
+
+from schemas import Reading
+from streams import baseline
+from streams.model import envelope
+from streams.model.detector import DeviceModel
+
+READINGS = 20_000
+DEVICES = 20
+
+
+def stream() -> list[Reading]:
+    rng = random.Random(42)
+    out = []
+    for k in range(READINGS // DEVICES):
+        for d in range(DEVICES):
+            load = min(100.0, max(0.0, 40 + rng.gauss(0, 10)))
+            out.append(
+                Reading(
+                    device_id=f"bench-{d}",
+                    device_type="pc",
+                    ts=k * 5_000,
+                    seq=k,
+                    temperature_c=45 + 0.2 * load + rng.gauss(0, 0.5),
+                    power_w=60 + 1.5 * load,
+                    load_pct=load,
+                    voltage_v=12 + rng.gauss(0, 0.05),
+                    fan_cfm=35 + rng.gauss(0, 0.5),
+                    clock_ghz=3.6,
+                )
+            )
+    return out
+
+
+def main() -> None:
+    readings = stream()
+    started = time.perf_counter()
+    for reading in readings:
+        baseline.score(reading, now_ms=0)
+    base_us = (time.perf_counter() - started) / len(readings) * 1e6
+
+    models: dict[str, DeviceModel] = {}
+    started = time.perf_counter()
+    for r in readings:
+        model = models.get(r.device_id)
+        if model is None:
+            model = models[r.device_id] = DeviceModel(r.device_type)
+        model.update(r.ts, {s: getattr(r, s) for s in model.baselines}, r.throttled)
+    model_us = (time.perf_counter() - started) / len(readings) * 1e6
+
+    one = next(iter(models.values()))
+    one.learn_failure(one.last_ts)
+    data = envelope.dump(one)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    copies = [envelope.load(data) for _ in range(200)]
+    traced = (tracemalloc.get_traced_memory()[0] - before) / len(copies)
+    tracemalloc.stop()
+    print(f"readings scored                 {len(readings):>8} ({DEVICES} devices)")
+    print(f"baseline rule      µs/reading   {base_us:8.1f}")
+    print(f"river device model µs/reading   {model_us:8.1f}   ({model_us / base_us:.1f}x the baseline)")
+    print(f"model envelope bytes/device     {len(data):8d}")
+    print(f"model pickle bytes/device       {len(pickle.dumps(one)):8d}")
+    print(f"model tracemalloc bytes/device  {traced:8.0f}   (target <= 20,000)")
+
+
+if __name__ == "__main__":
+    main()
