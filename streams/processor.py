@@ -17,7 +17,9 @@ from schemas.window_stats import WindowStats
 from streams.liveness import EventClock, Live
 from streams.scoring import DeviceContext, score_reading
 from streams.state import DeviceState, decode_state, encode_state
-from streams.windows import SENSOR_NAMES, WindowState
+from streams.windows import N_SENSORS, SENSOR_NAMES, WIDTH, WindowState, pad_bucket
+
+BUCKET_FLOATS = N_SENSORS * WIDTH
 
 SENSOR_INDEX = tuple(enumerate(SENSOR_NAMES))
 
@@ -103,6 +105,9 @@ class Processor:
         state = decode_state(raw) if raw is not None else DeviceState(device_type=reading.device_type)
         if state.partition < 0:
             state.partition = partition
+        for bucket in state.buckets.values():
+            if len(bucket) != BUCKET_FLOATS:
+                pad_bucket(bucket)
         windows = WindowState(state.buckets, state.watermark, state.closed_until)
         live = self.live.get(device_id)
         if live is None:

@@ -18,7 +18,10 @@ from typing import NamedTuple
 
 from schemas.units import SENSORS
 
-SENSOR_NAMES: tuple[str, ...] = tuple(SENSORS)
+# Fixed order: it is the layout of the persisted buckets. A new sensor is appended here (old buckets are
+# padded on load, see pad_bucket), never inserted.
+SENSOR_NAMES: tuple[str, ...] = ("temperature_c", "power_w", "load_pct", "voltage_v", "fan_cfm", "clock_ghz")
+assert set(SENSOR_NAMES) <= set(SENSORS)
 N_SENSORS = len(SENSOR_NAMES)
 BUCKET_MS = 60_000  # the tumbling window and the hop
 HOP_BUCKETS = 5  # the hopping window is five buckets long
@@ -36,6 +39,14 @@ def bucket_start(ts_ms: int) -> int:
 
 def new_bucket() -> list[float]:
     return list(EMPTY_SENSOR * N_SENSORS)
+
+
+def pad_bucket(bucket: list[float]) -> list[float]:
+    """Widen a bucket persisted before a sensor was appended to SENSOR_NAMES."""
+    missing = N_SENSORS - len(bucket) // WIDTH
+    if missing > 0:
+        bucket.extend(EMPTY_SENSOR * missing)
+    return bucket
 
 
 def add_value(bucket: list[float], sensor_index: int, start_ms: int, ts_ms: int, value: float) -> None:
