@@ -88,10 +88,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.autoscaling.hpa.enabled .Values.autoscaling.keda.enabled }}
 {{- fail "autoscaling.hpa.enabled and autoscaling.keda.enabled are mutually exclusive: KEDA creates its own HPA for the worker" }}
 {{- end }}
-{{- if and (eq .Values.connectors.mode "strimzi") .Values.dynamodbLocal.enabled }}
-{{- /* fine: Strimzi connectors can reach DynamoDB Local through its Service */}}
-{{- end }}
 {{- if and .Values.bot.enabled (not .Values.existingSecret) (not .Values.secrets.telegramBotToken) }}
-{{- fail "bot.enabled needs secrets.telegramBotToken or an existingSecret holding TELEGRAM_BOT_TOKEN" }}
+{{- fail "bot.enabled needs secrets.telegramBotToken or an existingSecret holding FLEETPULSE_TELEGRAM_BOT_TOKEN" }}
 {{- end }}
 {{- end }}

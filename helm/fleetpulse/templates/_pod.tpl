@@ -8,6 +8,7 @@ The pod spec every FleetPulse workload shares. Call with a dict:
   probePort  the named port the probes hit (empty: no HTTP probes)
   probePath  the probe's HTTP path
   dataVolume the name of a volume mounted at the workdir (default: an emptyDir named data)
+  extraVolumes, extraVolumeMounts  optional lists
 */}}
 {{- define "fleetpulse.podSpec" -}}
 {{- $root := .root -}}
@@ -65,6 +66,9 @@ containers:
       - name: {{ default "data" .dataVolume }}
         mountPath: /var/lib/fleetpulse
       {{- include "fleetpulse.tmpVolumeMounts" $root | nindent 6 }}
+      {{- with .extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
 volumes:
   {{- if not .dataVolume }}
   - name: data
@@ -72,6 +76,9 @@ volumes:
   {{- end }}
   - name: tmp
     emptyDir: {}
+  {{- with .extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- with $root.Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
