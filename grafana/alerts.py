@@ -10,6 +10,7 @@ pass short ones (scrape 1 s, for 5 s, group_wait 1 s) through the same generator
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 from grafana import metrics as m
@@ -17,6 +18,7 @@ from grafana import metrics as m
 DATASOURCE_UID = "fleetpulse-prometheus"  # pinned: dashboards and Grafana rules reference it
 DEVICE_DASHBOARD_UID = "fleetpulse-device"
 TEMPLATE_NAME = "fleetpulse"
+TEMPLATE_FILE = Path(__file__).parent / "templates" / "fleetpulse.tmpl"  # Alertmanager and Grafana share it
 
 
 @dataclass(frozen=True)
@@ -287,43 +289,49 @@ def grafana_rules(timing: Timing = PRODUCTION, grafana_url: str = "http://127.0.
 # --- Alertmanager (local stack and kube-prometheus-stack) ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class Telegram:
+    api_url: str
+    bot_token: str
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    smarthost: str
+    sender: str
+
+
 def alertmanager_config(
-    *,
-    template_path: str,
-    telegram_api_url: str,
-    telegram_bot_token: str,
-    telegram_chat_id: int,
-    email_to: str,
-    smtp_smarthost: str,
-    smtp_from: str,
-    timing: Timing = PRODUCTION,
+    *, template_path: str, telegram: Telegram | None, email: Email | None, timing: Timing = PRODUCTION
 ) -> dict:
-    """One receiver with both channels; device alerts are grouped per device (one message per device,
-    listing its alerts), pipeline alerts per alertname."""
-    receiver = {
-        "name": "fleetpulse-ops",
-        "email_configs": [
+    """One receiver with both channels (a channel left out is not configured); device alerts are grouped
+    per device (one message per device, listing its alerts), pipeline alerts per alertname."""
+    receiver: dict = {"name": "fleetpulse-ops"}
+    if email:
+        receiver["email_configs"] = [
             {
-                "to": email_to,
-                "from": smtp_from,
-                "smarthost": smtp_smarthost,
+                "to": email.to,
+                "from": email.sender,
+                "smarthost": email.smarthost,
                 "require_tls": False,
                 "send_resolved": True,
                 "headers": {"Subject": '{{ template "fleetpulse.title" . }}'},
                 "text": '{{ template "fleetpulse.text" . }}',
             }
-        ],
-        "telegram_configs": [
+        ]
+    if telegram:
+        receiver["telegram_configs"] = [
             {
-                "api_url": telegram_api_url,
-                "bot_token": telegram_bot_token,
-                "chat_id": telegram_chat_id,
+                "api_url": telegram.api_url,
+                "bot_token": telegram.bot_token,
+                "chat_id": telegram.chat_id,
                 "parse_mode": "HTML",
                 "send_resolved": True,
                 "message": '{{ template "fleetpulse.text" . }}',
             }
-        ],
-    }
+        ]
     return {
         "route": {
             "receiver": "fleetpulse-ops",

@@ -12,11 +12,10 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from grafana import alerts
-from grafana.alerts import DATASOURCE_UID, TEMPLATE_NAME, Timing
+from grafana.alerts import DATASOURCE_UID, TEMPLATE_FILE, TEMPLATE_NAME, Timing
 from grafana.dashboards_src import DASHBOARDS
 
 ROOT = Path(__file__).parent
-TEMPLATE_FILE = ROOT / "templates" / "fleetpulse.tmpl"
 # Grafana expands $VAR / ${VAR} in these provisioning values at load time (an unset one becomes "").
 TELEGRAM_TOKEN_ENV = "FLEETPULSE_ALERT_TELEGRAM_BOT_TOKEN"
 TELEGRAM_CHAT_ENV = "FLEETPULSE_ALERT_TELEGRAM_CHAT_ID"
@@ -145,12 +144,8 @@ def alertmanager_example() -> dict:
     """For kube-prometheus-stack users: secrets are placeholders to fill from a Secret."""
     return alerts.alertmanager_config(
         template_path="/etc/alertmanager/config/fleetpulse.tmpl",
-        telegram_api_url="https://api.telegram.org",
-        telegram_bot_token="<telegram bot token>",
-        telegram_chat_id=-1000000000000,
-        email_to="oncall@example.org",
-        smtp_smarthost="smtp.example.org:587",
-        smtp_from="fleetpulse@example.org",
+        telegram=alerts.Telegram("https://api.telegram.org", "<telegram bot token>", -1000000000000),
+        email=alerts.Email("oncall@example.org", "smtp.example.org:587", "fleetpulse@example.org"),
     )
 
 

@@ -14,6 +14,8 @@ from confluent_kafka.admin import AdminClient
 
 from fleetpulse.settings import Settings
 from fleetpulse.stack import install
+from grafana.alerts import Timing
+from grafana.stack import write_alertmanager_config, write_prometheus_rules
 
 CONNECTOR_CLASS = "io.fleetpulse.connect.dynamodb.DynamoDbSinkConnector"
 LOG4J = """log4j.rootLogger=INFO, stdout
@@ -24,6 +26,7 @@ log4j.logger.org.apache.kafka.clients=WARN
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.org.reflections=ERROR
 """
+LOCAL_ALERT_TIMING = Timing(scrape=2, evaluation=2)  # the stack scrapes every 2 s; production `for`s
 # Prometheus scrapes every project process through file-based discovery: a process (or a test)
 # drops targets/<name>.json and is scraped within seconds, without a config reload.
 METRICS_JOBS = {
@@ -239,6 +242,13 @@ class Prometheus(Component):
             json.dumps(
                 {
                     "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
+                    # The alert catalogue (grafana/alerts.py), sent to the stack's Alertmanager.
+                    "rule_files": [str(write_prometheus_rules(self.home, self.settings, LOCAL_ALERT_TIMING))],
+                    "alerting": {
+                        "alertmanagers": [
+                            {"static_configs": [{"targets": [f"127.0.0.1:{self.settings.alertmanager_port}"]}]}
+                        ]
+                    },
                     "scrape_configs": [
                         {
                             "job_name": "fleetpulse",
@@ -265,6 +275,29 @@ class Prometheus(Component):
             return False
 
 
+class Alertmanager(Component):
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.alertmanager_port}"
+
+    def prepare(self) -> list[str]:
+        binary = install.debian_binary("prometheus-alertmanager", "prometheus-alertmanager")
+        config = write_alertmanager_config(self.home, self.settings, LOCAL_ALERT_TIMING)
+        return [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={self.home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.settings.alertmanager_port}",
+            "--cluster.listen-address=",  # no HA gossip (its default port, 9094, is ours)
+        ]
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/-/ready", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+
 def register_target(settings: Settings, name: str, job: str, port: int) -> Path:
     """Tell the local Prometheus to scrape 127.0.0.1:port as `job` (file-based service discovery)."""
     targets = settings.stack_dir.resolve() / "prometheus" / "targets" / f"{name}.json"
@@ -278,4 +311,5 @@ def all_components(settings: Settings) -> list[Component]:
         DynamoDbLocal("dynamodb", settings),
         Connect("connect", settings),
         Prometheus("prometheus", settings),
+        Alertmanager("alertmanager", settings),
     ]
