@@ -13,6 +13,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 from fleetpulse.settings import Settings, get_settings
 from producers.fleet import PHASES, Fleet, invalid_mask, to_readings
 from producers.kafka_producer import ReadingProducer, StopFlag
+from schemas import DEVICE_TYPES, InvalidRecord
 
 log = logging.getLogger(__name__)
 rounds_total = Counter("fleetpulse_simulator_rounds", "Rounds of readings the simulator produced.")
@@ -127,3 +128,53 @@ def simulate(
     )
     if producer.failed or unacknowledged:
         sys.exit(1)
+
+
+@click.command("agent")
+@click.option("--once", is_flag=True, help="Produce one reading, wait for Kafka's acknowledgement, exit.")
+@click.option("--device-id", help="[FLEETPULSE_AGENT_DEVICE_ID]; default host-<hostname>.")
+@click.option("--device-type", type=click.Choice(DEVICE_TYPES), help="Default: raspberry_pi when detected, else pc.")
+def agent(once: bool, device_id: str | None, device_type: str | None) -> None:
+    """Report this machine's real sensor readings (psutil; vcgencmd on a Raspberry Pi)."""
+    from producers.host_agent import HostAgent
+
+    settings = get_settings()
+    host = HostAgent(device_id or settings.agent_device_id, device_type)
+    producer = ReadingProducer(settings, stage="agent")
+    stop = StopFlag()
+    if not once:
+        start_http_server(settings.agent_metrics_port, addr=settings.bind_host)
+    while not stop.stopping:
+        reading = host.read()
+        try:
+            producer.send(reading)
+        except InvalidRecord as error:  # e.g. an implausible sensor value: dead-lettered, counted
+            producer.dead_letter(reading.device_id, _encoder.encode(reading), error.reason, error.error)
+        if once:
+            break
+        stop.sleep(settings.agent_interval_seconds)
+        producer.poll(0)
+    unacknowledged = producer.flush()
+    click.echo(f"acknowledged {producer.acknowledged}, failed {producer.failed}, unacknowledged {unacknowledged}")
+    if producer.failed or unacknowledged:
+        sys.exit(1)
+
+
+@click.command("ingest")
+@click.option("--port", type=int, help="[FLEETPULSE_INGEST_PORT]")
+def ingest(port: int | None) -> None:
+    """Receive Sensor Logger HTTP pushes from phones (POST /push) and produce canonical readings."""
+    from aiohttp import web
+
+    from producers.phone_ingest import IngestServer, load_tokens
+
+    settings = get_settings()
+    start_http_server(settings.ingest_metrics_port, addr=settings.bind_host)
+    server = IngestServer(
+        ReadingProducer(settings, stage="ingest"),
+        load_tokens(settings.ingest_tokens_file),
+        settings.ingest_max_body_bytes,
+        settings.ingest_rate_per_minute,
+    )
+    # aiohttp handles SIGTERM/SIGINT itself: stops accepting, runs cleanup (which flushes the producer).
+    web.run_app(server.app(), host=settings.bind_host, port=port or settings.ingest_port, print=None)

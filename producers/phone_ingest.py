@@ -1,0 +1,259 @@
+"""Phone ingestion: the Sensor Logger app's HTTP push → canonical readings (device_type phone).
+
+The app POSTs `{messageId, sessionId, deviceId, payload: [{name, time (ns since epoch, UTC), values}]}`.
+Health-relevant sensors (battery level/state/voltage/health, battery temperature, thermal state) become
+one reading per push, at the newest mapped sample's time; motion sensors are counted and ignored.
+
+Per-device bearer tokens (a JSON file {device_id: token}); a body-size limit and a per-device rate
+limit; 4xx with a JSON `{error, reason}` on bad input, each counted by reason; 2xx only after Kafka
+acknowledged the reading (503 when it did not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from prometheus_client import Counter
+
+from producers.kafka_producer import ReadingProducer
+from schemas import InvalidRecord, Reading, decode_reading, encode
+
+log = logging.getLogger(__name__)
+requests_total = Counter("fleetpulse_ingest_requests", "Pushes answered, by HTTP status.", ["status"])
+rejected_total = Counter("fleetpulse_ingest_rejected", "Pushes rejected, by reason.", ["reason"])
+ignored_samples = Counter("fleetpulse_ingest_ignored_samples", "Samples of sensors not mapped to readings.")
+
+
+class Sample(msgspec.Struct):
+    name: str
+    time: int  # nanoseconds since the epoch, UTC
+    values: dict[str, Any] = {}
+    accuracy: int | None = None
+
+
+class Push(msgspec.Struct):
+    messageId: int
+    sessionId: str
+    deviceId: str
+    payload: list[Sample]
+
+
+_push_decoder = msgspec.json.Decoder(Push)
+BATTERY_TEMP_NAMES = {"batterytemp", "battery temp", "batterytemperature", "battery_temp"}
+THERMAL_NAMES = {"thermal", "thermalstate", "thermal state", "thermal_state"}
+IOS_THERMAL = {"nominal", "fair", "serious", "critical"}
+# Android PowerManager thermal status 0..6 (none, light, moderate, severe, critical, emergency, shutdown).
+ANDROID_THERMAL = ["nominal", "fair", "fair", "serious", "critical", "critical", "critical"]
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+def phone_device_id(app_device_id: str) -> str:
+    return "phone-" + re.sub(r"[^A-Za-z0-9._:-]", "-", app_device_id)[:100]
+
+
+def _number(values: dict[str, Any], *names: str) -> float | None:
+    for name in names:
+        value = values.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                continue
+    return None
+
+
+def _thermal(values: dict[str, Any]) -> str | None:
+    state = values.get("state", values.get("thermalState", values.get("value")))
+    if isinstance(state, str) and state.lower() in IOS_THERMAL:
+        return state.lower()
+    if isinstance(state, int | float) and 0 <= int(state) < len(ANDROID_THERMAL):
+        return ANDROID_THERMAL[int(state)]
+    return None
+
+
+def to_reading(push: Push, seq: int) -> Reading | None:
+    """Map one push onto one canonical reading; None when it carries no health-relevant sensor."""
+    fields: dict[str, Any] = {}
+    newest_ns = 0
+    for sample in push.payload:
+        name = sample.name.lower()
+        before = len(fields)
+        if name == "battery":
+            level = _number(sample.values, "batteryLevel", "level")
+            if level is not None:
+                fields["battery_pct"] = round(level * 100 if level <= 1 else level, 1)  # the app sends 0-1
+            state = sample.values.get("batteryState", sample.values.get("state"))
+            if isinstance(state, str):
+                fields["battery_charging"] = state.lower() in ("charging", "full")
+            if (voltage := _number(sample.values, "voltage")) is not None:
+                fields["voltage_v"] = voltage
+            health = sample.values.get("health")
+            if isinstance(health, str) and health:
+                fields["battery_health"] = re.sub(r"[^a-z_]", "_", health.lower())[:32]
+        elif name in BATTERY_TEMP_NAMES:
+            if (temp := _number(sample.values, "temperature", "temp", "value")) is not None:
+                fields["battery_temperature_c"] = temp
+        elif name in THERMAL_NAMES and (state := _thermal(sample.values)) is not None:
+            fields["thermal_state"] = state
+        if len(fields) > before:
+            newest_ns = max(newest_ns, sample.time)
+        else:
+            ignored_samples.inc()
+    if not fields:
+        return None
+    return Reading(
+        device_id=phone_device_id(push.deviceId),
+        device_type="phone",
+        ts=newest_ns // 1_000_000,
+        seq=seq,
+        **fields,
+    )
+
+
+class TokenBucket:
+    """Per-device rate limit: `per_minute` pushes, refilled continuously."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate, self.capacity = per_minute / 60.0, float(per_minute)
+        self.state: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self.state.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self.state[key] = (tokens, now)
+            return False
+        self.state[key] = (tokens - 1, now)
+        return True
+
+
+def load_tokens(path: str) -> dict[str, str]:
+    if not path:
+        log.warning("no FLEETPULSE_INGEST_TOKENS_FILE: every push will be refused (401)")
+        return {}
+    tokens = json.loads(Path(path).read_text())
+    if not isinstance(tokens, dict) or not all(isinstance(v, str) and len(v) >= 16 for v in tokens.values()):
+        raise ValueError(f"{path}: expected {{device_id: token}} with tokens of at least 16 characters")
+    return tokens
+
+
+class IngestServer:
+    def __init__(self, producer: ReadingProducer, tokens: dict[str, str], max_body: int, per_minute: int) -> None:
+        self.producer, self.tokens, self.max_body = producer, tokens, max_body
+        self.limiter = TokenBucket(per_minute)
+        self.seq: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="kafka-poll", daemon=True)
+
+    def _poll(self) -> None:  # delivery callbacks run here
+        while not self._stop.is_set():
+            self.producer.poll(0.1)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.max_body + 1)
+        app.router.add_post("/push", self.push)
+        app.router.add_get("/healthz", lambda _: web.json_response({"ok": True}))
+        app.on_startup.append(lambda _: self._start_poller())
+        app.on_cleanup.append(lambda _: self._stop_poller())
+        return app
+
+    async def _start_poller(self) -> None:
+        self._poller.start()
+
+    async def _stop_poller(self) -> None:
+        self._stop.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.producer.flush, 30.0)
+
+    def _authenticate(self, request: web.Request) -> str:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise Rejected(401, "unauthenticated", "missing 'Authorization: Bearer <token>'")
+        token = header.removeprefix("Bearer ").strip().encode()
+        # Compare against every token in constant time, so timing reveals neither device nor token.
+        matches = [d for d, t in self.tokens.items() if hmac.compare_digest(t.encode(), token)]
+        if not matches:
+            raise Rejected(401, "unauthenticated", "unknown token")
+        return matches[0]
+
+    async def _body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise Rejected(413, "too_large", f"body over {self.max_body} bytes")
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise Rejected(413, "too_large", f"body over {self.max_body} bytes") from None
+
+    async def push(self, request: web.Request) -> web.Response:
+        try:
+            return await self._push(request)
+        except Rejected as rejection:
+            rejected_total.labels(rejection.reason).inc()
+            requests_total.labels(str(rejection.status)).inc()
+            return web.json_response({"error": rejection.message, "reason": rejection.reason}, status=rejection.status)
+
+    async def _push(self, request: web.Request) -> web.Response:
+        device = self._authenticate(request)
+        if not self.limiter.allow(device):
+            raise Rejected(429, "rate_limited", "too many pushes from this device; retry later")
+        body = await self._body(request)
+        try:
+            push = _push_decoder.decode(body)
+        except msgspec.DecodeError as error:
+            reason = "bad_json" if not isinstance(error, msgspec.ValidationError) else "bad_payload"
+            self.producer.dead_letter(device, body, reason, str(error))
+            raise Rejected(400, reason, f"not a Sensor Logger push: {error}") from None
+        if push.deviceId != device:
+            raise Rejected(403, "wrong_device", "this token belongs to another device")
+        reading = to_reading(push, self.seq.get(device, 0))
+        if reading is None:
+            requests_total.labels("200").inc()
+            return web.json_response({"readings": 0, "note": "no health-relevant sensor in this push"})
+        value = encode(reading)
+        try:
+            decode_reading(value)  # the same validation consumers apply: ranges, plausibility
+        except InvalidRecord as error:
+            self.producer.dead_letter(device, body, error.reason, error.error)
+            raise Rejected(422, error.reason, error.error) from None
+        await self._produce_acknowledged(reading.device_id.encode(), value)
+        self.seq[device] = reading.seq + 1
+        requests_total.labels("200").inc()
+        return web.json_response({"readings": 1, "device_id": reading.device_id, "ts": reading.ts})
+
+    async def _produce_acknowledged(self, key: bytes, value: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+
+        def on_delivery(error: object, _message: object) -> None:
+            def settle() -> None:
+                if acked.done():
+                    return
+                if error is None:
+                    acked.set_result(None)
+                else:
+                    acked.set_exception(RuntimeError(str(error)))
+
+            loop.call_soon_threadsafe(settle)
+
+        await loop.run_in_executor(None, lambda: self.producer.send_raw(key, value, on_delivery=on_delivery))
+        try:
+            await asyncio.wait_for(acked, timeout=30)
+        except (RuntimeError, TimeoutError) as error:
+            raise Rejected(503, "kafka_unavailable", f"Kafka did not acknowledge: {error}") from None
