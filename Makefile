@@ -12,7 +12,7 @@ TEST_ENV := FLEETPULSE_STACK_DIR=.stack-test FLEETPULSE_KAFKA_BOOTSTRAP_SERVERS=
 	FLEETPULSE_DYNAMODB_PORT=18000 FLEETPULSE_DYNAMODB_ENDPOINT=http://127.0.0.1:18000 \
 	FLEETPULSE_PROMETHEUS_PORT=19090 FLEETPULSE_PROMETHEUS_URL=http://127.0.0.1:19090 FLEETPULSE_ALERTMANAGER_PORT=19094
 
-.PHONY: install demo up down status test test-unit lint format bench clean
+.PHONY: install tools helm-sync demo up down status test test-unit lint format bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 install: $(INSTALLED)
+
+# helm and docker-compose for tests/deploy, into ~/.cache/fleetpulse/bin (idempotent).
+tools:
+	docker/install-tools.sh
+
+# Copy grafana/ dashboards, alerting, rules and connectors/*.json into the chart (a test checks it).
+helm-sync: install
+	$(BIN)/python helm/sync.py
 
 demo: install
 	$(BIN)/fleetpulse demo
@@ -35,7 +43,7 @@ status: install
 	$(BIN)/fleetpulse stack status
 
 # The connector's JUnit tests, then: starts the test stack, runs unit and integration tests, always stops it.
-test: install
+test: install tools
 	mvn -q -B -f connectors/dynamodb-sink/pom.xml test
 	@$(TEST_ENV) $(BIN)/fleetpulse stack up || { $(TEST_ENV) $(BIN)/fleetpulse stack down; exit 1; }; \
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
