@@ -148,10 +148,12 @@ def _register_domain_commands() -> None:
     from api.commands import api
     from connectors.commands import connectors, tables
     from grafana.commands import grafana, watch
-    from producers.commands import simulate
+    from producers.commands import agent, ingest, simulate
     from streams.evaluation.commands import evaluate
 
     main.add_command(simulate)
+    main.add_command(agent)
+    main.add_command(ingest)
     main.add_command(evaluate)
     main.add_command(tables)
     main.add_command(connectors)
