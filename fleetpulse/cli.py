@@ -146,6 +146,7 @@ def demo() -> None:
 def _register_domain_commands() -> None:
     """Each stage keeps its commands in its own module; they are registered here."""
     from api.commands import api
+    from bot.commands import bot
     from connectors.commands import connectors, tables
     from grafana.commands import grafana, watch
     from producers.commands import agent, ingest, simulate
@@ -158,6 +159,7 @@ def _register_domain_commands() -> None:
     main.add_command(tables)
     main.add_command(connectors)
     main.add_command(api)
+    main.add_command(bot)
     main.add_command(grafana)
     main.add_command(watch)
 

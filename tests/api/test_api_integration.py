@@ -7,62 +7,28 @@ from typing import Any
 
 import msgspec
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
-from connectors.tables import FLEET_ATTRIBUTE, FLEET_VALUE, dynamodb_client, ensure_tables
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from schemas.events import Feedback
+from tests.api.seed import NOW, READINGS, drop, seed
 from tests.conftest import isolated_settings
 from tests.harness import consume
 
 pytestmark = pytest.mark.integration
 
-NOW = 1_795_000_000_000
 TOKEN = "s3cret-token"
-READINGS = 25  # of device d-000, one per second
-
-
-def _put(client: Any, table: str, item: dict[str, Any]) -> None:
-    serializer = TypeSerializer()
-    client.put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
-
-
-def _status_row(device: str, ts: int, score: str) -> dict[str, Any]:
-    from decimal import Decimal
-
-    reasons = [
-        {"sensor": "temperature_c", "value": Decimal("91.5"), "contribution": Decimal("0.9"), "detail": "hot"},
-        {"sensor": "fan_cfm", "value": Decimal("3"), "contribution": Decimal("0.2"), "detail": "slow"},
-    ]
-    return {"device_id": device, "ts": ts, "seq": 1, "score": Decimal(score), "model": "baseline-limits-v1",
-            "reasons": reasons, "scored_at": ts, FLEET_ATTRIBUTE: FLEET_VALUE}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def seeded(stack: Settings) -> Iterator[Settings]:
     settings = isolated_settings(stack, api_token=SecretStr(TOKEN))
-    ensure_tables(settings)
-    client = dynamodb_client(settings)
-    # Five devices: two critical, one warning, two ok; d-003 silent 20 min, d-004 dead 2 h.
-    ages_s = [5, 30, 60, 1200, 7200]
-    scores = ["0.95", "0.85", "0.6", "0.1", "0.0"]
-    for i, (age, score) in enumerate(zip(ages_s, scores, strict=True)):
-        device, ts = f"d-{i:03d}", NOW - age * 1000
-        _put(client, settings.table_device_status, _status_row(device, ts, score))
-        _put(client, settings.table_scores, _status_row(device, ts, score))
-    for n in range(READINGS):
-        _put(client, settings.table_readings, {"device_id": "d-000", "ts": NOW - 60_000 + n * 1000, "seq": n})
-    _put(client, settings.table_readings, {"device_id": "d-001", "ts": NOW - 30_000, "seq": 0})
-    _put(client, settings.table_events, {"device_id": "d-001", "event_key": f"liveness#{NOW - 1000}",
-         "kind": "liveness", "ts": NOW - 1000, "state": "late"})  # fmt: skip
+    seed(settings)
     yield settings
-    for table in (settings.table_readings, settings.table_scores, settings.table_events,
-                  settings.table_device_status, settings.table_alert_acks):  # fmt: skip
-        client.delete_table(TableName=table)
+    drop(settings)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Telegram bot for monitoring and feedback (`fleetpulse bot`): plain HTTP long polling."""
