@@ -98,7 +98,7 @@ def to_reading(push: Push, seq: int) -> Reading | None:
         if name == "battery":
             level = _number(sample.values, "batteryLevel", "level")
             if level is not None:
-                fields["battery_pct"] = round(level * 100 if level <= 1 else level, 1)  # the app sends 0-1
+                fields["battery_pct"] = round(level * 100, 1)  # the app sends 0-1; >1 is a bug, rejected
             state = sample.values.get("batteryState", sample.values.get("state"))
             if isinstance(state, str):
                 fields["battery_charging"] = state.lower() in ("charging", "full")
