@@ -18,6 +18,9 @@ COPY producers ./producers
 COPY streams ./streams
 COPY schemas ./schemas
 COPY connectors/*.py connectors/*.json ./connectors/
+COPY api ./api
+COPY bot ./bot
+COPY grafana ./grafana
 # --no-deps: the lock is the whole truth; `pip check` fails the build if it is incomplete.
 RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check
 

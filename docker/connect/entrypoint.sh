@@ -35,4 +35,4 @@ env | grep '^CONNECT_' | grep -v '^CONNECT_PROPERTIES_FILE=' | while IFS= read -
   printf '%s=%s\n' "$(printf '%s' "${key#CONNECT_}" | tr 'A-Z_' 'a-z.')" "$value"
 done > "$properties"
 
-exec /opt/kafka/bin/connect-distributed.sh "$properties"
+exec "${KAFKA_HOME:-/opt/kafka}/bin/connect-distributed.sh" "$properties"
