@@ -34,7 +34,7 @@ class Timing:
 
 
 PRODUCTION = Timing()
-TEST = Timing(scrape=1, evaluation=1, for_override=5, group_wait=1, group_interval=5, repeat_interval=3600)
+TEST = Timing(scrape=1, evaluation=1, for_override=5, group_wait=1, group_interval=30, repeat_interval=3600)
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,17 @@ def _score_with_top_reason() -> str:
     return f"({score} * on (device_id) group_left (top_reason) (0 * max by (device_id, top_reason) ({top}) + 1)) or on (device_id) {score}"  # noqa: E501
 
 
-# Prometheus can query while rendering an annotation; Grafana cannot, so it relies on `top_reason`.
+# Prometheus can query while rendering an annotation (Grafana cannot: it names `top_reason` only), so the
+# Prometheus message lists every reason and the device's latest readings.
 REASONS_TEMPLATE = (
     '{{ range query (printf "sort_desc(' + m.DEVICE_REASON + "{device_id='%s'} > 0)\" $labels.device_id) }}"
     '{{ .Labels.sensor }} {{ printf "%.2f" .Value }}; {{ end }}'
 )
+READINGS_TEMPLATE = (
+    ' Latest readings: {{ range query (printf "' + m.DEVICE_SENSOR + "{device_id='%s'}\" $labels.device_id) }}"
+    '{{ .Labels.sensor }}={{ printf "%g" .Value }} {{ end }}'
+)
+GRAFANA_REASONS = "{{ $labels.top_reason }} (all reasons in the drilldown)"
 
 
 def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
@@ -81,7 +87,7 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             600,
             "critical",
             '{{ $labels.device_id }} failure score {{ printf "%.2f" $value }} (top reason: {{ $labels.top_reason }})',
-            "Device {{ $labels.device_id }} is likely to fail. Reasons: " + REASONS_TEMPLATE,
+            "Device {{ $labels.device_id }} is likely to fail. Reasons: " + REASONS_TEMPLATE + READINGS_TEMPLATE,
             per_device=True,
         ),
         Alert(
@@ -232,7 +238,7 @@ def prometheus_rules(timing: Timing = PRODUCTION, grafana_url: str = "http://127
 
 def _grafana_annotation(template: str) -> str:
     """Grafana annotations know $labels and $value but not Prometheus's `query` function."""
-    return template.replace(REASONS_TEMPLATE, "{{ $labels.top_reason }} (see the drilldown)")
+    return template.replace(REASONS_TEMPLATE, GRAFANA_REASONS).replace(READINGS_TEMPLATE, "")
 
 
 def grafana_rules(timing: Timing = PRODUCTION, grafana_url: str = "http://127.0.0.1:3000") -> dict:
