@@ -134,6 +134,8 @@ class Kafka(Component):
 
 
 class Connect(Component):
+    group_id = "fleetpulse-connect"  # names the worker group and its storage topics; a test's own worker differs
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.connect_port}"
@@ -148,10 +150,10 @@ class Connect(Component):
             _properties(
                 {
                     "bootstrap.servers": f"127.0.0.1:{s.kafka_port}",
-                    "group.id": "fleetpulse-connect",
-                    "config.storage.topic": "fleetpulse-connect-configs",
-                    "offset.storage.topic": "fleetpulse-connect-offsets",
-                    "status.storage.topic": "fleetpulse-connect-status",
+                    "group.id": self.group_id,
+                    "config.storage.topic": f"{self.group_id}-configs",
+                    "offset.storage.topic": f"{self.group_id}-offsets",
+                    "status.storage.topic": f"{self.group_id}-status",
                     "config.storage.replication.factor": 1,
                     "offset.storage.replication.factor": 1,
                     "status.storage.replication.factor": 1,
@@ -190,6 +192,8 @@ class Connect(Component):
 
 
 class DynamoDbLocal(Component):
+    db_path: Path | None = None  # file-backed (-dbPath) instead of in memory, so data survives a restart
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.dynamodb_port}"
@@ -201,7 +205,7 @@ class DynamoDbLocal(Component):
         return [
             *java,
             str(launcher),
-            "-inMemory",
+            *(["-dbPath", str(self.db_path)] if self.db_path else ["-inMemory"]),
             "-sharedDb",
             "-disableTelemetry",
             "-port",
