@@ -5,6 +5,7 @@ cluster is needed: everything is rendered and validated offline."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -27,6 +28,15 @@ TOOLS_BIN = Path(os.environ.get("FLEETPULSE_TOOLS_BIN", Path.home() / ".cache" /
 API_VERSIONS = ["monitoring.coreos.com/v1", "keda.sh/v1alpha1", "kafka.strimzi.io/v1beta2"]
 KUBE_VERSION = "1.30.0"
 SETTING_NAMES = {f"FLEETPULSE_{name.upper()}" for name in Settings.model_fields}
+
+
+def load_script(path: Path) -> Any:
+    """Import one of our scripts by path (docker/ and helm/ are not packages: `docker` would clash)."""
+    spec = importlib.util.spec_from_file_location(f"fleetpulse_deploy_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @functools.cache

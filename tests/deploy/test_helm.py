@@ -10,7 +10,6 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from helm import sync
 from tests.deploy.conftest import (
     CHART,
     CI_VALUES,
@@ -19,6 +18,7 @@ from tests.deploy.conftest import (
     SETTING_NAMES,
     command_exists,
     helm_template,
+    load_script,
     pod_spec,
     render,
     run,
@@ -26,6 +26,7 @@ from tests.deploy.conftest import (
 )
 
 CI_IDS = [path.stem for path in CI_VALUES]
+sync = load_script(ROOT / "helm" / "sync.py")
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "ScaledObject", "KafkaConnector"}
 REQUIRED_LABELS = {
     "helm.sh/chart",

