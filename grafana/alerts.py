@@ -65,14 +65,14 @@ def _score_with_top_reason() -> str:
 # Prometheus can query while rendering an annotation (Grafana cannot: it names `top_reason` only), so the
 # Prometheus message lists every reason and the device's latest readings.
 REASONS_TEMPLATE = (
-    '{{ range query (printf "sort_desc(' + m.DEVICE_REASON + "{device_id='%s'} > 0)\" $labels.device_id) }}"
-    '{{ .Labels.sensor }} {{ printf "%.2f" .Value }}; {{ end }}'
+    '{{ with query (printf "sort_desc(' + m.DEVICE_REASON + "{device_id='%s'} > 0)\" $labels.device_id) }}"
+    ' Reasons: {{ range . }}{{ .Labels.sensor }} {{ printf "%.2f" .Value }}; {{ end }}{{ end }}'
 )
 READINGS_TEMPLATE = (
     ' Latest readings: {{ range query (printf "' + m.DEVICE_SENSOR + "{device_id='%s'}\" $labels.device_id) }}"
     '{{ .Labels.sensor }}={{ printf "%g" .Value }} {{ end }}'
 )
-GRAFANA_REASONS = "{{ $labels.top_reason }} (all reasons in the drilldown)"
+GRAFANA_REASONS = "{{ with $labels.top_reason }} Top reason: {{ . }} (all in the drilldown).{{ end }}"
 
 
 def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
@@ -86,8 +86,9 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             0.8,
             600,
             "critical",
-            '{{ $labels.device_id }} failure score {{ printf "%.2f" $value }} (top reason: {{ $labels.top_reason }})',
-            "Device {{ $labels.device_id }} is likely to fail. Reasons: " + REASONS_TEMPLATE + READINGS_TEMPLATE,
+            '{{ $labels.device_id }} failure score {{ printf "%.2f" $value }}'
+            "{{ with $labels.top_reason }} (top reason: {{ . }}){{ end }}",
+            "Device {{ $labels.device_id }} is likely to fail." + REASONS_TEMPLATE + READINGS_TEMPLATE,
             per_device=True,
         ),
         Alert(

@@ -89,5 +89,6 @@ NOT_YET_EXPOSED: Final[frozenset[str]] = frozenset(
         CONNECT_FAILED_TASKS,  # Connect has no Prometheus exporter on the local stack yet
         CONNECT_RUNNING_TASKS,
         CONNECT_SINK_RECORDS,
+        PRODUCER_ERRORS,  # a labelled counter appears only after its first error: pre-initialise per topic
     }
 )
