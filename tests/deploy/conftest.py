@@ -52,6 +52,19 @@ def tool(name: str) -> str:
     return str(path)
 
 
+@functools.cache
+def crd_validator() -> Path:
+    """validate_crds.mjs placed beside the npm CRD models (ESM resolves packages from the script's dir)."""
+    node_dir = TOOLS_BIN.parent / "node"
+    if not (node_dir / "node_modules" / "@kubernetes-models" / "keda").exists():
+        tool("helm")  # runs docker/install-tools.sh, which also installs the models
+    if not (node_dir / "node_modules" / "@kubernetes-models" / "keda").exists() or not shutil.which("node"):
+        pytest.skip("CRD schemas (@kubernetes-models via npm) or node are not installed: run `make tools`")
+    script = node_dir / "validate_crds.mjs"
+    shutil.copyfile(Path(__file__).with_name("validate_crds.mjs"), script)
+    return script
+
+
 def venv_tool(name: str) -> str:
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if not found:
