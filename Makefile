@@ -26,9 +26,11 @@ install: $(INSTALLED)
 tools:
 	docker/install-tools.sh
 
-# Copy grafana/ dashboards, alerting, rules and connectors/*.json into the chart (a test checks it).
+# Copy grafana/ dashboards, alerting, rules and connectors/*.json into the chart, regenerate its
+# values table (tests/deploy checks both).
 helm-sync: install
 	$(BIN)/python helm/sync.py
+	$(BIN)/python helm/values_doc.py
 
 demo: install
 	$(BIN)/fleetpulse demo

@@ -453,3 +453,10 @@ def test_notes_render() -> None:
     assert "Error" not in result.stderr or "could not find template" in result.stderr
     notes = (CHART / "templates" / "NOTES.txt").read_text()
     assert "port-forward" in notes and "helm test" in notes
+
+
+def test_values_are_documented_and_the_readme_table_is_current() -> None:
+    values_doc = load_script(ROOT / "helm" / "values_doc.py")
+    assert not values_doc.undocumented(), f"values without a `# --` comment: {values_doc.undocumented()}"
+    readme = values_doc.README.read_text()
+    assert values_doc.render(readme) == readme, "stale: run `.venv/bin/python helm/values_doc.py`"
