@@ -8,6 +8,7 @@ import time
 import click
 
 from connectors import rest
+from connectors.desired import desired
 from connectors.tables import create_tables, dynamodb_client
 from fleetpulse.settings import Settings
 from fleetpulse.stack import manager
@@ -42,9 +43,9 @@ def run(settings: Settings) -> None:
     manager.up(settings)
     create_topics(settings)
     create_tables(settings)
-    for path in rest.default_files():
-        rest.apply(settings.connect_url, path)
-        click.echo(f"connector   applied  {path.name}")
+    for name, config in desired(settings).items():  # the JSON files, with topics/tables from the settings
+        rest.apply_config(settings.connect_url, name, config)
+        click.echo(f"connector   applied  {name}")
     start_pipeline(settings)
     wait_for_items(settings)
     first = "sim-pc-00000"

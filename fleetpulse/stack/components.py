@@ -32,6 +32,7 @@ LOCAL_ALERT_TIMING = Timing(scrape=2, evaluation=2)  # the stack scrapes every 2
 METRICS_JOBS = {
     "fleetpulse-worker": "worker_metrics_port",
     "fleetpulse-simulator": "simulator_metrics_port",
+    "fleetpulse-api": "api_port",  # the query API serves /metrics on its own port
 }
 
 
