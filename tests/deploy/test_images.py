@@ -120,3 +120,39 @@ def test_connect_entrypoint_requires_bootstrap_servers(tmp_path: Path) -> None:
     result = subprocess.run(["sh", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode != 0
     assert "CONNECT_BOOTSTRAP_SERVERS" in result.stderr
+
+
+def test_every_import_in_the_image_is_in_the_lock() -> None:
+    """The image installs only the lock (pip --no-deps), so a module importing a package that is only
+    a dev or transitive-by-accident dependency would crash there while passing in the dev venv."""
+    import ast
+    import sys
+    from importlib import metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    ours = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    # Development-time modules that never run in a container: they write grafana/ into the source tree
+    # (`fleetpulse grafana generate`) or drive the native local stack. They may use dev dependencies.
+    dev_only = {"grafana/provisioning.py", "grafana/dashboards_src.py", "grafana/stack.py"}
+    pinned = set(lock.closure())
+    owners = metadata.packages_distributions()
+    missing: dict[str, set[str]] = {}
+    for package in sorted(ours):
+        for path in (ROOT / package).rglob("*.py"):
+            if str(path.relative_to(ROOT)) in dev_only:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in ours or top in sys.stdlib_module_names or top == "__future__":
+                        continue
+                    dists = {d.lower().replace("_", "-") for d in owners.get(top, [])}
+                    if not dists & pinned:
+                        missing.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    assert not missing, f"imported but not runtime dependencies (add them to [project] dependencies): {missing}"
