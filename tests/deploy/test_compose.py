@@ -147,3 +147,19 @@ def test_sasl_ssl_override(tmp_path: Path) -> None:
     env_file.write_text("GRAFANA_ADMIN_PASSWORD=x\n")
     refused = run([*base, "config", "--quiet"], env={"PATH": "/usr/bin:/bin"})
     assert refused.returncode != 0 and "FLEETPULSE_KAFKA_" in refused.stderr
+
+
+def test_env_example_lists_only_variables_compose_reads() -> None:
+    """.env.example is the user's checklist: every entry must be read by a compose file, and every
+    ${VAR:?…} (required) variable of the base file must be in it."""
+    names = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    compose_text = COMPOSE_FILE.read_text() + SASL_OVERRIDE.read_text()
+    referenced = set(re.findall(r"\$\{(\w+)", compose_text))
+    assert names <= referenced, f".env.example has variables no compose file reads: {names - referenced}"
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE_FILE.read_text()))
+    assert required <= names
+    assert not (ROOT / ".env").exists() or ".env" in (ROOT / ".gitignore").read_text().split()
