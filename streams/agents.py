@@ -18,7 +18,7 @@ from schemas.events import Liveness
 from streams import kpis, metrics
 from streams.app import app, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
 from streams.dead_letters import reject
-from streams.liveness import DEAD, STATES, EventClock, LivenessConfig, sweep
+from streams.liveness import DEAD, STATES, LivenessConfig, PartitionClocks, sweep
 from streams.processor import Processor, Record, copy_live, live_from_state
 from streams.state import decode_state, encode_state
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
-    clock=EventClock(rate=settings.worker_event_clock_rate),
+    clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
 )
 liveness_config = LivenessConfig(
     late_factor=settings.worker_late_factor,
@@ -55,16 +55,18 @@ async def process_readings(stream: faust.StreamT) -> None:
         started = time.perf_counter()
         batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
         result = processor.process(batch, load_state)
-        # No await between processing and the state writes: the sweep cannot interleave.
-        for device_id, (partition, value) in result.writes.items():
-            write_state(device_id, partition, value)
         for key, value in result.scores:
             scores_topic.send_soon(key=key, value=value)
         for key, value in result.stats:
             stats_topic.send_soon(key=key, value=value)
         for index, error in result.rejects:
             await reject(events[index], error)
-        await app.producer.buffer.flush_atmost(None)
+        # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
+        # restored after kill -9 makes the replay guard skip these readings, so their scores and stats
+        # must already be in Kafka. (Crash before this point: nothing is committed, the batch is redone.)
+        await app.producer.flush()
+        for device_id, (partition, value) in result.writes.items():
+            write_state(device_id, partition, value)
         for record in batch:
             consumed_offsets[record.partition] = record.offset
         elapsed = time.perf_counter() - started
@@ -94,11 +96,15 @@ def _sync_index() -> None:
     if active == _index_assignment:
         return
     index = processor.live
+    for partition in [p for p in processor.clocks.clocks if p not in active]:
+        del processor.clocks.clocks[partition]
     index.clear()  # rebuilt from the recovered table: it is the truth for the partitions we now own
     for key, value in list(devices.data.items()):
         state = decode_state(value)
         if state.partition in active:
             index[key.decode()] = live_from_state(state)
+            # a partition's clock starts at its newest device, so silence is judged even if none reports
+            processor.clocks.observe(state.partition, state.last_seen)
     for device_id in [d for d in processor.latest if d not in index]:
         del processor.latest[device_id]
     _index_assignment = active
@@ -108,9 +114,10 @@ def _sync_index() -> None:
 @app.timer(interval=settings.worker_liveness_sweep_seconds)
 async def liveness_sweep() -> None:
     _sync_index()
-    now_ms = processor.clock.now_ms()
-    if now_ms >= 0:
-        for change in sweep(processor.live, now_ms, liveness_config):
+    now = processor.clocks.now()
+    if now:
+        persist = []
+        for change in sweep(processor.live, now, liveness_config):
             live = change.live
             event = Liveness(
                 device_id=change.device_id,
@@ -125,16 +132,18 @@ async def liveness_sweep() -> None:
             metrics.records_out.labels(events_topic.get_topic_name()).inc()
             if change.state == DEAD:
                 metrics.device_lifespan_seconds.observe((live.last_seen - live.first_seen) / 1000)
+            persist.append(change)
+        await app.producer.flush()  # the events first, then the state that says they were sent
+        for change in persist:
             raw = load_state(change.device_id)
-            if raw is not None:  # persist the new state so a restart does not re-emit the transition
+            if raw is not None:  # persisted, so a restart does not emit the transition again
                 state = decode_state(raw)
-                copy_live(state, live)
-                write_state(change.device_id, live.partition, encode_state(state))
-        await app.producer.buffer.flush_atmost(None)
-    metrics.collector.snapshot = _snapshot(now_ms)
+                copy_live(state, change.live)
+                write_state(change.device_id, change.live.partition, encode_state(state))
+    metrics.collector.snapshot = _snapshot(now)
 
 
-def _snapshot(now_ms: int) -> metrics.Snapshot:
+def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
     latest, live = processor.latest, processor.live
     ranked = latest.items()
     if settings.worker_device_metrics == "top":
@@ -144,7 +153,7 @@ def _snapshot(now_ms: int) -> metrics.Snapshot:
         values = {name: float(v) for name in _SENSORS if (v := getattr(reading, name)) is not None}
         state = live[device_id].state if device_id in live else 0
         rows.append((device_id, values, score, state))
-    fleet = kpis.compute(live.values(), now_ms) if now_ms >= 0 else kpis.compute([], 0)
+    fleet = kpis.compute(live.values(), now)
     lag = {}
     for partition in _active_partitions():
         high = app.consumer.highwater(TP(readings_topic.get_topic_name(), partition))

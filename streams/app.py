@@ -20,6 +20,7 @@ app = faust.App(
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication_factor,
     table_standby_replicas=settings.worker_standby_replicas,
+    broker_session_timeout=settings.worker_session_timeout_seconds,
     producer_acks=-1,
     producer_linger_ms=5,  # lets aiokafka batch the scores, stats and changelog records of one take()
     stream_buffer_maxsize=max(4096, 2 * settings.worker_batch_size),

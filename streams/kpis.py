@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from streams.liveness import DEAD, STATES, Live
@@ -22,13 +22,15 @@ class FleetKpis(NamedTuple):
     lifespan_median_s: float
 
 
-def compute(devices: Iterable[Live], now_ms: int) -> FleetKpis:
+def compute(devices: Iterable[Live], now: int | Mapping[int, int]) -> FleetKpis:
+    """KPIs at one clock time, or at each device's partition clock (devices without one count as fresh)."""
     by_state = dict.fromkeys(STATES, 0)
     cadences, lifespans = [], []
     total = silent = 0
     for live in devices:
         total += 1
         by_state[STATES[live.state]] += 1
+        now_ms = now if isinstance(now, int) else now.get(live.partition, live.last_seen)
         if now_ms - live.last_seen > SILENT_KPI_MS:
             silent += 1
         if live.cadence_ms > 0:

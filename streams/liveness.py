@@ -1,7 +1,9 @@
 """Device liveness, framework-free: a learned reporting cadence per device and a state decided by a sweep.
 
-Clock choice (documented in the README): liveness runs on EVENT time, on a per-worker clock that is the
-newest event time seen, advanced by wall time x `rate` while nothing newer arrives. So with the simulator's
+Clock choice (documented in the README): liveness runs on EVENT time, on one clock per partition: the
+newest event time seen in that partition, advanced by wall time x `rate` while nothing newer arrives.
+Per partition, because partitions progress at different speeds (a backlog after a failover must not
+make its devices look silent next to a partition that is caught up). So with the simulator's
 --speedup S (and rate S) a "10 min silent" device is 10 simulated minutes silent, a replayed backlog is
 judged by its own timestamps, and when the whole fleet stops the clock still moves and devices go silent.
 
@@ -13,7 +15,7 @@ brings a device back to on_time at the next sweep; every change is one transitio
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 STATES: tuple[str, ...] = ("on_time", "late", "silent", "dead")
@@ -45,6 +47,27 @@ class EventClock:
         if self.max_ts < 0:
             return -1
         return self.max_ts + int((self._wall() - self._wall_at) * 1000 * self.rate)
+
+
+class PartitionClocks:
+    """One EventClock per partition; a device is judged by its own partition's clock."""
+
+    def __init__(self, rate: float = 1.0, wall: Callable[[], float] = time.time) -> None:
+        self.rate, self._wall = rate, wall
+        self.clocks: dict[int, EventClock] = {}
+
+    def observe(self, partition: int, ts_ms: int) -> None:
+        clock = self.clocks.get(partition)
+        if clock is None:
+            clock = self.clocks[partition] = EventClock(self.rate, self._wall)
+        clock.observe(ts_ms)
+
+    def now(self) -> dict[int, int]:
+        return {partition: clock.now_ms() for partition, clock in self.clocks.items()}
+
+    def now_ms(self, partition: int) -> int:
+        clock = self.clocks.get(partition)
+        return clock.now_ms() if clock is not None else -1
 
 
 class Live:
@@ -97,10 +120,14 @@ class Transition(NamedTuple):
     live: Live
 
 
-def sweep(devices: dict[str, Live], now_ms: int, config: LivenessConfig) -> list[Transition]:
-    """Re-decide every device's state at clock time now_ms; return (and apply) the changes."""
+def sweep(devices: dict[str, Live], now: int | Mapping[int, int], config: LivenessConfig) -> list[Transition]:
+    """Re-decide every device's state at its partition's clock time (or one time for all); return (and
+    apply) the changes. Devices of a partition without a clock yet are left alone."""
     changes = []
     for device_id, live in devices.items():
+        now_ms = now if isinstance(now, int) else now.get(live.partition, -1)
+        if now_ms < 0:
+            continue
         state = classify(now_ms - live.last_seen, live.cadence_ms, config)
         if state != live.state:
             changes.append(Transition(device_id, now_ms, live.state, state, live))

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from schemas import InvalidRecord, Reading, decode_reading, encode
 from schemas.window_stats import WindowStats
-from streams.liveness import EventClock, Live
+from streams.liveness import Live, PartitionClocks
 from streams.scoring import DeviceContext, score_reading
 from streams.state import DeviceState, decode_state, encode_state
 from streams.windows import N_SENSORS, SENSOR_NAMES, WIDTH, WindowState, pad_bucket
@@ -45,11 +45,11 @@ class Processor:
     def __init__(
         self,
         lateness_ms: int,
-        clock: EventClock | None = None,
+        clocks: PartitionClocks | None = None,
         scorer: Callable[..., object] = score_reading,
     ) -> None:
         self.lateness_ms = lateness_ms
-        self.clock = clock or EventClock()
+        self.clocks = clocks or PartitionClocks()
         self.scorer = scorer
         self.live: dict[str, Live] = {}  # liveness index of the devices this worker owns
         self.latest: dict[str, tuple[Reading, float]] = {}  # newest reading and score, for metrics
@@ -88,7 +88,7 @@ class Processor:
             for _kind, window in windows.close(self.lateness_ms):
                 stats.append((key, _encode_stats(device_id, reading.device_type, window)))
             live.observe(ts)
-            self.clock.observe(ts)
+            self.clocks.observe(record.partition, ts)
             score = self.scorer(reading, DeviceContext(windows, live, state.readings), now_ms)
             state.score, state.score_ts, state.model = score.score, ts, score.model  # type: ignore[attr-defined]
             self.latest[device_id] = (reading, score.score)  # type: ignore[attr-defined]

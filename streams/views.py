@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from faust.web import Request, Response, View
 
 from streams import kpis
@@ -47,16 +48,23 @@ def device_status(device_id: str, state: DeviceState, now_ms: int) -> dict[str, 
 
 @app.page("/devices/{device_id}/")
 class DeviceStatus(View):
-    @app.table_route(table=devices, match_info="device_id")
     async def get(self, request: Request, device_id: str) -> Response:
+        try:
+            return await self._routed(request, device_id=device_id)
+        except aiohttp.ClientError as error:  # the owner is gone; a rebalance will move its partitions
+            return self.json({"error": f"owner of {device_id!r} unreachable: {error}"}, status=503)
+
+    @app.table_route(table=devices, match_info="device_id")
+    async def _routed(self, request: Request, device_id: str) -> Response:
         raw = devices.data.get(device_id.encode())
         if raw is None:
             return self.json({"error": f"unknown device {device_id!r}"}, status=404)
-        return self.json(device_status(device_id, decode_state(raw), processor.clock.now_ms()))
+        state = decode_state(raw)
+        return self.json(device_status(device_id, state, processor.clocks.now_ms(state.partition)))
 
 
 @app.page("/fleet/kpis/")
 class FleetKpis(View):
     async def get(self, request: Request) -> Response:
-        result = kpis.compute(processor.live.values(), processor.clock.now_ms())
+        result = kpis.compute(processor.live.values(), processor.clocks.now())
         return self.json({"scope": "devices owned by this worker", **result._asdict()})

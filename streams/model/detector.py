@@ -23,7 +23,7 @@ from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGH
 if TYPE_CHECKING:
     from streams.model.federated import Prior
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 MODEL_NAME = f"river-device-v{MODEL_VERSION}"
 ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP = 60  # readings before a cold device's baseline may alert
@@ -32,6 +32,9 @@ LIMIT_WEIGHT = 6.0  # L per unit of warning→critical distance: at critical, L 
 FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
 STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
 SUPERVISED_SHARE = 0.5
+HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
+HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
+RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 
 
 @dataclass(slots=True)
@@ -57,18 +60,25 @@ class ThermalFit:
     """Temperature expected for the current load (EW least squares): a failing fan or dried paste shows
     as heat the load does not explain, long before the absolute temperature is alarming."""
 
-    __slots__ = ("mx", "my", "sxx", "sxy")
+    __slots__ = ("mx", "my", "n", "sxx", "sxy")
 
     def __init__(self) -> None:
         self.mx = self.my = self.sxx = self.sxy = 0.0
+        self.n = 0  # readings since the means were (re)started
+
+    def relevel(self) -> None:
+        """Restart the means (the operating point after a repair), keep the load→temperature slope."""
+        self.n = 0
 
     def expected(self, load: float) -> float:
         slope = self.sxy / self.sxx if self.sxx > 1e-6 else 0.0
         return self.my + slope * (load - self.mx)
 
     def learn(self, load: float, temperature: float, rate: float) -> None:
-        self.mx += rate * (load - self.mx)
-        self.my += rate * (temperature - self.my)
+        self.n += 1
+        mean_rate = max(rate, 1.0 / self.n)
+        self.mx += mean_rate * (load - self.mx)
+        self.my += mean_rate * (temperature - self.my)
         self.sxx += rate * ((load - self.mx) ** 2 - self.sxx)
         self.sxy += rate * ((load - self.mx) * (temperature - self.my) - self.sxy)
 
@@ -81,10 +91,12 @@ class DeviceModel:
         "cadence_ms",
         "device_type",
         "drift",
+        "habituation",
         "last_ts",
         "n",
         "names",
         "residual",
+        "seen",
         "supervised",
         "tail",
         "thermal",
@@ -103,7 +115,9 @@ class DeviceModel:
         self.residual = SensorBaseline(floor=SCALE_FLOOR["temperature_c"]) if has_thermal else None
         self.alpha = ALPHA
         self.warmup = warmup
-        self.n = 0
+        self.n = 0  # readings since the model started or was re-levelled (warm-up counts these)
+        self.seen = 0  # readings ever learned from
+        self.habituation = 0.0  # decaying max of recent calibrated surprise
         self.last_ts = 0
         self.cadence_ms = 0.0
         self.tail = EmpiricalTail()
@@ -148,6 +162,13 @@ class DeviceModel:
                 abs_z.append(abs(z))
                 surprise = gaussian_surprise(z)
                 statistical.append(surprise)
+                shift = baseline.evidence(z)
+                row[f"shift:{sensor}"] = shift
+                sustained = gaussian_surprise(shift)
+                statistical.append(sustained)
+                if sustained >= 1.0 and sustained > surprise:
+                    detail = f"{sensor} has stayed {baseline.ewz:+.1f} scales off its usual {baseline.loc:.4g}"
+                    explanations.append(Explanation(sensor, value, sustained, detail))
                 if surprise >= 1.0:
                     detail = f"{sensor}={value:g} is {z:+.1f} scales from its usual {baseline.loc:.4g}"
                     explanations.append(Explanation(sensor, value, surprise, detail))
@@ -170,7 +191,7 @@ class DeviceModel:
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
             row["z:thermal_residual"] = z
-            surprise = gaussian_surprise(z)
+            surprise = max(gaussian_surprise(z), gaussian_surprise(self.residual.evidence(z)))
             statistical.append(surprise)
             if surprise >= 1.0:
                 detail = f"temperature is {residual:+.1f} °C off what this load usually gives ({z:+.1f} scales)"
@@ -187,7 +208,13 @@ class DeviceModel:
         raw = max(statistical, default=0.0) - _log10(len(statistical))  # Bonferroni over the tests
         warming = self.warming_up
         calibrated = 0.0 if warming else self.tail.calibrate(raw)
-        surprise_total = calibrated + physical
+        # Alert on change: surprise the device has already shown (within ~a half-life) is discounted,
+        # so a persisting deviation makes one alert at its onset, not one per reading; getting worse
+        # than before still counts in full. Physical evidence is never discounted.
+        fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
+        if not warming:
+            self.habituation = max(calibrated, self.habituation * HABIT_DECAY)
+        surprise_total = max(0.0, fresh) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
         vector = [row[name] for name in self.names]
@@ -204,7 +231,7 @@ class DeviceModel:
 
     def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
         load, temperature = values.get("load_pct"), values.get("temperature_c")
-        if self.thermal is None or load is None or temperature is None or self.n < 10:
+        if self.thermal is None or load is None or temperature is None or self.thermal.n < 10:
             return None
         return temperature - self.thermal.expected(load)
 
@@ -228,7 +255,7 @@ class DeviceModel:
         if self.thermal is not None:
             load, temperature = values.get("load_pct"), values.get("temperature_c")
             if load is not None and temperature is not None:
-                self.thermal.learn(load, temperature, max(alpha, 1.0 / (self.n + 1)))
+                self.thermal.learn(load, temperature, max(alpha, 1.0 / (self.seen + 1)))
             if residual is not None and self.residual is not None:
                 self.residual.update(residual, ts_ms, alpha)
         if self.last_ts and ts_ms > self.last_ts:
@@ -238,6 +265,7 @@ class DeviceModel:
             )
         self.last_ts = max(self.last_ts, ts_ms)
         self.n += 1
+        self.seen += 1
         drifted = False
         if not warming:
             self.tail.learn(raw)
@@ -260,7 +288,22 @@ class DeviceModel:
                 self.supervised.learn(self.buffer.vectors[i], failed=True, weight=POSITIVE_WEIGHT)
                 self.buffer.labelled[i] = True
                 taught += 1
+        if failure_ts >= self.last_ts and self.n >= self.warmup:
+            self.relevel()  # the failure is the newest thing we know: what comes next is the repaired device
         return taught
+
+    def relevel(self) -> None:
+        """The device failed (and will be repaired or replaced): forget its level, keep its noise scales,
+        calibration and supervised model, and gate alerts for a short warm-up while the level is re-learned.
+        Without this, the repaired device's normal readings look like a jump away from the failing level."""
+        for baseline in self.baselines.values():
+            baseline.relevel(RELEVEL_PSEUDO_N)
+        if self.residual is not None:
+            self.residual.relevel(RELEVEL_PSEUDO_N)
+        if self.thermal is not None:
+            self.thermal.relevel()
+        self.n, self.warmup = 0, PRIOR_WARMUP
+        self.drift = DriftWatch()
 
     def learn_feedback(self, alert_ts: int, right: bool) -> bool:
         """A person judged the alert at alert_ts; False when no buffered features are near it."""

@@ -52,12 +52,14 @@ def dump(model: DeviceModel) -> bytes:
     sup = model.supervised
     state = {
         "n": model.n,
+        "seen": model.seen,
+        "habituation": model.habituation,
         "warmup": model.warmup,
         "last_ts": model.last_ts,
         "cadence_ms": model.cadence_ms,
         "alpha": model.alpha,
         "baselines": [_baseline_state(b) for b in model.baselines.values()],
-        "thermal": [model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy]
+        "thermal": [model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy, model.thermal.n]
         if model.thermal
         else None,
         "residual": _baseline_state(model.residual) if model.residual else None,
@@ -108,13 +110,12 @@ def load(data: bytes) -> DeviceModel | None:
 
 
 def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
-    model.n, model.warmup, model.last_ts = state["n"], state["warmup"], state["last_ts"]
-    model.cadence_ms, model.alpha = state["cadence_ms"], state["alpha"]
+    model.n, model.seen, model.warmup, model.last_ts = state["n"], state["seen"], state["warmup"], state["last_ts"]
+    model.cadence_ms, model.alpha, model.habituation = state["cadence_ms"], state["alpha"], state["habituation"]
     model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
-    if model.thermal is not None and state["thermal"]:
-        model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy = state["thermal"]
-    elif state["thermal"]:
-        model.thermal = ThermalFit()
+    if state["thermal"]:
+        model.thermal = model.thermal or ThermalFit()
+        model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy, model.thermal.n = state["thermal"]
     if state["residual"]:
         model.residual = _baseline(state["residual"])
     counts, total, weight = state["tail"]

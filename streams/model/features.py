@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from schemas.units import LIMITS
 
-FEATURE_SCHEMA_VERSION = 1
+FEATURE_SCHEMA_VERSION = 2
 HUBER_K = 3.0  # deviations beyond K scales move the baseline only as far as K scales would
 GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
 Z_CLIP = 50.0
@@ -27,6 +27,9 @@ SCALE_FLOOR = {
     "fan_cfm": 0.01,
     "clock_ghz": 0.001,
 }
+EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
+EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
+EVIDENCE_CLIP = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
 THROTTLE_BITS = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 
 
@@ -46,6 +49,21 @@ class SensorBaseline:
     step_slow: float = 0.0
     floor: float = 1e-9
     prior_n: int = 0  # pseudo-readings behind a scale that came from the fleet prior
+    ewz: float = 0.0  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
+
+    def evidence(self, z: float) -> float:
+        """Fold z into the recent mean and return it in units of its own noise (N(0,1) when healthy):
+        a shift of one scale held for ~20 readings scores ~4.4, which one noisy reading never does."""
+        self.ewz += EVIDENCE_RATE * (max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, z)) - self.ewz)
+        return self.ewz / EVIDENCE_SD
+
+    def relevel(self, pseudo_n: int) -> None:
+        """Forget the level (and trend), keep the noise scale as a prior of `pseudo_n` readings: after a
+        repair the device's own normal is back, and what the failure did to the level must not linger."""
+        self.prior_n = min(pseudo_n, self.n + self.prior_n)
+        self.n = 0
+        self.slope = self.ewz = 0.0
+        self.step_fast = self.step_slow
 
     def scale(self) -> float:
         # The relative floor keeps sensors without a known resolution (NAB's `value`) finite.
@@ -93,6 +111,7 @@ class SensorBaseline:
 def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[str, ...]:
     limits = LIMITS.get(device_type or "", {})
     names = [f"z:{s}" for s in sensors] + [f"slope:{s}" for s in sensors] + [f"still:{s}" for s in sensors]
+    names += [f"shift:{s}" for s in sensors]
     if "temperature_c" in sensors and "load_pct" in sensors:
         names.append("z:thermal_residual")
     names += [f"limit:{s}" for s in sensors if s in limits]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams import kpis
-from streams.liveness import DEAD, LATE, ON_TIME, SILENT, EventClock, Live, LivenessConfig, sweep
+from streams.liveness import DEAD, LATE, ON_TIME, SILENT, EventClock, Live, LivenessConfig, PartitionClocks, sweep
 
 CONFIG = LivenessConfig(late_factor=3.0, silent_after_ms=600_000, dead_after_ms=3_600_000)
 T0 = 1_795_000_000_000
@@ -68,3 +68,14 @@ def test_fleet_kpis() -> None:
     assert result.report_interval_median_s == pytest.approx(10.0)
     assert result.dead_devices == 1 and result.lifespan_mean_s == pytest.approx(3_000.0)
     assert kpis.compute([], now).silent_over_10m_share == 0.0
+
+
+def test_each_partition_has_its_own_clock_so_a_backlog_does_not_look_silent() -> None:
+    wall = [0.0]
+    clocks = PartitionClocks(rate=1.0, wall=lambda: wall[0])
+    behind, ahead = Live(0, T0, T0, cadence_ms=5_000), Live(1, T0, T0, cadence_ms=5_000)
+    clocks.observe(0, T0)
+    clocks.observe(1, T0 + 3_600_000)  # partition 1 is an hour ahead; partition 0 has a backlog
+    changes = sweep({"behind": behind, "ahead": ahead}, clocks.now(), CONFIG)
+    assert [(c.device_id, c.state) for c in changes] == [("ahead", SILENT)]
+    assert sweep({"unknown": Live(7, T0, T0)}, clocks.now(), CONFIG) == []  # no clock yet: not judged
