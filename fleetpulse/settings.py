@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(9101, description="Prometheus metrics port of the worker.")
     worker_store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://.")
     worker_standby_replicas: int = Field(0, ge=0, description="Standby replicas of the worker's tables.")
+    worker_session_timeout_seconds: float = Field(
+        30.0, gt=3, description="Kafka consumer session timeout: how soon a killed worker's partitions move."
+    )
     worker_batch_size: int = Field(2000, ge=1, description="Readings the worker takes per batch (stream.take).")
     worker_batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
     worker_lateness_seconds: float = Field(
