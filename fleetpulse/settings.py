@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     kafka_port: int = Field(9092, description="Local Kafka listener port.")
     kafka_controller_port: int = Field(9093, description="Local KRaft controller port.")
     connect_port: int = Field(8083, description="Local Kafka Connect REST port.")
+    connect_metrics_port: int = Field(9404, description="Local Kafka Connect Prometheus (JMX exporter) port.")
     dynamodb_port: int = Field(8000, description="Local DynamoDB port.")
     prometheus_port: int = Field(9090, description="Local Prometheus port.")
     prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus URL for queries.")

@@ -35,8 +35,8 @@ CONSUMER_LAG: Final = "fleetpulse_worker_consumer_lag_records"  # {partition}
 DRIFT_EVENTS: Final = "fleetpulse_worker_drift_events_total"  # {device_id}
 MODEL_UPDATES: Final = "fleetpulse_worker_model_updates_total"  # learn_one calls
 # --- Kafka Connect, through the Prometheus JMX exporter javaagent ---
-CONNECT_FAILED_TASKS: Final = "kafka_connect_connect_worker_metrics_connector_failed_task_count"  # {connector}
-CONNECT_RUNNING_TASKS: Final = "kafka_connect_connect_worker_metrics_connector_running_task_count"
+CONNECT_FAILED_TASKS: Final = "kafka_connect_connector_failed_tasks"  # {connector}
+CONNECT_RUNNING_TASKS: Final = "kafka_connect_connector_running_tasks"
 CONNECT_SINK_RECORDS: Final = "kafka_connect_sink_task_metrics_sink_record_send_total"  # {connector, task}
 # --- Prometheus itself ---
 UP: Final = "up"
@@ -86,9 +86,6 @@ NOT_YET_EXPOSED: Final[frozenset[str]] = frozenset(
         DEVICE_WINDOW,  # worker: the window stats per device and sensor
         DRIFT_EVENTS,  # model: drift events
         MODEL_UPDATES,  # model: learn_one calls
-        CONNECT_FAILED_TASKS,  # Connect has no Prometheus exporter on the local stack yet
-        CONNECT_RUNNING_TASKS,
-        CONNECT_SINK_RECORDS,
         PRODUCER_ERRORS,  # a labelled counter appears only after its first error: pre-initialise per topic
     }
 )

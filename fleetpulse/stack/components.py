@@ -172,7 +172,12 @@ class Connect(Component):
                 }
             ),
         )
-        java = _java("512m", libs, f"-Dlog4j.configuration=file:{log4j}", f"-Dkafka.logs.dir={self.home}")
+        # Connect reports through JMX only; the JMX exporter agent serves it to Prometheus.
+        exporter = next(install.jars(s.cache_dir, "jmx-exporter.pom.xml").glob("jmx_prometheus_javaagent-*.jar"))
+        rules = install.JVM_DIR / "connect-jmx-exporter.yml"
+        agent = f"-javaagent:{exporter}=127.0.0.1:{s.connect_metrics_port}:{rules}"
+        register_target(s, "fleetpulse-connect", "fleetpulse-connect", s.connect_metrics_port)
+        java = _java("512m", libs, agent, f"-Dlog4j.configuration=file:{log4j}", f"-Dkafka.logs.dir={self.home}")
         return [*java, "org.apache.kafka.connect.cli.ConnectDistributed", str(config)]
 
     def env(self) -> dict[str, str]:
