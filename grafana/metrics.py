@@ -86,6 +86,5 @@ NOT_YET_EXPOSED: Final[frozenset[str]] = frozenset(
         DEVICE_WINDOW,  # worker: the window stats per device and sensor
         DRIFT_EVENTS,  # model: drift events
         MODEL_UPDATES,  # model: learn_one calls
-        PRODUCER_ERRORS,  # a labelled counter appears only after its first error: pre-initialise per topic
     }
 )

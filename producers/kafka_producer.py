@@ -52,6 +52,8 @@ class ReadingProducer:
         self.acknowledged = 0
         self.failed = 0
         self.acknowledged_by_topic: dict[str, int] = {}
+        for topic in (self.topic, self.topic_events, self.topic_dead_letters):
+            delivery_errors.labels(topic)  # exported as 0 from the start, so rate() and alerts see the series
         self._producer = Producer(
             confluent_config(
                 settings,
