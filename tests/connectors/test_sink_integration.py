@@ -68,6 +68,7 @@ def own(stack: Settings) -> Iterator[OwnStack]:
         dynamodb_endpoint=f"http://127.0.0.1:{dynamodb_port}",
         connect_port=connect_port,
         connect_url=f"http://127.0.0.1:{connect_port}",
+        connect_metrics_port=free_port(),  # the JMX exporter agent of our own worker
         readings_ttl_days=2.0,
     )
     connect = Connect("connect", settings)
