@@ -185,6 +185,18 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             "shows the trace; restart the task once the cause is fixed.",
         ),
         Alert(
+            "ConnectDeadLetters",
+            "fp-connect-dead-letters",
+            f"sum by (connector) (increase({m.CONNECT_DEAD_LETTERS}[10m]))",
+            ">",
+            0,
+            60,
+            "warning",
+            '{{ printf "%.0f" $value }} records from {{ $labels.connector }} went to the Connect dead-letter topic',
+            "The sink rejected records (not JSON, missing key, refused by DynamoDB): read "
+            "fleetpulse.connect-dead-letters.v1; its __connect.errors.* headers carry the reason.",
+        ),
+        Alert(
             "WorkerDown",
             "fp-worker-down",
             f"max by (instance) ({m.UP}{{{worker}}})",

@@ -38,6 +38,7 @@ MODEL_UPDATES: Final = "fleetpulse_worker_model_updates_total"  # learn_one call
 CONNECT_FAILED_TASKS: Final = "kafka_connect_connector_failed_tasks"  # {connector}
 CONNECT_RUNNING_TASKS: Final = "kafka_connect_connector_running_tasks"
 CONNECT_SINK_RECORDS: Final = "kafka_connect_sink_task_metrics_sink_record_send_total"  # {connector, task}
+CONNECT_DEAD_LETTERS: Final = "kafka_connect_task_error_metrics_deadletterqueue_produce_requests_total"
 # --- Prometheus itself ---
 UP: Final = "up"
 ALERTS: Final = "ALERTS"
@@ -70,7 +71,8 @@ PROVIDER: Final[dict[str, str]] = {
     ),
     **dict.fromkeys((DRIFT_EVENTS, MODEL_UPDATES), "issue 5 (River model)"),
     **dict.fromkeys(
-        (CONNECT_FAILED_TASKS, CONNECT_RUNNING_TASKS, CONNECT_SINK_RECORDS), "Connect JMX exporter javaagent"
+        (CONNECT_FAILED_TASKS, CONNECT_RUNNING_TASKS, CONNECT_SINK_RECORDS, CONNECT_DEAD_LETTERS),
+        "Connect JMX exporter javaagent",
     ),
     UP: "Prometheus",
     ALERTS: "Prometheus",
