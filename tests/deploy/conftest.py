@@ -102,7 +102,7 @@ def command_exists(args: list[str]) -> bool:
             break
         if not isinstance(command, click.Group):
             return True  # the rest are this command's arguments
-        sub = command.commands.get(word)
+        sub = command.get_command(click.Context(command), word)  # also finds lazily imported commands
         if sub is None:
             return False
         command = sub
