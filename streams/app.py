@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 
 from fleetpulse.kafka_config import faust_broker_credentials, faust_broker_url
 from fleetpulse.settings import get_settings
 
 settings = get_settings()
+DATA_DIR = Path(settings.stack_dir) / "worker-data"  # Faust's per-app data (RocksDB), not in the checkout
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     settings.worker_app_id,
     broker=faust_broker_url(settings),
     broker_credentials=faust_broker_credentials(settings),
     store=settings.worker_store,
+    datadir=str(DATA_DIR / "{conf.id}"),
     web_port=settings.worker_web_port,
     web_host=settings.bind_host,
     canonical_url=f"http://{settings.bind_host}:{settings.worker_web_port}",

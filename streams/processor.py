@@ -9,6 +9,7 @@ changelog carries one record per device per batch, not one per reading.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -105,10 +106,7 @@ class Processor:
         state = decode_state(raw) if raw is not None else DeviceState(device_type=reading.device_type)
         if state.partition < 0:
             state.partition = partition
-        for bucket in state.buckets.values():
-            if len(bucket) != BUCKET_FLOATS:
-                pad_bucket(bucket)
-        windows = WindowState(state.buckets, state.watermark, state.closed_until)
+        windows = windows_from_state(state)
         live = self.live.get(device_id)
         if live is None:
             first = state.first_seen if state.first_seen >= 0 else reading.ts
@@ -121,8 +119,17 @@ class Processor:
     @staticmethod
     def _close(state: DeviceState, windows: WindowState, live: Live) -> bytes:
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
+        state.buckets = {start: bucket.tobytes() for start, bucket in windows.buckets.items()}
         copy_live(state, live)
         return encode_state(state)
+
+
+def windows_from_state(state: DeviceState) -> WindowState:
+    buckets = {}
+    for start, raw in state.buckets.items():
+        bucket = array("d", raw)
+        buckets[start] = bucket if len(bucket) == BUCKET_FLOATS else pad_bucket(bucket)
+    return WindowState(buckets, state.watermark, state.closed_until)
 
 
 def copy_live(state: DeviceState, live: Live) -> None:

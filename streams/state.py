@@ -19,7 +19,7 @@ class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
     late: int = 0  # readings whose window had closed: counted here, not mixed into stats
     watermark: int = -1
     closed_until: int = -1
-    buckets: dict[int, list[float]] = {}
+    buckets: dict[int, bytes] = {}  # minute start -> the bucket's doubles (streams.windows), raw bytes
     first_seen: int = -1
     last_seen: int = -1
     cadence_ms: float = 0.0

@@ -16,12 +16,13 @@ from streams import kpis
 from streams.agents import processor
 from streams.app import app, devices
 from streams.liveness import STATES
+from streams.processor import windows_from_state
 from streams.state import DeviceState, decode_state
-from streams.windows import SENSOR_NAMES, WindowState
+from streams.windows import SENSOR_NAMES
 
 
 def device_status(device_id: str, state: DeviceState, now_ms: int) -> dict[str, Any]:
-    windows = WindowState(state.buckets, state.watermark, state.closed_until)
+    windows = windows_from_state(state)
     last_5m = {}
     for index, sensor in enumerate(SENSOR_NAMES):
         stats = windows.current(index)

@@ -13,7 +13,8 @@ bucket start so the slope sums stay small; merging shifts them to the window sta
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, MutableSequence
 from typing import NamedTuple
 
 from schemas.units import SENSORS
@@ -37,11 +38,15 @@ def bucket_start(ts_ms: int) -> int:
     return ts_ms - ts_ms % BUCKET_MS
 
 
-def new_bucket() -> list[float]:
-    return list(EMPTY_SENSOR * N_SENSORS)
+_TEMPLATE = array("d", EMPTY_SENSOR * N_SENSORS)
 
 
-def pad_bucket(bucket: list[float]) -> list[float]:
+def new_bucket() -> array[float]:
+    """A bucket is a flat array of doubles: compact in memory, and persisted as its raw bytes."""
+    return array("d", _TEMPLATE)
+
+
+def pad_bucket(bucket: array[float]) -> array[float]:
     """Widen a bucket persisted before a sensor was appended to SENSOR_NAMES."""
     missing = N_SENSORS - len(bucket) // WIDTH
     if missing > 0:
@@ -49,7 +54,7 @@ def pad_bucket(bucket: list[float]) -> list[float]:
     return bucket
 
 
-def add_value(bucket: list[float], sensor_index: int, start_ms: int, ts_ms: int, value: float) -> None:
+def add_value(bucket: MutableSequence[float], sensor_index: int, start_ms: int, ts_ms: int, value: float) -> None:
     """Add one value at event time ts_ms to the bucket that starts at start_ms."""
     o = sensor_index * WIDTH
     t = (ts_ms - start_ms) / 1000.0
@@ -78,7 +83,7 @@ class Stats(NamedTuple):
     slope_per_s: float
 
 
-def merge(parts: Iterable[tuple[int, list[float]]], sensor_index: int, window_start: int) -> Stats | None:
+def merge(parts: Iterable[tuple[int, MutableSequence[float]]], sensor_index: int, window_start: int) -> Stats | None:
     """Summarise one sensor over buckets (start_ms, bucket); None when the sensor has no value there."""
     n = s = ss = st = stt = stv = 0.0
     lo, hi, last_ts, last = math.inf, -math.inf, -1.0, 0.0
@@ -124,7 +129,7 @@ class WindowState:
 
     __slots__ = ("buckets", "closed_until", "watermark")
 
-    def __init__(self, buckets: dict[int, list[float]] | None = None, watermark: int = -1, closed_until: int = -1):
+    def __init__(self, buckets: dict[int, array[float]] | None = None, watermark: int = -1, closed_until: int = -1):
         self.buckets = buckets if buckets is not None else {}
         self.watermark = watermark
         self.closed_until = closed_until

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schemas.units import SENSORS
-from streams.model import features
-from streams.model.calibration import EmpiricalTail, gaussian_surprise, to_score
+from streams.model import features, telemetry
+from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
 from streams.model.drift import DriftWatch
 from streams.model.features import SCALE_FLOOR, SensorBaseline
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
@@ -32,6 +32,9 @@ LIMIT_WEIGHT = 6.0  # L per unit of warning→critical distance: at critical, L 
 FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
 STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
 SUPERVISED_SHARE = 0.5
+ALERT_THRESHOLD = 0.7  # the operating threshold: score >= 0.7 = rarer than 1e-7 for this device
+HABIT_FROM = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerted habituates
+EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
 HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
 HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
@@ -164,7 +167,7 @@ class DeviceModel:
                 statistical.append(surprise)
                 shift = baseline.evidence(z)
                 row[f"shift:{sensor}"] = shift
-                sustained = gaussian_surprise(shift)
+                sustained = min(EVIDENCE_MAX, gaussian_surprise(shift))
                 statistical.append(sustained)
                 if sustained >= 1.0 and sustained > surprise:
                     detail = f"{sensor} has stayed {baseline.ewz:+.1f} scales off its usual {baseline.loc:.4g}"
@@ -191,7 +194,8 @@ class DeviceModel:
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
             row["z:thermal_residual"] = z
-            surprise = max(gaussian_surprise(z), gaussian_surprise(self.residual.evidence(z)))
+            sustained = min(EVIDENCE_MAX, gaussian_surprise(self.residual.evidence(z)))
+            surprise = max(gaussian_surprise(z), sustained)
             statistical.append(surprise)
             if surprise >= 1.0:
                 detail = f"temperature is {residual:+.1f} °C off what this load usually gives ({z:+.1f} scales)"
@@ -208,12 +212,14 @@ class DeviceModel:
         raw = max(statistical, default=0.0) - _log10(len(statistical))  # Bonferroni over the tests
         warming = self.warming_up
         calibrated = 0.0 if warming else self.tail.calibrate(raw)
-        # Alert on change: surprise the device has already shown (within ~a half-life) is discounted,
-        # so a persisting deviation makes one alert at its onset, not one per reading; getting worse
-        # than before still counts in full. Physical evidence is never discounted.
+        # Alert on change: alert-level surprise the device has already shown (within ~a half-life) is
+        # discounted, so a persisting deviation makes one alert at its onset, not one per reading, while
+        # a slow rise still alerts once it gets there, and getting clearly worse alerts again. Physical
+        # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
-        if not warming:
-            self.habituation = max(calibrated, self.habituation * HABIT_DECAY)
+        self.habituation *= HABIT_DECAY
+        if fresh >= HABIT_FROM:
+            self.habituation = max(self.habituation, calibrated)
         surprise_total = max(0.0, fresh) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
@@ -272,6 +278,7 @@ class DeviceModel:
             if abs_z and self.drift.update(sum(abs_z) / len(abs_z)):
                 drifted = True
                 self.tail = EmpiricalTail()  # "normal surprise" changed with the regime
+                telemetry.drift_events.labels(self.device_type or "unknown").inc()
         if self.buffer.due(ts_ms):
             evicted = self.buffer.push(ts_ms, vector)
             if evicted is not None and not evicted[2] and ts_ms - evicted[0] >= HORIZON_MS:
@@ -304,6 +311,7 @@ class DeviceModel:
             self.thermal.relevel()
         self.n, self.warmup = 0, PRIOR_WARMUP
         self.drift = DriftWatch()
+        telemetry.relevels.labels(self.device_type or "unknown").inc()
 
     def learn_feedback(self, alert_ts: int, right: bool) -> bool:
         """A person judged the alert at alert_ts; False when no buffered features are near it."""

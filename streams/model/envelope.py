@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import river
 
+from streams.model import telemetry
 from streams.model.calibration import EmpiricalTail
 from streams.model.detector import MODEL_VERSION, DeviceModel, ThermalFit
 from streams.model.drift import DriftWatch
@@ -82,29 +83,34 @@ def dump(model: DeviceModel) -> bytes:
     return msgspec.msgpack.encode(envelope)
 
 
+def _reject(reason: str) -> None:
+    rejections[reason] += 1
+    telemetry.envelope_rejections.labels(reason).inc()
+
+
 def load(data: bytes) -> DeviceModel | None:
     try:
         envelope = msgspec.msgpack.decode(data, type=Envelope)
     except (msgspec.DecodeError, msgspec.ValidationError, TypeError):
-        rejections["corrupt"] += 1
+        _reject("corrupt")
         return None
     if envelope.format != ENVELOPE_FORMAT:
-        rejections["format"] += 1
+        _reject("format")
         return None
     if envelope.model_version != MODEL_VERSION:
-        rejections["model_version"] += 1
+        _reject("model_version")
         return None
     if envelope.river_version != RIVER_VERSION:
-        rejections["river_version"] += 1
+        _reject("river_version")
         return None
     model = DeviceModel(envelope.device_type, tuple(envelope.sensors))
     if envelope.schema_hash != model.schema_hash:
-        rejections["feature_schema"] += 1
+        _reject("feature_schema")
         return None
     try:
         _restore(model, msgspec.msgpack.decode(envelope.state))
     except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-        rejections["corrupt"] += 1
+        _reject("corrupt")
         return None
     return model
 

@@ -30,6 +30,7 @@ SCALE_FLOOR = {
 EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
 EVIDENCE_CLIP = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
+EVIDENCE_PRIOR_SQ = 1.0  # until learned, assume the recent mean wanders like one scale (conservative)
 THROTTLE_BITS = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 
 
@@ -50,12 +51,18 @@ class SensorBaseline:
     floor: float = 1e-9
     prior_n: int = 0  # pseudo-readings behind a scale that came from the fleet prior
     ewz: float = 0.0  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
+    ewz_sq: float = EVIDENCE_PRIOR_SQ  # its learned mean square when healthy (slow, Huber-clipped)
 
     def evidence(self, z: float) -> float:
-        """Fold z into the recent mean and return it in units of its own noise (N(0,1) when healthy):
-        a shift of one scale held for ~20 readings scores ~4.4, which one noisy reading never does."""
+        """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
+        when healthy whatever the sensor's autocorrelation (a slowly relaxing temperature wanders far
+        more than iid noise would): a held shift adds up to a large value, one noisy reading never does."""
         self.ewz += EVIDENCE_RATE * (max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, z)) - self.ewz)
-        return self.ewz / EVIDENCE_SD
+        spread = math.sqrt(max(self.ewz_sq, EVIDENCE_SD**2))
+        if self.n + self.prior_n >= 10:
+            rate = max(1e-3, 1.0 / (self.n + self.prior_n + 1))
+            self.ewz_sq += rate * (min(self.ewz**2, 9 * self.ewz_sq) - self.ewz_sq)
+        return self.ewz / spread
 
     def relevel(self, pseudo_n: int) -> None:
         """Forget the level (and trend), keep the noise scale as a prior of `pseudo_n` readings: after a

@@ -1,0 +1,27 @@
+"""The failure model's own Prometheus counters, registered on import in the default registry, so any
+process that scores with the model (the worker) exports them on its existing /metrics endpoint.
+
+Incremented where the event happens (a debounced drift in `DeviceModel`, a refused envelope in
+`envelope.load`), so no caller can forget to count them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+drift_events = Counter(
+    "fleetpulse_worker_model_drift_events",
+    "Debounced concept-drift detections on a device's residuals (the model re-baselines faster for a while).",
+    ["device_type"],
+)
+envelope_rejections = Counter(
+    "fleetpulse_worker_model_envelope_rejections",
+    "Persisted device models not reused (corrupt, format, model_version, river_version, feature_schema); "
+    "the device restarts from the fleet prior or cold.",
+    ["reason"],
+)
+relevels = Counter(
+    "fleetpulse_worker_model_relevels",
+    "Device models that forgot their level after a failure label (the repaired device is re-learned).",
+    ["device_type"],
+)
