@@ -32,6 +32,7 @@ LIMIT_WEIGHT = 6.0  # L per unit of warning→critical distance: at critical, L 
 FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
 STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
 SUPERVISED_SHARE = 0.5
+TRUSTED_EPISODES = 20  # labelled failures/verdicts before the supervised half gets its full share
 ALERT_THRESHOLD = 0.7  # the operating threshold: score >= 0.7 = rarer than 1e-7 for this device
 HABIT_FROM = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerted habituates
 EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
@@ -226,8 +227,10 @@ class DeviceModel:
         vector = [row[name] for name in self.names]
         probability = self.supervised.probability(vector)
         final = anomaly
-        if probability is not None:
-            share = SUPERVISED_SHARE * min(1.0, self.supervised.positives / 10)
+        if probability is not None and not warming:
+            # Trust grows with distinct labelled episodes, not with vectors: one failure teaches ~20
+            # vectors, all from one story, and must not let the regression drive the score on its own.
+            share = SUPERVISED_SHARE * min(1.0, self.supervised.episodes / TRUSTED_EPISODES)
             final = (1 - share) * anomaly + share * probability
 
         drifted = self._learn(ts_ms, values, raw, abs_z, residual, vector, warming)
@@ -295,6 +298,8 @@ class DeviceModel:
                 self.supervised.learn(self.buffer.vectors[i], failed=True, weight=POSITIVE_WEIGHT)
                 self.buffer.labelled[i] = True
                 taught += 1
+        if taught:
+            self.supervised.episodes += 1
         if failure_ts >= self.last_ts and self.n >= self.warmup:
             self.relevel()  # the failure is the newest thing we know: what comes next is the repaired device
         return taught
@@ -319,6 +324,7 @@ class DeviceModel:
         if i is None or abs(self.buffer.ts[i] - alert_ts) > 2 * self.buffer.stride_ms:
             return False
         self.supervised.learn(self.buffer.vectors[i], failed=right, weight=FEEDBACK_WEIGHT)
+        self.supervised.episodes += 1
         self.buffer.labelled[i] = True
         return True
 

@@ -67,7 +67,7 @@ def dump(model: DeviceModel) -> bytes:
         "tail": [model.tail.counts, model.tail.total, model.tail.weight],
         "weights": sup.weights(),
         "intercept": float(sup.regression.intercept),
-        "labels": [sup.positives, sup.negatives],
+        "labels": [sup.positives, sup.negatives, sup.episodes],
         "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
         "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
     }
@@ -127,7 +127,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     counts, total, weight = state["tail"]
     model.tail = EmpiricalTail(list(counts), total, weight)
     model.supervised.set_weights(state["weights"], state["intercept"])
-    model.supervised.positives, model.supervised.negatives = state["labels"]
+    model.supervised.positives, model.supervised.negatives, model.supervised.episodes = state["labels"]
     ts, vectors, labelled = state["buffer"]
     model.buffer = LabelBuffer(len(model.names))
     from array import array

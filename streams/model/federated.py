@@ -42,6 +42,7 @@ class Prior(msgspec.Struct, frozen=True):
     residual_mad: float | None
     tail: list[float]  # normalised histogram (sums to tail_total)
     tail_total: float
+    episodes: float = 0.0  # labelled episodes behind the weights (trust in the supervised half)
 
 
 def aggregate(models: Sequence[DeviceModel]) -> Prior:
@@ -81,6 +82,7 @@ def aggregate(models: Sequence[DeviceModel]) -> Prior:
         statistics.median(residuals) if residuals else None,
         tail.counts,
         tail.total,
+        sum(m.supervised.episodes for m in models),
     )
 
 
@@ -105,6 +107,7 @@ def merge_priors(priors: Sequence[Prior]) -> Prior:
         intercept=intercept,
         positives=sum(p.positives for p in priors),
         negatives=sum(p.negatives for p in priors),
+        episodes=sum(p.episodes for p in priors),
         mad={s: sum(p.mad[s] * w for p, w in zip(priors, by_devices, strict=True)) for s in first.mad},
         step={s: sum(p.step[s] * w for p, w in zip(priors, by_devices, strict=True)) for s in first.step},
         tail=[sum(p.tail[i] for p in priors) for i in range(N_BINS)],
@@ -130,6 +133,7 @@ def from_prior(prior: Prior) -> DeviceModel:
     if prior.label_weight > 0:
         model.supervised.set_weights(prior.weights, prior.intercept)
         model.supervised.positives, model.supervised.negatives = prior.positives, prior.negatives
+        model.supervised.episodes = prior.episodes
     return model
 
 

@@ -62,13 +62,14 @@ class LabelBuffer:
 class Supervised:
     """LogisticRegression + label counters; `probability` is None until it has seen both classes."""
 
-    __slots__ = ("names", "negatives", "positives", "regression")
+    __slots__ = ("episodes", "names", "negatives", "positives", "regression")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
         self.regression = new_regression()
         self.positives = 0.0
         self.negatives = 0.0
+        self.episodes = 0.0  # distinct labelled episodes (failure labels, feedback verdicts)
 
     def ready(self) -> bool:
         return self.positives >= MIN_LABELS and self.negatives >= MIN_LABELS

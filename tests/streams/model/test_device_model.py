@@ -9,9 +9,10 @@ import tracemalloc
 
 import msgspec
 import pytest
+from prometheus_client import REGISTRY
 
 from streams.model import calibration, envelope, federated
-from streams.model.detector import COLD_WARMUP, DeviceModel
+from streams.model.detector import ALERT_THRESHOLD, COLD_WARMUP, DeviceModel
 from streams.model.supervised import HORIZON_MS
 
 CADENCE = 5_000
@@ -177,10 +178,14 @@ def test_federated_averaging_weights_by_labels_and_merges_partitions() -> None:
 
 def test_a_lasting_regime_change_is_reported_once_as_drift_and_re_baselined() -> None:
     model, rng = DeviceModel("pc"), random.Random(9)
+    exported = REGISTRY.get_sample_value("fleetpulse_worker_model_drift_events_total", {"device_type": "pc"}) or 0
     run(model, rng, 800)
     after = run(model, rng, 400, start=800, level=58, scale=2.0)  # new workload: hotter, noisier
     drifts = [k for k, a in enumerate(after) if a.drift]
     assert len(drifts) == 1 and model.drift.events == 1
+    assert (
+        REGISTRY.get_sample_value("fleetpulse_worker_model_drift_events_total", {"device_type": "pc"}) == exported + 1
+    )
     assert after[-1].score < 0.5  # the baseline has caught up with the new normal
 
 
@@ -210,8 +215,13 @@ def test_envelope_mismatch_is_refused_and_counted_not_crashed(field: str, value:
         msgspec.msgpack.decode(envelope.dump(model), type=envelope.Envelope), **{field: value}
     )
     before = envelope.rejections[reason]
+    exported = REGISTRY.get_sample_value("fleetpulse_worker_model_envelope_rejections_total", {"reason": reason}) or 0
     assert envelope.load(msgspec.msgpack.encode(stale)) is None
     assert envelope.rejections[reason] == before + 1
+    assert (
+        REGISTRY.get_sample_value("fleetpulse_worker_model_envelope_rejections_total", {"reason": reason})
+        == exported + 1
+    )
 
 
 def test_corrupt_bytes_are_refused_and_counted() -> None:
@@ -233,3 +243,42 @@ def test_memory_per_device_is_under_20_kb() -> None:
     per_model = (tracemalloc.get_traced_memory()[0] - baseline) / len(copies)
     tracemalloc.stop()
     assert per_model < 20_000
+
+
+def test_a_persisting_deviation_alerts_at_its_onset_and_again_only_when_it_gets_clearly_worse() -> None:
+    model, rng = DeviceModel("server"), random.Random(14)
+    run(model, rng, 1_000)
+    scores = []
+    for k in range(240):  # the fan drops by 8 noise scales and stays there; at k=160 it drops much further
+        values = healthy(rng) | {"fan_cfm": 35.0 - (4.0 if k < 160 else 25.0) + rng.gauss(0, 0.5)}
+        scores.append(model.update((1_000 + k) * CADENCE, values).score)
+    assert max(scores[:5]) >= 0.7  # the change alerts at once
+    assert max(scores[60:160]) < 0.6  # the same deviation, held, no longer alerts every reading
+    assert max(scores[160:165]) >= 0.7  # clearly worse than before: alerts again
+
+
+def test_a_slow_rise_still_alerts_when_it_gets_there() -> None:
+    model, rng = DeviceModel("pc"), random.Random(15)
+    run(model, rng, 1_000)
+    first = None
+    for k in range(600):  # voltage sagging 0.05 noise scales per reading (~5 % in 50 min)
+        values = healthy(rng) | {"voltage_v": 12 - 0.0025 * k + rng.gauss(0, 0.05)}
+        if model.update((1_000 + k) * CADENCE, values).score >= 0.7:
+            first = k
+            break
+    assert first is not None and first < 300
+
+
+def test_a_failure_label_re_levels_the_repaired_device_instead_of_alerting_on_its_normal() -> None:
+    model, rng = DeviceModel("pc"), random.Random(16)
+    run(model, rng, 800)
+    for k in range(400):  # a long fan failure drags the learned level down
+        values = healthy(rng) | {"fan_cfm": 35.0 - 0.06 * k}
+        model.update((800 + k) * CADENCE, values)
+    failed_at = model.last_ts + CADENCE
+    seen = model.seen
+    model.learn_failure(failed_at, onset_ts=800 * CADENCE)
+    assert model.warming_up and model.seen == seen  # re-levelled; the lifetime count continues
+    repaired = run(model, rng, 300, start=1_400)  # back to the healthy fan after a repair
+    assert max(a.score for a in repaired) < ALERT_THRESHOLD
+    assert model.learn_failure(failed_at, onset_ts=800 * CADENCE) == 0 and not model.warming_up  # redelivery: no-op
