@@ -195,7 +195,11 @@ def _full_worker(settings: Settings, total: int) -> tuple[subprocess.Popen[bytes
     while count < total and time.monotonic() < end:
         time.sleep(0.1)
         count = _metric(settings, name)
-    return worker, int(count - start_count), time.perf_counter() - began
+    elapsed = time.perf_counter() - began
+    drain_until = time.monotonic() + 60  # the latency phase needs a worker that has caught up
+    while _metric(settings, name) < total and time.monotonic() < drain_until:
+        time.sleep(0.2)
+    return worker, int(count - start_count), elapsed
 
 
 def _latency(settings: Settings, rate: float = 2_000.0, seconds: float = 15.0, speedup: float = 20.0) -> dict:

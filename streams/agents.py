@@ -5,6 +5,7 @@ windows.py, liveness.py and kpis.py; this module only moves batches and results.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import logging
 import time
@@ -19,6 +20,7 @@ from streams import kpis, metrics
 from streams.app import app, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
 from streams.dead_letters import reject
 from streams.liveness import DEAD, STATES, LivenessConfig, PartitionClocks, sweep
+from streams.outputs import Outputs
 from streams.processor import Processor, Record, copy_live, live_from_state
 from streams.state import decode_state, encode_state
 
@@ -33,6 +35,7 @@ liveness_config = LivenessConfig(
     silent_after_ms=int(settings.worker_silent_seconds * 1000),
     dead_after_ms=int(settings.worker_dead_seconds * 1000),
 )
+outputs = Outputs(settings)
 consumed_offsets: dict[int, int] = {}  # readings partition -> newest offset consumed, for the lag gauge
 _index_assignment: frozenset[int] | None = None
 
@@ -41,44 +44,60 @@ def load_state(device_id: str) -> bytes | None:
     return devices.data.get(device_id.encode())
 
 
+CHANGELOG = devices.changelog_topic.get_topic_name()
+batch_lock = asyncio.Lock()  # a sweep's read-modify-write of a device never interleaves with a batch
+
+
 def write_state(device_id: str, partition: int, value: bytes) -> None:
     """Store and changelog one device's state on the readings' partition (co-partitioned by construction)."""
     key = device_id.encode()
     devices.data[key] = value
-    devices.send_changelog(partition, key, value)
+    outputs.produce_to(CHANGELOG, partition, key, value)
+
+
+async def commit_states() -> None:
+    """Wait until the changelog records are acknowledged; tell a RocksDB store how far it is persisted."""
+    await outputs.flush()
+    for (topic, partition), offset in outputs.delivered.items():
+        if topic == CHANGELOG:
+            devices.data.set_persisted_offset(TP(topic, partition), offset)
 
 
 @app.agent(readings_topic)
 async def process_readings(stream: faust.StreamT) -> None:
     readings_name, scores_name, stats_name = (t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
     async for events in stream.take_events(settings.worker_batch_size, settings.worker_batch_seconds):
-        started = time.perf_counter()
-        batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
-        result = processor.process(batch, load_state)
-        for key, value in result.scores:
-            scores_topic.send_soon(key=key, value=value)
-        for key, value in result.stats:
-            stats_topic.send_soon(key=key, value=value)
-        for index, error in result.rejects:
-            await reject(events[index], error)
-        # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
-        # restored after kill -9 makes the replay guard skip these readings, so their scores and stats
-        # must already be in Kafka. (Crash before this point: nothing is committed, the batch is redone.)
-        await app.producer.flush()
-        for device_id, (partition, value) in result.writes.items():
-            write_state(device_id, partition, value)
-        for record in batch:
-            consumed_offsets[record.partition] = record.offset
-        elapsed = time.perf_counter() - started
-        metrics.records_in.labels(readings_name).inc(len(batch))
-        metrics.records_out.labels(scores_name).inc(len(result.scores))
-        metrics.records_out.labels(stats_name).inc(len(result.stats))
-        metrics.late_readings.inc(result.late)
-        metrics.replayed_readings.inc(result.replayed)
-        metrics.batch_seconds.observe(elapsed)
-        metrics.processing_seconds.observe(elapsed / len(batch))
-        for lag in result.lags_s:
-            metrics.event_lag_seconds.observe(max(0.0, lag))
+        async with batch_lock:
+            await _process_batch(events, readings_name, scores_name, stats_name)
+
+
+async def _process_batch(events: list[faust.EventT], readings_name: str, scores_name: str, stats_name: str) -> None:
+    started = time.perf_counter()
+    batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
+    result = processor.process(batch, load_state)
+    outputs.produce(scores_name, result.scores)
+    outputs.produce(stats_name, result.stats)
+    for index, error in result.rejects:
+        await reject(events[index], error)
+    # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
+    # restored after kill -9 makes the replay guard skip these readings, so their scores and stats
+    # must already be in Kafka. (Crash before this point: nothing is committed, the batch is redone.)
+    await outputs.flush()
+    for device_id, (partition, value) in result.writes.items():
+        write_state(device_id, partition, value)
+    await commit_states()  # before take_events acks the batch, so before its offsets can be committed
+    for record in batch:
+        consumed_offsets[record.partition] = record.offset
+    elapsed = time.perf_counter() - started
+    metrics.records_in.labels(readings_name).inc(len(batch))
+    metrics.records_out.labels(scores_name).inc(len(result.scores))
+    metrics.records_out.labels(stats_name).inc(len(result.stats))
+    metrics.late_readings.inc(result.late)
+    metrics.replayed_readings.inc(result.replayed)
+    metrics.batch_seconds.observe(elapsed)
+    metrics.processing_seconds.observe(elapsed / len(batch))
+    for lag in result.lags_s:
+        metrics.event_lag_seconds.observe(max(0.0, lag))
 
 
 def _active_partitions() -> frozenset[int]:
@@ -113,6 +132,11 @@ def _sync_index() -> None:
 
 @app.timer(interval=settings.worker_liveness_sweep_seconds)
 async def liveness_sweep() -> None:
+    async with batch_lock:
+        await _sweep()
+
+
+async def _sweep() -> None:
     _sync_index()
     now = processor.clocks.now()
     if now:
@@ -140,6 +164,7 @@ async def liveness_sweep() -> None:
                 state = decode_state(raw)
                 copy_live(state, change.live)
                 write_state(change.device_id, change.live.partition, encode_state(state))
+        await commit_states()
     metrics.collector.snapshot = _snapshot(now)
 
 

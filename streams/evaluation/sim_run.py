@@ -22,11 +22,11 @@ from schemas import DEVICE_TYPES, FailureLabel
 from schemas.units import LIMITS
 from streams.evaluation import sim_metrics
 from streams.evaluation.sim_metrics import Failure, ModeMetrics
-from streams.model.detector import DeviceModel
+from streams.model.detector import ALERT_THRESHOLD, DeviceModel
 
 CADENCE_MS = 5_000
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, any fixed instant keeps reruns identical
-OPERATING_THRESHOLD = 0.6  # chosen once on the tuning seed (TUNING_SEED), reported on EVAL_SEED
+OPERATING_THRESHOLD = ALERT_THRESHOLD  # the model's; chosen on TUNING_SEED runs, reported on EVAL_SEED
 TUNING_SEED, EVAL_SEED = 1, 2
 
 

@@ -38,6 +38,7 @@ HABIT_FROM = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerte
 EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
 HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
 HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
+ACCEPT_READINGS, ACCEPT_FACTOR = 120, 10.0  # after an alert, the level learns 10x faster for 120 readings
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 
 
@@ -89,6 +90,7 @@ class ThermalFit:
 
 class DeviceModel:
     __slots__ = (
+        "accept_left",
         "alpha",
         "baselines",
         "buffer",
@@ -122,6 +124,7 @@ class DeviceModel:
         self.n = 0  # readings since the model started or was re-levelled (warm-up counts these)
         self.seen = 0  # readings ever learned from
         self.habituation = 0.0  # decaying max of recent calibrated surprise
+        self.accept_left = 0  # readings left of fast level learning after an alert
         self.last_ts = 0
         self.cadence_ms = 0.0
         self.tail = EmpiricalTail()
@@ -221,6 +224,7 @@ class DeviceModel:
         self.habituation *= HABIT_DECAY
         if fresh >= HABIT_FROM:
             self.habituation = max(self.habituation, calibrated)
+            self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
         surprise_total = max(0.0, fresh) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
@@ -256,7 +260,8 @@ class DeviceModel:
         vector: list[float],
         warming: bool,
     ) -> bool:
-        alpha = self.alpha * self.drift.alpha_factor()
+        alpha = self.alpha * max(self.drift.alpha_factor(), ACCEPT_FACTOR if self.accept_left else 1.0)
+        self.accept_left = max(0, self.accept_left - 1)
         for sensor, baseline in self.baselines.items():
             value = values.get(sensor)
             if value is not None:

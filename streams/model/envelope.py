@@ -55,6 +55,7 @@ def dump(model: DeviceModel) -> bytes:
         "n": model.n,
         "seen": model.seen,
         "habituation": model.habituation,
+        "accept_left": model.accept_left,
         "warmup": model.warmup,
         "last_ts": model.last_ts,
         "cadence_ms": model.cadence_ms,
@@ -118,6 +119,7 @@ def load(data: bytes) -> DeviceModel | None:
 def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.n, model.seen, model.warmup, model.last_ts = state["n"], state["seen"], state["warmup"], state["last_ts"]
     model.cadence_ms, model.alpha, model.habituation = state["cadence_ms"], state["alpha"], state["habituation"]
+    model.accept_left = state["accept_left"]
     model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
     if state["thermal"]:
         model.thermal = model.thermal or ThermalFit()

@@ -27,6 +27,7 @@ SCALE_FLOOR = {
     "fan_cfm": 0.01,
     "clock_ghz": 0.001,
 }
+OUTLIER_SCALE_SHARE = 0.1
 EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
 EVIDENCE_CLIP = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
@@ -95,9 +96,13 @@ class SensorBaseline:
         self.loc += rate * clipped
         # The scale keeps the prior's pseudo-count: a location is learned from a few readings, a scale is not.
         scale_rate = max(alpha, 1.0 / (self.n + self.prior_n + 1))
-        # The scale may grow faster than the level moves (3x the clip): after a regime change, being
-        # less surprised soon matters more than keeping the old scale.
-        self.mad += scale_rate * (min(abs(deviation), 3 * bound) - self.mad)
+        # Outliers barely widen the scale (at a tenth of the rate, and only up to the clip): a slow
+        # degradation must keep looking surprising instead of inflating the noise estimate until it
+        # looks normal. Persistent steps are accepted by moving the level (see DeviceModel's accept).
+        if abs(deviation) <= bound:
+            self.mad += scale_rate * (abs(deviation) - self.mad)
+        else:
+            self.mad += OUTLIER_SCALE_SHARE * scale_rate * (bound - self.mad)
         minutes = (ts_ms - self.last_ts) / 60_000
         if minutes > 0:
             self.slope += 0.1 * ((value - self.last) / minutes - self.slope)
