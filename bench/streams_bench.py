@@ -175,19 +175,28 @@ def _metric(settings: Settings, name: str) -> float:
         text = requests.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=2).text
     except requests.RequestException:
         return -1.0
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+    lines = [line for line in text.splitlines() if line.startswith((name + "{", name + " "))]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
 
 
-def _full_worker(settings: Settings, total: int) -> tuple[subprocess.Popen[bytes], int, float]:
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     log = open(f"/tmp/{settings.worker_app_id}.log", "wb")  # noqa: SIM115 (kept open for the child's lifetime)
     worker = subprocess.Popen(
         [sys.executable, "-m", "fleetpulse", "worker"], env=_env(settings), cwd=ROOT, stdout=log, stderr=log
     )
+    deadline, path = time.monotonic() + 90, Path(f"/tmp/{settings.worker_app_id}.log")
+    while b"Worker ready" not in path.read_bytes() and time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited; see {path}")
+        time.sleep(0.05)
+    return worker
+
+
+def _full_worker(settings: Settings, total: int) -> tuple[subprocess.Popen[bytes], int, float]:
+    worker = _start_worker(settings)
     name = "fleetpulse_worker_records_in_total"
     deadline = time.monotonic() + 90
     while _metric(settings, name) <= 0 and time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited; see /tmp/{settings.worker_app_id}.log")
         time.sleep(0.05)
     began, start_count = time.perf_counter(), max(0.0, _metric(settings, name))
     end = time.monotonic() + SECONDS
@@ -195,11 +204,7 @@ def _full_worker(settings: Settings, total: int) -> tuple[subprocess.Popen[bytes
     while count < total and time.monotonic() < end:
         time.sleep(0.1)
         count = _metric(settings, name)
-    elapsed = time.perf_counter() - began
-    drain_until = time.monotonic() + 60  # the latency phase needs a worker that has caught up
-    while _metric(settings, name) < total and time.monotonic() < drain_until:
-        time.sleep(0.2)
-    return worker, int(count - start_count), elapsed
+    return worker, int(count - start_count), time.perf_counter() - began
 
 
 def _latency(settings: Settings, rate: float = 2_000.0, seconds: float = 15.0, speedup: float = 20.0) -> dict:
@@ -318,22 +323,26 @@ def _profile(n: int = 100_000) -> str:
     return f"processor alone (no Kafka, profiled): {rate:,.0f} readings/s\n" + "\n".join(lines)
 
 
-def main() -> None:
-    tag = uuid.uuid4().hex[:6]
-    settings = Settings().model_copy(
+def _settings(prefix: str) -> Settings:
+    tag = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    return Settings().model_copy(
         update={
-            "topic_readings": f"bench-{tag}.readings",
-            "topic_scores": f"bench-{tag}.scores",
-            "topic_dead_letters": f"bench-{tag}.dead-letters",
-            "topic_events": f"bench-{tag}.events",
-            "topic_stats": f"bench-{tag}.stats",
-            "worker_app_id": f"bench-{tag}-worker",
+            "topic_readings": f"{tag}.readings",
+            "topic_scores": f"{tag}.scores",
+            "topic_dead_letters": f"{tag}.dead-letters",
+            "topic_events": f"{tag}.events",
+            "topic_stats": f"{tag}.stats",
+            "worker_app_id": f"{tag}-worker",
             "worker_web_port": _free_port(),
             "worker_metrics_port": _free_port(),
             "worker_lateness_seconds": 0.0,
             "topic_partitions": 6,
         }
     )
+
+
+def main() -> None:
+    settings = _settings("bench")
     create_topics(settings)
     began = time.perf_counter()
     total = _preproduce(settings)
@@ -342,8 +351,14 @@ def main() -> None:
     raw = _raw_ceiling(settings, total)
     plain = _plain_faust(settings, total)
     worker, *full = _full_worker(settings, total)
+    worker.terminate()
+    worker.wait(30)
+    # latency on a fresh worker and topic, so the throughput backlog does not queue in front of it
+    fresh = _settings("benchlat")
+    create_topics(fresh)
+    worker = _start_worker(fresh)
     try:
-        latency = _latency(settings)
+        latency = _latency(fresh)
     finally:
         worker.terminate()
         worker.wait(30)
