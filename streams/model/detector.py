@@ -5,6 +5,13 @@ before it, then learns from it. The score is `to_score(L)` with L the calibrated
 calibration.py) plus physical evidence that needs no learned baseline (headroom to the critical limit,
 under-voltage/throttle flags); once the supervised model has seen enough labels, its probability of
 "fails within H" is blended in.
+
+Per sensor two tests feed L: the reading's own z, and the recent mean of z in units of its healthy
+spread (a small shift held for minutes is as telling as one huge reading). The score alerts on change:
+alert-level surprise the device has already shown is discounted (habituation, half-life 240 readings)
+and, after an alert, the level is learned 10x faster for a while, so a persisting new level makes one
+alert, not one per reading, while getting clearly worse alerts again. A failure label re-levels the
+device (the repaired device's normal is re-learned, its noise scales kept).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from schemas.units import SENSORS
 from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
 from streams.model.drift import DriftWatch
-from streams.model.features import SCALE_FLOOR, SensorBaseline
+from streams.model.features import SCALE_FLOOR, STILL_FREEZE, SensorBaseline
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
 if TYPE_CHECKING:
@@ -39,6 +46,7 @@ EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond
 HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
 HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
 ACCEPT_READINGS, ACCEPT_FACTOR = 120, 10.0  # after an alert, the level learns 10x faster for 120 readings
+DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a regime change (drift)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 
 
@@ -90,6 +98,7 @@ class ThermalFit:
 
 class DeviceModel:
     __slots__ = (
+        "accept_from",
         "accept_left",
         "alpha",
         "baselines",
@@ -125,6 +134,7 @@ class DeviceModel:
         self.seen = 0  # readings ever learned from
         self.habituation = 0.0  # decaying max of recent calibrated surprise
         self.accept_left = 0  # readings left of fast level learning after an alert
+        self.accept_from: list[float] = []  # each sensor's (level, scale) when that alert began
         self.last_ts = 0
         self.cadence_ms = 0.0
         self.tail = EmpiricalTail()
@@ -224,6 +234,8 @@ class DeviceModel:
         self.habituation *= HABIT_DECAY
         if fresh >= HABIT_FROM:
             self.habituation = max(self.habituation, calibrated)
+            if not self.accept_left:  # where the levels were when this alert began
+                self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
         surprise_total = max(0.0, fresh) + physical
         anomaly = to_score(surprise_total)
@@ -261,12 +273,23 @@ class DeviceModel:
         warming: bool,
     ) -> bool:
         alpha = self.alpha * max(self.drift.alpha_factor(), ACCEPT_FACTOR if self.accept_left else 1.0)
+        moved = False
+        if self.accept_left == 1 and self.accept_from:  # the fast learning ends: did the level move?
+            start = self.accept_from
+            moved = any(
+                abs(b.loc - start[2 * i]) > DRIFT_SCALES * start[2 * i + 1]
+                for i, b in enumerate(self.baselines.values())
+            )
+            self.accept_from = []
         self.accept_left = max(0, self.accept_left - 1)
         for sensor, baseline in self.baselines.items():
             value = values.get(sensor)
             if value is not None:
                 baseline.update(value, ts_ms, alpha)
-        if self.thermal is not None:
+        # A stuck thermometer says nothing about how load heats the device: learning from it would
+        # collapse the residual's scale, and the repaired sensor would then alert on every reading.
+        stuck = self.baselines["temperature_c"].stillness() > STILL_FREEZE if self.thermal is not None else True
+        if not stuck and self.thermal is not None:
             load, temperature = values.get("load_pct"), values.get("temperature_c")
             if load is not None and temperature is not None:
                 self.thermal.learn(load, temperature, max(alpha, 1.0 / (self.seen + 1)))
@@ -283,7 +306,7 @@ class DeviceModel:
         drifted = False
         if not warming:
             self.tail.learn(raw)
-            if abs_z and self.drift.update(sum(abs_z) / len(abs_z)):
+            if abs_z and self.drift.update(sum(abs_z) / len(abs_z), moved):
                 drifted = True
                 self.tail = EmpiricalTail()  # "normal surprise" changed with the regime
                 telemetry.drift_events.labels(self.device_type or "unknown").inc()

@@ -1,11 +1,13 @@
 """Concept drift on a device's residuals, debounced.
 
-Page-Hinkley watches the mean absolute robust z of the device's sensors (its residuals against the
-learned baseline). Healthy, that mean is stable (~0.8 for Gaussian noise); a lasting change of regime
-(new workload, firmware, a moved device) shifts it. What the model does then (see DeviceModel): it
-re-baselines faster for a while (the learning rate is boosted) and restarts its surprise histogram from
-the fleet prior, since "normal" has changed. The physical-limit and supervised parts are untouched, so a
-real overheat still alerts while the baseline catches up.
+Two ways a regime change is declared (at most once per DEBOUNCE_READINGS): Page-Hinkley on the mean
+absolute robust z of the device's sensors (a gradual change that never alerted: healthy, that mean is
+~0.8), or the model itself accepting a new level: after an alert the baseline learns 10x faster for a
+while (alert on change, then adapt), and if a sensor's level ended up more than 3 of its old scales
+away, that was a regime change, not a blip. What the model does then (see DeviceModel): it keeps
+re-baselining faster for a while (the learning rate is boosted) and restarts its surprise histogram,
+since "normal" has changed. The physical-limit and supervised parts are untouched, so a real overheat
+still alerts while the baseline catches up.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ class DriftWatch:
         self.boost_left = 0
         self.events = 0
 
-    def update(self, residual: float) -> bool:
-        """Feed one residual; True when a (debounced) drift is declared on this reading."""
+    def update(self, residual: float, moved: bool = False) -> bool:
+        """Feed one residual; True when a (debounced) drift is declared on this reading. `moved`: the
+        model has just accepted a new level after an alert (a step change it re-baselined to)."""
         self.since_last += 1
         self.boost_left = max(0, self.boost_left - 1)
         self.detector.update(min(residual, 10.0))  # one wild reading must not look like a regime change
-        if not self.detector.drift_detected or self.since_last < DEBOUNCE_READINGS:
+        if not (self.detector.drift_detected or moved) or self.since_last < DEBOUNCE_READINGS:
             return False
         self.since_last = 0
         self.boost_left = BOOST_READINGS

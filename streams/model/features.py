@@ -28,6 +28,7 @@ SCALE_FLOOR = {
     "clock_ghz": 0.001,
 }
 OUTLIER_SCALE_SHARE = 0.1
+STILL_FREEZE = 2.0  # stillness (log2) above which the noise scale is not learned
 EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
 EVIDENCE_CLIP = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
@@ -99,7 +100,12 @@ class SensorBaseline:
         # Outliers barely widen the scale (at a tenth of the rate, and only up to the clip): a slow
         # degradation must keep looking surprising instead of inflating the noise estimate until it
         # looks normal. Persistent steps are accepted by moving the level (see DeviceModel's accept).
-        if abs(deviation) <= bound:
+        # A sensor that has stopped moving (stuck) teaches nothing about its noise: without this its
+        # scale collapses and the repaired sensor's ordinary noise alerts on every reading.
+        frozen = self.stillness() > STILL_FREEZE
+        if frozen:
+            pass
+        elif abs(deviation) <= bound:
             self.mad += scale_rate * (abs(deviation) - self.mad)
         else:
             self.mad += OUTLIER_SCALE_SHARE * scale_rate * (bound - self.mad)
@@ -108,7 +114,8 @@ class SensorBaseline:
             self.slope += 0.1 * ((value - self.last) / minutes - self.slope)
         step = abs(value - self.last)
         self.step_fast += max(0.2, rate) * (step - self.step_fast)
-        self.step_slow += scale_rate * (min(step, bound) - self.step_slow)
+        if not frozen:
+            self.step_slow += scale_rate * (min(step, bound) - self.step_slow)
         self.last, self.last_ts = value, ts_ms
         self.n += 1
 

@@ -67,6 +67,6 @@ def test_eval_sim_command_prints_a_table_per_scorer() -> None:
         evaluate, ["sim", "--quick", "--mode", "stuck_sensor", "--scorer", "limits_rule", "--seed", "5"]
     )
     assert result.exit_code == 0, result.output
-    assert "limits_rule @ θ=0.6" in result.output and "stuck_sensor" in result.output
+    assert "limits_rule @ θ=0.7" in result.output and "stuck_sensor" in result.output
     bad = CliRunner().invoke(evaluate, ["sim", "--quick", "--mode", "nope"])
     assert bad.exit_code != 0 and "unknown mode" in bad.output
