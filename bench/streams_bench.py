@@ -282,7 +282,10 @@ def _memory(devices: int) -> tuple[float, int]:
     # one device to steady state (7 minutes of 5 s readings) gives the steady-state encoded size
     warm: dict[str, bytes] = {}
     readings = [Record(0, r, encode(_reading(0, r, T0 + r * CADENCE_MS))) for r in range(84)]
-    warm.update((d, v) for d, (_, v) in Processor(lateness_ms=10_000).process(readings, warm.get).writes.items())
+    warm.update(
+        (d, v)
+        for d, (_, v) in Processor(lateness_ms=10_000).process(readings, lambda d, _p: warm.get(d)).writes.items()
+    )
     steady = next(iter(warm.values()))
     batch = [Record(d % 6, d, encode(_reading(d, 0, T0))) for d in range(devices)]
     tracemalloc.start()
@@ -290,7 +293,7 @@ def _memory(devices: int) -> tuple[float, int]:
     table: dict[str, bytes] = {}
     processor = Processor(lateness_ms=10_000)
     for i in range(0, devices, 2_000):
-        result = processor.process(batch[i : i + 2_000], table.get)
+        result = processor.process(batch[i : i + 2_000], lambda d, _p: table.get(d))
         for device_id in result.writes:
             table[device_id] = bytes(bytearray(steady))  # a distinct steady-state-sized value per device
     used = tracemalloc.get_traced_memory()[0] - before
@@ -314,7 +317,7 @@ def _profile(n: int = 100_000) -> str:
     began = time.perf_counter()
     profiler.start()
     for i in range(0, len(records), 2_000):
-        result = processor.process(records[i : i + 2_000], table.get)
+        result = processor.process(records[i : i + 2_000], lambda d, _p: table.get(d))
         table.update({device_id: value for device_id, (_, value) in result.writes.items()})
     profiler.stop()
     rate = len(records) / (time.perf_counter() - began)

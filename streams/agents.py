@@ -40,8 +40,13 @@ consumed_offsets: dict[int, int] = {}  # readings partition -> newest offset con
 _index_assignment: frozenset[int] | None = None
 
 
-def load_state(device_id: str) -> bytes | None:
-    return devices.data.get(device_id.encode())
+def load_state(device_id: str, partition: int | None = None) -> bytes | None:
+    key, store = device_id.encode(), devices.data
+    if partition is not None and hasattr(store, "_db_for_partition"):
+        # RocksDB store: it picks the partition from the *current event*, which in a take() batch is the
+        # last event's, not this device's; so address the device's partition explicitly.
+        return store._db_for_partition(partition).get(key)
+    return store.get(key)
 
 
 CHANGELOG = devices.changelog_topic.get_topic_name()
@@ -50,8 +55,12 @@ batch_lock = asyncio.Lock()  # a sweep's read-modify-write of a device never int
 
 def write_state(device_id: str, partition: int, value: bytes) -> None:
     """Store and changelog one device's state on the readings' partition (co-partitioned by construction)."""
-    key = device_id.encode()
-    devices.data[key] = value
+    key, store = device_id.encode(), devices.data
+    if hasattr(store, "_db_for_partition"):  # RocksDB: explicit partition, as in load_state
+        store._db_for_partition(partition).put(key, value)
+        store._key_index[key] = partition
+    else:
+        store[key] = value
     outputs.produce_to(CHANGELOG, partition, key, value)
 
 

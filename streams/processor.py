@@ -55,7 +55,7 @@ class Processor:
         self.live: dict[str, Live] = {}  # liveness index of the devices this worker owns
         self.latest: dict[str, tuple[Reading, float]] = {}  # newest reading and score, for metrics
 
-    def process(self, batch: Sequence[Record], load: Callable[[str], bytes | None]) -> BatchResult:
+    def process(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> BatchResult:
         now = time.time()
         now_ms = int(now * 1000)
         scores: list[tuple[bytes, bytes]] = []
@@ -100,9 +100,9 @@ class Processor:
         return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
 
     def _open(
-        self, device_id: str, reading: Reading, partition: int, load: Callable[[str], bytes | None]
+        self, device_id: str, reading: Reading, partition: int, load: Callable[[str, int], bytes | None]
     ) -> tuple[DeviceState, WindowState, Live]:
-        raw = load(device_id)
+        raw = load(device_id, partition)
         state = decode_state(raw) if raw is not None else DeviceState(device_type=reading.device_type)
         if state.partition < 0:
             state.partition = partition

@@ -24,7 +24,7 @@ def _records(devices: int, rounds: int, start_offset: int = 0) -> list[Record]:
 
 
 def _run(processor: Processor, table: dict[str, bytes], batch: list[Record]):
-    result = processor.process(batch, table.get)
+    result = processor.process(batch, lambda device_id, _partition: table.get(device_id))
     for device_id, (_, value) in result.writes.items():
         table[device_id] = value
     return result
