@@ -5,7 +5,9 @@ at-least-once delivery, are identical and dedupe by window key)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -190,3 +192,26 @@ def test_a_device_that_stops_reporting_goes_silent(scenario: tuple[Settings, int
     event = wait_for(silent_event, 30, f"a silent event for {QUIET_DEVICE}")[0]
     assert event.last_seen_ts == T0 + 199 * CADENCE_MS and event.expected_interval_ms == CADENCE_MS
     assert _status(settings, QUIET_DEVICE)["liveness"]["state"] == "silent"
+
+
+def test_worker_metrics_pass_promtool_and_cover_pipeline_health(scenario: tuple[Settings, int]) -> None:
+    settings, _ = scenario
+    text = requests.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=5).text
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line.startswith("fleetpulse_worker")}
+    for name in (
+        "fleetpulse_worker_consumer_lag_records",
+        "fleetpulse_worker_table_keys",
+        "fleetpulse_worker_recovery_completed",
+        "fleetpulse_worker_device_liveness_state",
+        "fleetpulse_worker_device_failure_score",
+        "fleetpulse_worker_replayed_readings_total",
+        "fleetpulse_worker_fleet_silent_over_10m_ratio",
+    ):
+        assert name in names, name
+    assert not [n for n in names if n.endswith("_ms")]
+    # bounded cardinality: the default exposes the top-K devices only (K=20 of 40 here)
+    scored = [line for line in text.splitlines() if line.startswith("fleetpulse_worker_device_failure_score{")]
+    assert len(scored) == settings.worker_device_metrics_top_k
