@@ -311,6 +311,17 @@ def _profile(n: int = 100_000) -> str:
         for r in range(n // 2_000)
         for d in range(2_000)
     ]
+
+    def run() -> float:
+        table: dict[str, bytes] = {}
+        processor = Processor(lateness_ms=10_000)
+        began = time.perf_counter()
+        for i in range(0, len(records), 2_000):
+            result = processor.process(records[i : i + 2_000], lambda d, _p: table.get(d))
+            table.update({device_id: value for device_id, (_, value) in result.writes.items()})
+        return len(records) / (time.perf_counter() - began)
+
+    plain_rate = run()
     table: dict[str, bytes] = {}
     processor = Processor(lateness_ms=10_000)
     profiler = Profiler(interval=0.0005)
@@ -323,7 +334,10 @@ def _profile(n: int = 100_000) -> str:
     rate = len(records) / (time.perf_counter() - began)
     text = profiler.output_text(unicode=False, color=False, show_all=False)
     lines = [line for line in text.splitlines() if line.strip()][:40]
-    return f"processor alone (no Kafka, profiled): {rate:,.0f} readings/s\n" + "\n".join(lines)
+    header = (
+        f"processor alone (no Kafka, 2,000 devices): {plain_rate:,.0f} readings/s; under the profiler {rate:,.0f}/s"
+    )
+    return header + "\n" + "\n".join(lines)
 
 
 def _settings(prefix: str) -> Settings:
