@@ -134,6 +134,9 @@ def scenario(stack: Settings) -> Iterator[tuple[Settings, int]]:
         # 2. a second worker joins (partitions are shared), is killed -9 under load; the first takes over
         workers.append(_worker(second, "b"))
         wait_for(lambda: "Worker ready" in workers[-1].log(400), 60, "worker b to join")
+        # any worker answers for any device: B serves its partitions and routes the others to A
+        phase_1 = {f"dev-{d:04d}": 100 for d in range(DEVICES)}
+        wait_for(lambda: _counts(second) == phase_1, 60, "every device's status through worker b")
         with Load(settings, range(100, 200), rate_per_s=800):
             time.sleep(2.5)
             workers[-1].stop(signal.SIGKILL)
