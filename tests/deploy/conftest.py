@@ -73,6 +73,9 @@ def venv_tool(name: str) -> str:
 
 
 def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    # compose interpolates ${FLEETPULSE_*} from the caller's environment: the test stack's own settings
+    # (make test exports them) must not leak into what the files alone say.
+    kwargs.setdefault("env", {k: v for k, v in os.environ.items() if not k.startswith("FLEETPULSE_")})
     return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT, **kwargs)
 
 
