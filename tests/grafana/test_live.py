@@ -26,6 +26,9 @@ from aiosmtpd.controller import Controller
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 
+from connectors import rest
+from connectors.desired import desired
+from connectors.tables import create_tables
 from fleetpulse.settings import Settings
 from fleetpulse.stack.processes import ProcessTable
 from fleetpulse.topics import create_topics
@@ -189,6 +192,10 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 "static_configs": [{"targets": [f"127.0.0.1:{settings.worker_metrics_port}"]}],
             },
             {"job_name": "fleetpulse-producer", "static_configs": [{"targets": [f"127.0.0.1:{producer_port}"]}]},
+            {
+                "job_name": m.CONNECT_JOB,  # the stack's Connect, through its JMX exporter
+                "static_configs": [{"targets": [f"127.0.0.1:{settings.connect_metrics_port}"]}],
+            },
         ],
     }
     (home / "prometheus" / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -211,10 +218,18 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     )
     worker: RealProcess | None = None
     stop = threading.Event()
+    # The scores go on to DynamoDB through a real sink connector, so the Connect panels have data.
+    sink_name, sink_config = next(
+        (name, config)
+        for name, config in desired(settings, name_prefix=f"{settings.worker_app_id}-").items()
+        if name.endswith("fleetpulse-scores-dynamodb")
+    )
     try:
         for url, name in ((obs.prometheus_url, "prometheus"), (obs.alertmanager_url, "alertmanager")):
             wait_for(lambda u=url: _ready(u), 30, f"{name} ready:\n{processes.tail(name)}")
         create_topics(settings)
+        create_tables(settings)
+        rest.apply_config(settings.connect_url, sink_name, sink_config)
         worker = start_worker(settings)
         wait_worker_ready(settings, worker)
         feeder = threading.Thread(target=_feed, args=(settings, stop), daemon=True)
@@ -227,6 +242,7 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         stop.set()
         if worker is not None:
             worker.stop()
+        rest.delete(settings.connect_url, sink_name)
         for name in ("prometheus", "alertmanager"):
             processes.stop(name)
         smtp.stop()
