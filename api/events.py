@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 from confluent_kafka import Producer
 
-from fleetpulse.kafka_config import confluent_config
+from fleetpulse.kafka_config import confluent_producer_config
 from fleetpulse.settings import Settings
 from schemas.events import Feedback
 
@@ -14,7 +14,7 @@ from schemas.events import Feedback
 class EventPublisher:
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.topic_events
-        self.producer = Producer(confluent_config(settings, **{"enable.idempotence": True, "log_level": 0}))
+        self.producer = Producer(confluent_producer_config(settings, log_level=0))
 
     def feedback(self, event: Feedback, timeout: float = 10.0) -> None:
         """Produce and wait for the broker's ack: the API answers 202 only for a stored label."""

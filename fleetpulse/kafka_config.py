@@ -27,6 +27,14 @@ def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return config | extra
 
 
+def confluent_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """An idempotent, acks=all producer that partitions keys like Java clients and Faust (murmur2), so a
+    device's readings, its table row and the worker that serves its HTTP status share one partition."""
+    return confluent_config(
+        settings, **{"enable.idempotence": True, "acks": "all", "partitioner": "murmur2_random", **extra}
+    )
+
+
 def faust_broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     """aiokafka credentials for the same security settings; None for PLAINTEXT."""
     protocol = settings.kafka_security_protocol

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     worker_silent_seconds: float = Field(600.0, gt=0, description="Event-time seconds without a reading: silent.")
     worker_dead_seconds: float = Field(3600.0, gt=0, description="Event-time seconds without a reading: dead.")
     worker_event_clock_rate: float = Field(
-        1.0, gt=0, description="Event seconds per wall second of the liveness clock when idle (the simulator's speedup)."
+        1.0, gt=0, description="Event seconds per wall second of the idle liveness clock (the simulator's speedup)."
     )
     worker_device_metrics: Literal["all", "top"] = Field(
         "top", description="Per-device metrics: every device, or fleet aggregates plus the top-K at risk."

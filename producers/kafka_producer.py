@@ -18,7 +18,7 @@ import msgspec
 from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client import Counter, Gauge
 
-from fleetpulse.kafka_config import confluent_config
+from fleetpulse.kafka_config import confluent_producer_config
 from fleetpulse.settings import Settings
 from schemas import DeadLetter, Reading, encode
 from schemas.validation import check_plausible
@@ -55,11 +55,9 @@ class ReadingProducer:
         for topic in (self.topic, self.topic_events, self.topic_dead_letters):
             delivery_errors.labels(topic)  # exported as 0 from the start, so rate() and alerts see the series
         self._producer = Producer(
-            confluent_config(
+            confluent_producer_config(
                 settings,
                 **{
-                    "enable.idempotence": True,  # implies acks=all and no reordering on retry
-                    "acks": "all",
                     "linger.ms": linger_ms,
                     "compression.type": "lz4",
                     "queue.buffering.max.messages": queue_max,

@@ -17,7 +17,7 @@ import logging
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from fleetpulse.kafka_config import confluent_config
+from fleetpulse.kafka_config import confluent_producer_config
 from fleetpulse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,14 +32,11 @@ class Outputs:
         self._failed: list[str] = []
         self.delivered: dict[tuple[str, int], int] = {}  # (topic, partition) -> newest acknowledged offset
         self._producer = Producer(
-            confluent_config(
+            confluent_producer_config(
                 settings,
                 **{
-                    "enable.idempotence": True,
-                    "acks": "all",
                     "linger.ms": 5,
                     "compression.type": "lz4",
-                    "partitioner": "murmur2_random",
                     "queue.buffering.max.messages": 1_000_000,
                     "on_delivery": self._on_delivery,
                 },
