@@ -1,0 +1,80 @@
+"""What the streams worker needs from the failure model, framework-free, so the wiring is a few lines.
+
+Per batch and device: `open` the model from its envelope bytes (stored beside the device's state, so it
+moves with the partition and shares the replay guard), `score` each reading, `close` to bytes. A device
+with no model (or one whose envelope is refused: counted in `fleetpulse_worker_model_envelope_rejections_total`)
+starts from its type's fleet prior when one is known, else cold. Label and feedback events from the
+events topic go to `learn` (same device key, so the same partition owns them). Periodically
+`aggregate` the models this worker holds into per-type priors, publish them (global table or compacted
+topic keyed by device type), merge what the other workers published with `federated.merge_priors`, and
+hand the result to `set_prior`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from schemas import Reading, Reason, Score
+from schemas.events import FailureLabel, Feedback
+from schemas.units import SENSORS
+from streams.model import envelope, federated
+from streams.model.calibration import to_score
+from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
+
+
+class ModelService:
+    def __init__(self) -> None:
+        self.priors: dict[str, federated.Prior] = {}
+
+    def set_prior(self, prior: federated.Prior) -> None:
+        if prior.device_type:
+            self.priors[prior.device_type] = prior
+
+    def open(self, device_type: str, raw: bytes | None) -> DeviceModel:
+        model = envelope.load(raw) if raw else None
+        if model is not None and model.device_type == device_type:
+            return model
+        prior = self.priors.get(device_type)
+        return federated.from_prior(prior) if prior is not None else DeviceModel(device_type)
+
+    @staticmethod
+    def close(model: DeviceModel) -> bytes:
+        return envelope.dump(model)
+
+    @staticmethod
+    def assess(model: DeviceModel, reading: Reading) -> Assessment:
+        values = {name: getattr(reading, name) for name in SENSORS if hasattr(reading, name)}
+        return model.update(reading.ts, values, reading.throttled)
+
+    def score(self, model: DeviceModel, reading: Reading, now_ms: int | None = None) -> tuple[Score, Assessment]:
+        assessment = self.assess(model, reading)
+        reasons = [
+            Reason(sensor=r.sensor, value=r.value, contribution=round(to_score(r.surprise), 4), detail=r.detail)
+            for r in assessment.reasons
+        ]
+        score = Score(
+            device_id=reading.device_id,
+            ts=reading.ts,
+            seq=reading.seq,
+            score=min(1.0, max(0.0, assessment.score)),
+            model=MODEL_NAME,
+            reasons=reasons,
+            scored_at=now_ms if now_ms is not None else int(time.time() * 1000),
+        )
+        return score, assessment
+
+    @staticmethod
+    def learn(model: DeviceModel, event: FailureLabel | Feedback) -> bool:
+        """A delayed label or a person's verdict; False when the model had nothing buffered to learn from."""
+        if isinstance(event, FailureLabel):
+            return model.learn_failure(event.failure_ts, event.onset_ts) > 0
+        return model.learn_feedback(event.alert_ts, event.verdict == "right")
+
+    @staticmethod
+    def aggregate(models: Iterable[DeviceModel]) -> list[federated.Prior]:
+        """One prior per (device type, feature schema) among the given models."""
+        groups: dict[tuple[str | None, str], list[DeviceModel]] = {}
+        for model in models:
+            groups.setdefault((model.device_type, model.schema_hash), []).append(model)
+        return [federated.aggregate(group) for group in groups.values()]
