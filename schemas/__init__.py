@@ -8,7 +8,15 @@ from schemas.dead_letters import DeadLetter
 from schemas.events import FAILURE_MODES, DeviceEvent, FailureLabel, Feedback, Lifecycle, Liveness
 from schemas.readings import DEVICE_TYPES, SENSORS, Reading
 from schemas.scores import Reason, Score
-from schemas.validation import InvalidRecord, decode_event, decode_reading, decode_window_stats, encode
+from schemas.validation import (
+    InvalidRecord,
+    Rejected,
+    decode_batch,
+    decode_event,
+    decode_reading,
+    decode_window_stats,
+    encode,
+)
 from schemas.window_stats import WindowStats
 
 __all__ = [
@@ -24,8 +32,10 @@ __all__ = [
     "Liveness",
     "Reading",
     "Reason",
+    "Rejected",
     "Score",
     "WindowStats",
+    "decode_batch",
     "decode_event",
     "decode_reading",
     "decode_window_stats",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import msgspec
 
 from schemas.events import DeviceEvent
@@ -10,6 +12,8 @@ from schemas.units import PLAUSIBLE, SENSORS
 from schemas.window_stats import WindowStats
 
 _decoder = msgspec.json.Decoder(Reading)
+_batch_decoder = msgspec.json.Decoder(list[Reading])
+_raw_batch_decoder = msgspec.json.Decoder(list[msgspec.Raw])
 _event_decoder = msgspec.json.Decoder(DeviceEvent)
 _window_decoder = msgspec.json.Decoder(WindowStats)
 _encoder = msgspec.json.Encoder()
@@ -58,6 +62,57 @@ def decode_reading(data: bytes) -> Reading:
         raise InvalidRecord(_reason_for(error), str(error)) from None
     check_plausible(reading)
     return reading
+
+
+class Rejected(NamedTuple):
+    """One part of a readings message that must be dead-lettered: which element, its bytes, and why."""
+
+    index: int | None  # position in the batch envelope; None = the whole message
+    payload: bytes  # the element's own JSON (or the whole message) for the dead letter
+    error: InvalidRecord
+
+
+def decode_batch(data: bytes) -> tuple[list[Reading], list[Rejected]]:
+    """Decode a readings message in either form, never raising: one Reading object, or a batch envelope
+    (a JSON array of Reading objects; rule in `schemas/readings.py`).
+
+    Per element: the good readings are returned in order and each bad element is `Rejected` with its
+    index and its own bytes, so the caller dead-letters only those. The whole message is rejected
+    (index None) when it is not JSON, not an object or array, or an empty array (`empty_batch`).
+    """
+    if data.lstrip()[:1] != b"[":
+        try:
+            return [decode_reading(data)], []
+        except InvalidRecord as error:
+            return [], [Rejected(None, data, error)]
+    try:  # fast path: one pass over a whole valid array
+        readings = _batch_decoder.decode(data)
+    except msgspec.DecodeError:
+        return _decode_elements(data)
+    if not readings:
+        return [], [Rejected(None, data, InvalidRecord("empty_batch", "a batch envelope holds no readings"))]
+    try:
+        for reading in readings:
+            check_plausible(reading)
+    except InvalidRecord:  # rare: redo per element, so each dead letter carries the element's own bytes
+        return _decode_elements(data)
+    return readings, []
+
+
+def _decode_elements(data: bytes) -> tuple[list[Reading], list[Rejected]]:
+    """Slow path, only when the array failed as a whole: split it into raw elements, decode each."""
+    try:
+        elements = _raw_batch_decoder.decode(data)
+    except msgspec.DecodeError as error:  # not even a JSON array: the whole message is bad
+        return [], [Rejected(None, data, InvalidRecord(_reason_for(error), str(error)))]
+    good, bad = [], []
+    for index, raw in enumerate(elements):
+        element = bytes(raw)
+        try:
+            good.append(decode_reading(element))
+        except InvalidRecord as error:
+            bad.append(Rejected(index, element, error))
+    return good, bad
 
 
 def decode_event(data: bytes) -> DeviceEvent:
