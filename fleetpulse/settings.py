@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         "top", description="Per-device metrics: every device, or fleet aggregates plus the top-K at risk."
     )
     worker_device_metrics_top_k: int = Field(20, ge=0, description="Devices exposed per-device when 'top'.")
+    worker_scorer: Literal["model", "baseline"] = Field(
+        "model", description="What scores readings: the per-device River failure model, or the limits baseline."
+    )
+    worker_prior_seconds: float = Field(
+        300.0, gt=0, description="Wall seconds between publishing this worker's per-type model priors."
+    )
 
     # --- Simulated fleet ---
     simulator_devices: int = Field(20, ge=1, le=100_000, description="Number of simulated devices.")

@@ -28,3 +28,7 @@ class Score(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     model: str
     reasons: list[Reason] = []
     scored_at: EpochMillis
+    # v1.1, optional (the model fills them; the baseline leaves them out)
+    warming_up: bool | None = None  # the device's model is still learning its normal: low confidence
+    time_to_limit_s: Annotated[float, Meta(ge=0.0)] | None = None  # trend-extrapolated seconds to a critical limit
+    drift: bool | None = None  # this reading triggered a debounced concept-drift detection

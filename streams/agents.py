@@ -1,5 +1,6 @@
-"""The worker's Faust wiring: a batched agent (readings → scores + window stats + device state), the liveness
-sweep timer (→ device events), and the metrics endpoint. The logic lives in streams/processor.py,
+"""The worker's Faust wiring: a batched agent (readings → scores + window stats + device state), an events
+agent (failure labels and feedback → the device's model), the liveness sweep timer (→ device events), the
+fleet-prior timer, and the metrics endpoint. The logic lives in streams/processor.py,
 windows.py, liveness.py and kpis.py; this module only moves batches and results.
 """
 
@@ -11,17 +12,20 @@ import logging
 import time
 
 import faust
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from faust.types import TP
 from prometheus_client import start_http_server
 
+from fleetpulse.kafka_config import confluent_config
 from schemas import encode
 from schemas.events import Liveness
-from streams import kpis, metrics
+from streams import kpis, metrics, priors
 from streams.app import app, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
 from streams.dead_letters import reject
 from streams.liveness import DEAD, STATES, LivenessConfig, PartitionClocks, sweep
 from streams.outputs import Outputs
 from streams.processor import Processor, Record, copy_live, live_from_state
+from streams.scoring import ModelScorer, make_scorer
 from streams.state import decode_state, encode_state
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
     clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
+    scorer=make_scorer(settings.worker_scorer),
 )
 liveness_config = LivenessConfig(
     late_factor=settings.worker_late_factor,
@@ -135,6 +140,8 @@ def _sync_index() -> None:
             processor.clocks.observe(state.partition, state.last_seen)
     for device_id in [d for d in processor.latest if d not in index]:
         del processor.latest[device_id]
+    for device_id in [d for d in processor.last_window if d not in index]:
+        del processor.last_window[device_id]
     _index_assignment = active
     log.info("liveness index: %d devices on partitions %s", len(index), sorted(active))
 
@@ -181,12 +188,14 @@ def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
     latest, live = processor.latest, processor.live
     ranked = latest.items()
     if settings.worker_device_metrics == "top":
-        ranked = heapq.nlargest(settings.worker_device_metrics_top_k, latest.items(), key=lambda kv: kv[1][1])
-    rows = []
+        ranked = heapq.nlargest(settings.worker_device_metrics_top_k, latest.items(), key=lambda kv: kv[1][1].score)
+    rows, reasons, windows = [], [], []
     for device_id, (reading, score) in ranked:
         values = {name: float(v) for name in _SENSORS if (v := getattr(reading, name)) is not None}
         state = live[device_id].state if device_id in live else 0
-        rows.append((device_id, values, score, state))
+        rows.append((device_id, values, score.score, state))
+        reasons.append((device_id, {r.sensor: r.contribution for r in reversed(score.reasons)}))  # max wins
+        windows.append((device_id, processor.last_window.get(device_id, {})))
     fleet = kpis.compute(live.values(), now)
     lag = {}
     for partition in _active_partitions():
@@ -196,8 +205,10 @@ def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
     recovery = app.tables.recovery
     return metrics.Snapshot(
         devices=rows,
+        reasons=reasons,
+        windows=windows,
         by_state=fleet.by_state,
-        at_risk=sum(1 for _, score in latest.values() if score >= 0.5),
+        at_risk=sum(1 for _, score in latest.values() if score.score >= 0.5),
         kpis={
             "silent_over_10m_ratio": fleet.silent_over_10m_share,
             "report_interval_mean_seconds": fleet.report_interval_mean_s,
@@ -213,6 +224,74 @@ def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
         },
         recovery_completed=int(recovery.completed.is_set()),
     )
+
+
+@app.agent(events_topic)
+async def learn_from_events(stream: faust.StreamT) -> None:
+    """Failure labels (simulator) and feedback verdicts (API/bot) teach the device's model. The events topic
+    has the readings' partition count and murmur2 keys, so Faust co-assigns an event's partition with its
+    device's readings partition: the device state is local. Liveness/lifecycle events are skipped."""
+    events_name = events_topic.get_topic_name()
+    async for events in stream.take_events(500, 1.0):
+        async with batch_lock:  # learning and scoring never interleave on one device state
+            batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
+            result = processor.learn(batch, load_state)
+            for index, error in result.rejects:
+                await reject(events[index], error, stage="worker-events")
+            for device_id, (partition, value) in result.writes.items():
+                write_state(device_id, partition, value)
+            await commit_states()
+        metrics.records_in.labels(events_name).inc(len(batch))
+        for outcome, count in (
+            ("learned", result.learned),
+            ("nothing_to_learn", result.unused),
+            ("unknown_device", result.unknown),
+            ("replayed", result.replayed),
+        ):
+            if count:
+                metrics.model_events.labels(outcome).inc(count)
+
+
+PRIORS_TOPIC = f"{settings.worker_app_id}-model-priors"  # compacted: the newest entry per type and worker
+PRIOR_MODELS_PER_TYPE = 200  # bounds the event-loop time of one aggregation
+PRIOR_MAX_AGE_MS = 24 * 3600 * 1000  # a worker gone this long no longer counts
+_prior_entries: dict[bytes, bytes] = {}
+_prior_reader: Consumer | None = None
+
+
+@app.timer(interval=settings.worker_prior_seconds)
+async def publish_priors() -> None:
+    """Aggregate the models held here per device type, publish, merge every worker's entries, set_prior."""
+    global _prior_reader
+    scorer = processor.scorer
+    if not isinstance(scorer, ModelScorer) or not app.tables.recovery.completed.is_set():
+        return
+    if _prior_reader is None:
+        topic = app.topic(PRIORS_TOPIC, partitions=1, compacting=True, deleting=False)
+        await topic.maybe_declare()
+        _prior_reader = Consumer(
+            confluent_config(
+                settings,
+                **{"group.id": f"{settings.worker_app_id}-priors", "enable.auto.commit": False, "log_level": 0},
+            )
+        )
+        _prior_reader.assign([TopicPartition(PRIORS_TOPIC, 0, OFFSET_BEGINNING)])
+    async with batch_lock:
+        models = priors.local_models(devices.data.values(), PRIOR_MODELS_PER_TYPE)
+    own = scorer.service.aggregate(models) if models else []
+    records = priors.publish(own, str(app.conf.canonical_url))
+    outputs.produce(PRIORS_TOPIC, records)
+    await outputs.flush()
+    _prior_entries.update(records)  # our own entries count even before they are read back
+    while (message := _prior_reader.poll(0)) is not None:  # non-blocking: what has been fetched so far
+        if message.error() is None and message.key() is not None:
+            if message.value() is None:
+                _prior_entries.pop(message.key(), None)
+            else:
+                _prior_entries[message.key()] = message.value()
+    for prior in priors.merged(_prior_entries, PRIOR_MAX_AGE_MS):
+        scorer.service.set_prior(prior)
+        metrics.prior_devices.labels(prior.device_type or "").set(prior.devices)
 
 
 _SENSORS = ("temperature_c", "power_w", "load_pct", "voltage_v", "fan_cfm", "clock_ghz")

@@ -3,7 +3,8 @@
 Per-device series come from a snapshot the event loop refreshes (`Snapshot`), read by a custom collector
 at scrape time, so the hot path never calls `.labels()` per reading and the HTTP thread never iterates
 dicts the event loop is mutating. Cardinality: `worker_device_metrics=all` exposes every device,
-`top` (default) exposes fleet aggregates plus the top-K devices by failure score.
+`top` (default) exposes fleet aggregates plus the top-K devices by failure score; the per-device reason
+and window-stat series cover the same devices (at most 6 sensors x 5 stats each).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from streams.windows import Stats
 
 records_in = Counter("fleetpulse_worker_records_in", "Records consumed by the worker.", ["topic"])
 records_out = Counter("fleetpulse_worker_records_out", "Records produced by the worker.", ["topic"])
@@ -45,6 +48,18 @@ device_lifespan_seconds = Histogram(
     "Event time from a device's first reading to its last, observed when it turns dead.",
     buckets=(60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400),
 )
+model_events = Counter(
+    "fleetpulse_worker_model_events",
+    "Failure-label and feedback events handled by the worker, by outcome "
+    "(learned, nothing_to_learn, unknown_device, replayed).",
+    ["outcome"],
+)
+prior_devices = Gauge(
+    "fleetpulse_worker_model_prior_devices",
+    "Devices behind the fleet prior that new devices of this type start from (all workers merged).",
+    ["device_type"],
+)
+WINDOW_STATS = ("mean", "min", "max", "std", "slope_per_s")  # the `stat` label of the window gauge
 
 
 @dataclass
@@ -52,6 +67,8 @@ class Snapshot:
     """What the collector exposes; replaced wholesale by the event loop (an atomic reference swap)."""
 
     devices: list[tuple[str, dict[str, float], float, int]] = field(default_factory=list)  # id, values, score, state
+    reasons: list[tuple[str, dict[str, float]]] = field(default_factory=list)  # id, sensor -> contribution
+    windows: list[tuple[str, dict[str, Stats]]] = field(default_factory=list)  # id, sensor -> last closed 1 min
     by_state: dict[str, int] = field(default_factory=dict)
     at_risk: int = 0
     kpis: dict[str, float] = field(default_factory=dict)
@@ -84,6 +101,24 @@ class SnapshotCollector(Collector):
             score.add_metric([device_id], device_score)
             state.add_metric([device_id], device_state)
         yield from (value, score, state)
+        reason = GaugeMetricFamily(
+            "fleetpulse_worker_device_reason_contribution",
+            "Contribution (0..1) of a sensor to a device's latest failure score (the score's reasons).",
+            labels=["device_id", "sensor"],
+        )
+        for device_id, contributions in s.reasons:
+            for sensor, contribution in contributions.items():
+                reason.add_metric([device_id, sensor], contribution)
+        window = GaugeMetricFamily(
+            "fleetpulse_worker_device_window_stat",
+            "A statistic of a device's sensor over its latest closed 1-minute window (slope_per_s per second).",
+            labels=["device_id", "sensor", "stat"],
+        )
+        for device_id, sensors in s.windows:
+            for sensor, stats in sensors.items():
+                for stat in WINDOW_STATS:
+                    window.add_metric([device_id, sensor, stat], getattr(stats, stat))
+        yield from (reason, window)
         devices = GaugeMetricFamily(
             "fleetpulse_worker_devices", "Devices owned by this worker, by liveness.", labels=["state"]
         )

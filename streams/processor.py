@@ -11,14 +11,15 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from schemas import InvalidRecord, Reading, decode_reading, encode
+from schemas import InvalidRecord, Reading, Score, decode_event, decode_reading, encode
+from schemas.events import FailureLabel, Feedback
 from schemas.window_stats import WindowStats
 from streams.liveness import Live, PartitionClocks
-from streams.scoring import DeviceContext, score_reading
+from streams.scoring import DeviceContext, ModelScorer, Scorer
 from streams.state import DeviceState, decode_state, encode_state
-from streams.windows import N_SENSORS, SENSOR_NAMES, WIDTH, WindowState, pad_bucket
+from streams.windows import N_SENSORS, SENSOR_NAMES, WIDTH, Stats, WindowState, pad_bucket
 
 BUCKET_FLOATS = N_SENSORS * WIDTH
 
@@ -42,18 +43,28 @@ class BatchResult(NamedTuple):
     lags_s: list[float]  # wall clock minus event time, per applied reading
 
 
+class LearnResult(NamedTuple):
+    writes: dict[str, tuple[int, bytes]]  # device_id -> (partition, encoded DeviceState)
+    rejects: list[tuple[int, InvalidRecord]]
+    learned: int  # labels/verdicts the device model learned from
+    unused: int  # label/feedback events with nothing to learn (no buffered readings near them)
+    unknown: int  # label/feedback events for a device this worker holds no state for
+    replayed: int  # skipped by the events' replay guard
+
+
 class Processor:
     def __init__(
         self,
         lateness_ms: int,
         clocks: PartitionClocks | None = None,
-        scorer: Callable[..., object] = score_reading,
+        scorer: Scorer | None = None,
     ) -> None:
         self.lateness_ms = lateness_ms
         self.clocks = clocks or PartitionClocks()
-        self.scorer = scorer
+        self.scorer: Scorer = scorer or ModelScorer()
         self.live: dict[str, Live] = {}  # liveness index of the devices this worker owns
-        self.latest: dict[str, tuple[Reading, float]] = {}  # newest reading and score, for metrics
+        self.latest: dict[str, tuple[Reading, Score]] = {}  # newest reading and score, for metrics
+        self.last_window: dict[str, dict[str, Stats]] = {}  # newest closed 1-min window per sensor, for metrics
 
     def process(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> BatchResult:
         now = time.time()
@@ -62,7 +73,8 @@ class Processor:
         stats: list[tuple[bytes, bytes]] = []
         rejects: list[tuple[int, InvalidRecord]] = []
         lags: list[float] = []
-        touched: dict[str, tuple[DeviceState, WindowState, Live]] = {}
+        touched: dict[str, tuple[DeviceState, WindowState, Live, Any]] = {}
+        scorer = self.scorer
         applied = late = replayed = 0
         for index, record in enumerate(batch):
             try:
@@ -74,7 +86,7 @@ class Processor:
             entry = touched.get(device_id)
             if entry is None:
                 entry = touched[device_id] = self._open(device_id, reading, record.partition, load)
-            state, windows, live = entry
+            state, windows, live, model = entry
             if record.partition == state.partition and record.offset <= state.last_offset:
                 replayed += 1  # already in this state: a replay after a crash or rebalance
                 continue
@@ -86,22 +98,63 @@ class Processor:
                 state.late += 1
                 late += 1
             key = device_id.encode()
-            for _kind, window in windows.close(self.lateness_ms):
+            for kind, window in windows.close(self.lateness_ms):
                 stats.append((key, _encode_stats(device_id, reading.device_type, window)))
+                if kind == "1m":
+                    self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
             live.observe(ts)
             self.clocks.observe(record.partition, ts)
-            score = self.scorer(reading, DeviceContext(windows, live, state.readings), now_ms)
-            state.score, state.score_ts, state.model = score.score, ts, score.model  # type: ignore[attr-defined]
-            self.latest[device_id] = (reading, score.score)  # type: ignore[attr-defined]
-            scores.append((key, encode(score)))  # type: ignore[arg-type]
+            score = scorer.score(model, reading, DeviceContext(windows, live, state.readings), now_ms)
+            state.score, state.score_ts, state.model = score.score, ts, score.model
+            self.latest[device_id] = (reading, score)
+            scores.append((key, encode(score)))
             lags.append(now - ts / 1000)
             applied += 1
-        writes = {device_id: (s.partition, self._close(s, w, v)) for device_id, (s, w, v) in touched.items()}
+        writes = {device_id: (s.partition, self._close(s, w, v, m)) for device_id, (s, w, v, m) in touched.items()}
         return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
+
+    def learn(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> LearnResult:
+        """Failure labels and feedback verdicts from the events topic, taught to the device's model. Events
+        are keyed by device_id on a topic with the readings' partition count, so an event's partition is its
+        device's readings partition: the state is local, and `last_event_offset` guards against replays."""
+        rejects: list[tuple[int, InvalidRecord]] = []
+        touched: dict[str, tuple[DeviceState, Any]] = {}
+        learned = unused = unknown = replayed = 0
+        for index, record in enumerate(batch):
+            try:
+                event = decode_event(record.value)
+            except InvalidRecord as error:
+                rejects.append((index, error))
+                continue
+            if not isinstance(event, (FailureLabel, Feedback)):
+                continue  # lifecycle/liveness events: not for the model
+            entry = touched.get(event.device_id)
+            if entry is None:
+                raw = load(event.device_id, record.partition)
+                if raw is None:
+                    unknown += 1
+                    continue
+                state = decode_state(raw)
+                entry = touched[event.device_id] = (state, self.scorer.open(state.device_type, state.model_state))
+            state, model = entry
+            if record.partition == state.partition and record.offset <= state.last_event_offset:
+                replayed += 1
+                continue
+            if record.partition == state.partition:
+                state.last_event_offset = record.offset
+            if self.scorer.learn(model, event):
+                learned += 1
+            else:
+                unused += 1
+        writes = {}
+        for device_id, (state, model) in touched.items():
+            state.model_state = self.scorer.close(model)
+            writes[device_id] = (state.partition, encode_state(state))
+        return LearnResult(writes, rejects, learned, unused, unknown, replayed)
 
     def _open(
         self, device_id: str, reading: Reading, partition: int, load: Callable[[str, int], bytes | None]
-    ) -> tuple[DeviceState, WindowState, Live]:
+    ) -> tuple[DeviceState, WindowState, Live, Any]:
         raw = load(device_id, partition)
         state = decode_state(raw) if raw is not None else DeviceState(device_type=reading.device_type)
         if state.partition < 0:
@@ -114,10 +167,10 @@ class Processor:
             live = Live(partition, first, last, state.cadence_ms, state.liveness, state.liveness_since)
             self.live[device_id] = live
         live.partition = partition
-        return state, windows, live
+        return state, windows, live, self.scorer.open(state.device_type, state.model_state)
 
-    @staticmethod
-    def _close(state: DeviceState, windows: WindowState, live: Live) -> bytes:
+    def _close(self, state: DeviceState, windows: WindowState, live: Live, model: Any) -> bytes:
+        state.model_state = self.scorer.close(model)
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
         state.buckets = {start: bucket.tobytes() for start, bucket in windows.buckets.items()}
         copy_live(state, live)

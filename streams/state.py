@@ -3,7 +3,9 @@
 Windows, liveness, the latest score and a replay guard live in ONE table value, so a single changelog
 record moves them together: after a crash the worker replays from the committed offset and skips every
 record at or below `last_offset` (the partition offset already applied to this state), so no reading is
-counted twice and none is lost (at-least-once delivery + this guard = exactly-once counting).
+counted twice and none is lost (at-least-once delivery + this guard = exactly-once counting). The
+device's failure model lives here too, so a replayed reading is never learned twice either, and a label
+or feedback event is guarded by `last_event_offset` the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
     liveness_since: int = 0
     score: float = -1.0  # the latest failure score, -1 before the first
     score_ts: int = -1
-    model: str = ""
+    model: str = ""  # name of the scorer that produced `score`
+    # Appended fields only (array_like): older states still decode.
+    model_state: bytes = b""  # the device's failure model (streams.model.envelope); empty = none yet
+    last_event_offset: int = -1  # newest events-topic offset learned (same partition): the events' replay guard
 
 
 _encoder = msgspec.msgpack.Encoder()

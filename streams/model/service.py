@@ -18,9 +18,11 @@ from collections.abc import Iterable
 from schemas import Reading, Reason, Score
 from schemas.events import FailureLabel, Feedback
 from schemas.units import SENSORS
-from streams.model import envelope, federated
+from streams.model import envelope, federated, telemetry
 from streams.model.calibration import to_score
 from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
+
+_READING_UPDATES = telemetry.model_updates.labels("reading")  # bound once: inc() is on the hot path
 
 
 class ModelService:
@@ -61,15 +63,23 @@ class ModelService:
             model=MODEL_NAME,
             reasons=reasons,
             scored_at=now_ms if now_ms is not None else int(time.time() * 1000),
+            warming_up=assessment.warming_up,
+            time_to_limit_s=max(0.0, eta) if (eta := assessment.time_to_limit_s) is not None else None,
+            drift=assessment.drift or None,  # omitted unless it happened: scores stay small
         )
+        _READING_UPDATES.inc()
         return score, assessment
 
     @staticmethod
     def learn(model: DeviceModel, event: FailureLabel | Feedback) -> bool:
         """A delayed label or a person's verdict; False when the model had nothing buffered to learn from."""
         if isinstance(event, FailureLabel):
-            return model.learn_failure(event.failure_ts, event.onset_ts) > 0
-        return model.learn_feedback(event.alert_ts, event.verdict == "right")
+            learned = model.learn_failure(event.failure_ts, event.onset_ts) > 0
+        else:
+            learned = model.learn_feedback(event.alert_ts, event.verdict == "right")
+        if learned:
+            telemetry.model_updates.labels(type(event).__struct_config__.tag).inc()  # failure_label | feedback
+        return learned
 
     @staticmethod
     def aggregate(models: Iterable[DeviceModel]) -> list[federated.Prior]:

@@ -25,3 +25,9 @@ relevels = Counter(
     "Device models that forgot their level after a failure label (the repaired device is re-learned).",
     ["device_type"],
 )
+model_updates = Counter(
+    "fleetpulse_worker_model_updates",
+    "Device-model updates: one per reading learned (prequential: scored, then learned) and one per failure "
+    "label or feedback verdict learned.",
+    ["kind"],
+)
