@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         0.02, ge=0, le=60, description="Chance per healthy simulated device per event-hour that a failure begins."
     )
     simulator_api_port: int = Field(9110, ge=0, description="Simulator control API port (0 = no API).")
+    simulator_batch_size: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="Readings per Kafka message (1 = one object per message; more = batch envelope arrays).",
+    )
 
     # --- Host agent and phone ingestion ---
     agent_device_id: str = Field("", description="Device id the host agent reports as; empty = host-<hostname>.")

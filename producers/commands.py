@@ -11,8 +11,10 @@ import msgspec
 from prometheus_client import Counter, Gauge, start_http_server
 
 from fleetpulse.settings import Settings, get_settings
+from producers.batching import envelopes
 from producers.fleet import PHASES, Fleet, invalid_mask, to_readings
 from producers.kafka_producer import ReadingProducer, StopFlag
+from producers.partitioning import Partitioner
 from schemas import DEVICE_TYPES, InvalidRecord
 
 log = logging.getLogger(__name__)
@@ -21,19 +23,28 @@ devices_by_phase = Gauge("fleetpulse_simulator_devices", "Simulated devices by s
 _encoder = msgspec.json.Encoder()
 
 
-def produce_round(fleet: Fleet, producer: ReadingProducer, ts: int) -> int:
-    """Step the fleet to `ts`, validate the round as a whole, produce readings then events."""
+def produce_round(
+    fleet: Fleet, producer: ReadingProducer, ts: int, partitioner: Partitioner | None = None, batch_size: int = 1
+) -> int:
+    """Step the fleet to `ts`, validate the round as a whole, produce readings then events. With
+    `batch_size` > 1 the readings go as batch envelopes (arrays) to their murmur2 partition."""
     with fleet.lock:  # the control API mutates the fleet between rounds, never during one
         batch = fleet.step(ts)
         events = fleet.take_events()
     bad, fields = invalid_mask(fleet, batch)
     readings = to_readings(fleet, batch)
+    batched: list[tuple[bytes, bytes]] = []
     for reading, device, is_bad in zip(readings, batch.index.tolist(), bad.tolist(), strict=True):
         value = _encoder.encode(reading)
         if is_bad:  # a simulator bug, never produced as a reading: dead-lettered and counted
             producer.dead_letter(reading.device_id, value, "implausible", f"outside bounds: {', '.join(fields)}")
+        elif partitioner is not None and batch_size > 1:
+            batched.append((fleet.keys[device], value))
         else:
             producer.send_raw(fleet.keys[device], value)
+    if batched:
+        for partition, key, value, count in envelopes(batched, partitioner, batch_size):  # type: ignore[arg-type]
+            producer.send_raw(key, value, partition=partition, records=count)
     for event in events:
         producer.send_event(event)
     return len(readings)
@@ -53,6 +64,8 @@ def run_simulation(
         events = fleet.take_events()
     for event in events:
         producer.send_event(event)
+    batch_size = settings.simulator_batch_size
+    partitioner = Partitioner(producer.partition_count()) if batch_size > 1 else None
     wall_start = time.monotonic()
     tick = 0
     while (rounds == 0 or tick < rounds) and not stop.stopping:
@@ -61,7 +74,7 @@ def run_simulation(
             stop.sleep((ts - start) / 1000 / pace - (time.monotonic() - wall_start))
             if stop.stopping:
                 break
-        produce_round(fleet, producer, ts)
+        produce_round(fleet, producer, ts, partitioner, batch_size)
         rounds_total.inc()
         if tick % 10 == 0:
             _publish_phases(fleet)
@@ -85,6 +98,11 @@ def run_simulation(
 @click.option("--seed", type=int, help="[FLEETPULSE_SIMULATOR_SEED]")
 @click.option("--failure-rate", type=float, help="Failures per device per event-hour [..._FAILURE_RATE_PER_HOUR].")
 @click.option("--api-port", type=int, help="Control API port, 0 = none [FLEETPULSE_SIMULATOR_API_PORT].")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1000),
+    help="Readings per message; > 1 = batch envelope arrays per partition [FLEETPULSE_SIMULATOR_BATCH_SIZE].",
+)
 def simulate(
     devices: int | None,
     rounds: int,
@@ -93,9 +111,12 @@ def simulate(
     seed: int | None,
     failure_rate: float | None,
     api_port: int | None,
+    batch: int | None,
 ) -> None:
     """Run the seeded simulated fleet into the readings topic, ground truth into the events topic."""
     settings = get_settings()
+    if batch is not None:
+        settings = settings.model_copy(update={"simulator_batch_size": batch})
     size = devices or settings.simulator_devices
     if not 1 <= size <= 100_000:
         raise click.BadParameter("must be 1..100000", param_hint="--devices")
@@ -125,6 +146,7 @@ def simulate(
     by_topic = ", ".join(f"{t}={n}" for t, n in sorted(producer.acknowledged_by_topic.items()))
     click.echo(
         f"acknowledged {producer.acknowledged} ({by_topic}), failed {producer.failed}, unacknowledged {unacknowledged}"
+        f"; {producer.acknowledged_messages} messages"
     )
     if producer.failed or unacknowledged:
         sys.exit(1)

@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -50,6 +51,7 @@ class ReadingProducer:
         self.topic_dead_letters = settings.topic_dead_letters
         self.stage = stage
         self.acknowledged = 0
+        self.acknowledged_messages = 0
         self.failed = 0
         self.acknowledged_by_topic: dict[str, int] = {}
         for topic in (self.topic, self.topic_events, self.topic_dead_letters):
@@ -66,38 +68,62 @@ class ReadingProducer:
             )
         )
 
-    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+    def _on_delivery(self, error: KafkaError | None, message: Message, records: int = 1) -> None:
+        """Counts records, not messages: a batch envelope message carries `records` readings."""
         topic = message.topic()
         if error is None:
-            self.acknowledged += 1
-            self.acknowledged_by_topic[topic] = self.acknowledged_by_topic.get(topic, 0) + 1
-            produced.labels(topic).inc()
+            self.acknowledged += records
+            self.acknowledged_by_topic[topic] = self.acknowledged_by_topic.get(topic, 0) + records
+            self.acknowledged_messages += 1
+            produced.labels(topic).inc(records)
         else:
-            self.failed += 1
-            delivery_errors.labels(topic).inc()
+            self.failed += records
+            delivery_errors.labels(topic).inc(records)
             log.error("delivery failed for key %s: %s", message.key(), error)
 
     def send(self, reading: Reading, on_delivery: DeliveryCallback | None = None) -> None:
         check_plausible(reading)  # a producer never puts a record on Kafka that consumers would reject
         self.send_raw(reading.device_id.encode(), encode(reading), on_delivery=on_delivery)
 
-    def send_raw(self, key: bytes, value: bytes, *, topic: str | None = None, on_delivery: Any = None) -> None:
-        """Produce pre-encoded, already validated bytes (the simulator validates a whole round at once)."""
-        callback = self._on_delivery
+    def send_raw(
+        self,
+        key: bytes,
+        value: bytes,
+        *,
+        topic: str | None = None,
+        on_delivery: Any = None,
+        partition: int | None = None,
+        records: int = 1,
+    ) -> None:
+        """Produce pre-encoded, already validated bytes (the simulator validates a whole round at once).
+        `partition` overrides the key's partition (batch envelopes pick it); `records` is how many
+        readings the message carries, for the acknowledged counts."""
+        callback = self._on_delivery if records == 1 else partial(self._on_delivery, records=records)
         if on_delivery is not None:
+            counted = callback
             extra = on_delivery
 
             def callback(error: KafkaError | None, message: Message) -> None:
-                self._on_delivery(error, message)
+                counted(error, message)
                 extra(error, message)
 
+        # librdkafka wants the partition argument absent (not None) to use its partitioner
+        where = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic or self.topic, value=value, key=key, on_delivery=callback)
+                self._producer.produce(topic or self.topic, value=value, key=key, on_delivery=callback, **where)
                 break
             except BufferError:  # local queue full: wait for deliveries rather than buffer without bound
                 self._producer.poll(0.05)
         self._producer.poll(0)
+
+    def partition_count(self, topic: str | None = None, timeout: float = 10.0) -> int:
+        """The topic's partition count from the cluster's metadata (once, at start: it only grows by hand)."""
+        name = topic or self.topic
+        metadata = self._producer.list_topics(name, timeout=timeout).topics.get(name)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            raise RuntimeError(f"topic {name} has no partitions in the cluster metadata: {metadata and metadata.error}")
+        return len(metadata.partitions)
 
     def send_event(self, event: msgspec.Struct) -> None:
         self.send_raw(event.device_id.encode(), encode(event), topic=self.topic_events)  # type: ignore[attr-defined]
