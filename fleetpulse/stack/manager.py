@@ -59,8 +59,13 @@ def up(settings: Settings, timeout: float = 120.0) -> None:
 
 
 def down(settings: Settings) -> None:
+    """Stop the pipeline's processes (worker, simulator, … started by `demo`) first, then the servers."""
     processes = _table(settings)
-    for component in reversed(all_components(settings)):
+    servers = all_components(settings)
+    for name in sorted(set(processes.names()) - {component.name for component in servers}):
+        if processes.stop(name):
+            click.echo(f"{name:<11} stopped")
+    for component in reversed(servers):
         stopped = processes.stop(component.name)
         click.echo(f"{component.name:<11} {'stopped' if stopped else 'not running'}")
 

@@ -18,6 +18,10 @@ class ProcessTable:
         self.pid_dir = stack_dir / "pids"
         self.log_dir = stack_dir / "logs"
 
+    def names(self) -> list[str]:
+        """Every process with a pid file, running or not."""
+        return sorted(path.stem for path in self.pid_dir.glob("*.pid"))
+
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 

@@ -42,3 +42,13 @@ def test_tail_reads_the_log(tmp_path: Path) -> None:
 
     time.sleep(1)
     assert "hello from the child" in table.tail("echo")
+
+
+def test_names_lists_every_pid_file(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path)
+    table.start("one", [sys.executable, "-c", "import time; time.sleep(30)"])
+    table.start("two", [sys.executable, "-c", "import time; time.sleep(30)"])
+    assert table.names() == ["one", "two"]
+    for name in table.names():
+        table.stop(name, timeout=5)
+    assert table.names() == []
