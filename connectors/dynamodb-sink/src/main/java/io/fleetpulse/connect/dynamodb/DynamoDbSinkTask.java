@@ -23,6 +23,10 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 /**
  * Writes each batch of records synchronously: map to items, keep the last item per primary key, write, and only
  * then report bad records, so a batch redelivered after a transient failure does not reach the DLQ twice.
+ *
+ * <p>A record whose value is a JSON array (a batch envelope) gives one item per element; its good elements are
+ * written and, if any element is bad, the record is reported once with the reasons of all its bad elements (the
+ * errant record reporter works on whole records, never on parts of one).
  */
 public class DynamoDbSinkTask extends SinkTask {
 
@@ -81,12 +85,21 @@ public class DynamoDbSinkTask extends SinkTask {
         long startNanos = System.nanoTime();
         Map<ItemKey, PendingWrite> latestByKey = new LinkedHashMap<>();
         List<Rejected> bad = new ArrayList<>();
+        int items = 0;
         for (SinkRecord record : records) {
             try {
-                Map<String, AttributeValue> item = mapper.toItem(record.value());
-                ItemKey key = mapper.keyOf(item);
-                latestByKey.remove(key); // re-insert so the write order follows the last occurrence
-                latestByKey.put(key, new PendingWrite(record, item));
+                ItemMapper.Mapped mapped = mapper.toItems(record.value());
+                for (Map<String, AttributeValue> item : mapped.items()) {
+                    ItemKey key = mapper.keyOf(item);
+                    latestByKey.remove(key); // re-insert so the write order follows the last occurrence
+                    latestByKey.put(key, new PendingWrite(record, item));
+                    items++;
+                }
+                if (!mapped.badElements().isEmpty()) {
+                    throw new BadRecordException(mapped.badElements().size() + " of "
+                            + (mapped.items().size() + mapped.badElements().size()) + " array elements are bad ("
+                            + mapped.items().size() + " written): " + String.join("; ", mapped.badElements()));
+                }
             } catch (BadRecordException e) {
                 if (reporter == null) {
                     throw new DataException(describe(record, e.getMessage()), e);
@@ -111,18 +124,24 @@ public class DynamoDbSinkTask extends SinkTask {
             consecutiveFailures = 0;
         }
 
+        int mappedBad = bad.size();
         bad.addAll(rejected);
+        // One report per record, even when several of an array's elements were bad or rejected by DynamoDB.
+        Map<SinkRecord, List<String>> reasons = new LinkedHashMap<>();
         for (Rejected r : bad) {
-            String message = describe(r.record(), r.reason());
+            reasons.computeIfAbsent(r.record(), k -> new ArrayList<>()).add(r.reason());
+        }
+        for (Map.Entry<SinkRecord, List<String>> r : reasons.entrySet()) {
+            String message = describe(r.getKey(), String.join("; ", r.getValue()));
             if (reporter == null) {
                 throw new DataException(message);
             }
             log.warn("Bad record sent to the error reporter: {}", message);
-            reporter.report(r.record(), new DataException(message));
+            reporter.report(r.getKey(), new DataException(message));
         }
-        log.info("Wrote {} items to DynamoDB table {} from {} records ({} duplicate keys collapsed, {} bad) in {} ms",
-                latestByKey.size() - rejected.size(), config.table(), records.size(),
-                records.size() - latestByKey.size() - (bad.size() - rejected.size()), bad.size(),
+        log.info("Wrote {} items to DynamoDB table {} from {} records ({} duplicate keys collapsed, {} bad records,"
+                + " {} items rejected by DynamoDB) in {} ms", latestByKey.size() - rejected.size(), config.table(),
+                records.size(), items - latestByKey.size(), mappedBad, rejected.size(),
                 (System.nanoTime() - startNanos) / 1_000_000);
     }
 

@@ -21,7 +21,8 @@ import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
- * Turns a record value holding a JSON object into a DynamoDB item.
+ * Turns a record value holding a JSON object into a DynamoDB item, or a JSON array of objects (a batch envelope,
+ * e.g. several readings in one Kafka message) into one item per element.
  *
  * <p>JSON number → N (decimal text kept exactly, never converted through double), string → S, boolean → BOOL,
  * null → NULL, object → M, array → L. The value may be a JSON String, UTF-8 JSON bytes, or the Map produced by
@@ -75,9 +76,41 @@ final class ItemMapper {
                 Clock.systemUTC());
     }
 
-    /** Maps a record value to an item, or explains why it cannot be written. */
-    Map<String, AttributeValue> toItem(Object value) throws BadRecordException {
+    /** The items of one record and, for a batch envelope, why each bad element cannot be written. */
+    record Mapped(List<Map<String, AttributeValue>> items, List<String> badElements) {
+    }
+
+    /**
+     * Maps a record value to its items: one for a JSON object, one per element for a JSON array of objects. A bad
+     * element does not stop the others; it is listed in {@link Mapped#badElements()} as "[index] reason". A value
+     * that is bad as a whole (not JSON, neither object nor array, an empty array, a bad single object) throws.
+     */
+    Mapped toItems(Object value) throws BadRecordException {
         JsonNode root = parse(value);
+        if (!root.isArray()) {
+            return new Mapped(List.of(toItem(root)), List.of());
+        }
+        if (root.isEmpty()) {
+            throw new BadRecordException("value is an empty JSON array (a batch envelope with no elements)");
+        }
+        List<Map<String, AttributeValue>> items = new ArrayList<>(root.size());
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < root.size(); i++) {
+            try {
+                items.add(toItem(root.get(i)));
+            } catch (BadRecordException e) {
+                bad.add("[" + i + "] " + e.getMessage());
+            }
+        }
+        return new Mapped(items, bad);
+    }
+
+    /** Maps a record value holding one JSON object to an item, or explains why it cannot be written. */
+    Map<String, AttributeValue> toItem(Object value) throws BadRecordException {
+        return toItem(parse(value));
+    }
+
+    private Map<String, AttributeValue> toItem(JsonNode root) throws BadRecordException {
         if (!root.isObject()) {
             throw new BadRecordException("value is not a JSON object but " + describe(root));
         }

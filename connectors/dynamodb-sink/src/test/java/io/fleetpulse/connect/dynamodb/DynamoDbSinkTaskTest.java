@@ -152,4 +152,52 @@ class DynamoDbSinkTaskTest {
         assertEquals(1, ddb.items.size());
         assertEquals(1, context.reported.size());
     }
+    private static String array(String... elements) {
+        return "[" + String.join(",", elements) + "]";
+    }
+
+    @Test
+    void aBatchEnvelopeArrayBecomesOneItemPerElementAndDedupKeepsTheLast() {
+        FakeContext context = new FakeContext(true);
+        DynamoDbSinkTask task = startTask(context);
+        task.put(List.of(
+                record(0, array(reading("d1", 1000, "1.5"), reading("d2", 1000, "2.5"), reading("d1", 1000, "3.5"))),
+                record(1, reading("d3", 1000, "4.5")),
+                record(2, array(reading("d2", 1000, "5.5"), reading("d4", 1000, "6.5")))));
+        assertEquals(4, ddb.items.size());
+        assertEquals(List.of(4), ddb.batchSizes);
+        assertEquals(AttributeValue.fromN("3.5"),
+                ddb.items.get(List.of(AttributeValue.fromS("d1"), AttributeValue.fromN("1000"))).get("temperature_c"));
+        assertEquals(AttributeValue.fromN("5.5"),
+                ddb.items.get(List.of(AttributeValue.fromS("d2"), AttributeValue.fromN("1000"))).get("temperature_c"));
+        assertTrue(context.reported.isEmpty());
+    }
+
+    @Test
+    void anArraysGoodElementsAreWrittenAndTheRecordIsReportedOnceWithEachBadElement() {
+        FakeContext context = new FakeContext(true);
+        DynamoDbSinkTask task = startTask(context);
+        task.put(List.of(record(5, array(reading("d1", 1, "1"), "{\"ts\":2}", "42", reading("d2", 1, "2"))),
+                record(6, "[]"), record(7, array("\"x\"", "null"))));
+        assertEquals(2, ddb.items.size());
+        assertEquals(List.of(5L, 6L, 7L), context.reported.stream().map(SinkRecord::kafkaOffset).toList());
+        String mixed = context.errors.get(0).getMessage();
+        assertTrue(mixed.contains("readings-0 offset 5") && mixed.contains("2 of 4 array elements are bad (2 written)")
+                && mixed.contains("[1] missing partition key") && mixed.contains("[2] value is not a JSON object"),
+                mixed);
+        assertTrue(context.errors.get(1).getMessage().contains("empty JSON array"));
+        assertTrue(context.errors.get(2).getMessage().contains("2 of 2 array elements are bad (0 written)"));
+    }
+
+    @Test
+    void elementsDynamoDbRejectsStillReportTheirRecordOnce() {
+        FakeContext context = new FakeContext(true);
+        DynamoDbSinkTask task = startTask(context);
+        ddb.invalid = item -> item.get("device_id").s().startsWith("bad");
+        task.put(List.of(record(9, array(reading("bad1", 1, "1"), reading("ok", 1, "2"), reading("bad2", 1, "3")))));
+        assertEquals(1, ddb.items.size());
+        assertEquals(List.of(9L), context.reported.stream().map(SinkRecord::kafkaOffset).toList());
+        String message = context.errors.get(0).getMessage();
+        assertTrue(message.indexOf("ValidationException") != message.lastIndexOf("ValidationException"), message);
+    }
 }

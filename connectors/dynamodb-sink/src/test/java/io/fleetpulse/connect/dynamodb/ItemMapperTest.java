@@ -174,4 +174,17 @@ class ItemMapperTest {
         assertThrows(BadRecordException.class,
                 () -> events.toItem("{\"device_id\":\"d\",\"ts\":1795000000000}"));
     }
+    @Test
+    void toItemsGivesOneItemForAnObjectAndOnePerElementForAnArray() throws Exception {
+        assertEquals(1, mapper.toItems("{\"device_id\":\"d1\",\"ts\":1}").items().size());
+        ItemMapper.Mapped mapped = mapper.toItems(
+                "[{\"device_id\":\"d1\",\"ts\":1,\"t\":2.50},[1],{\"device_id\":\"d2\",\"ts\":2}]");
+        assertEquals(List.of("d1", "d2"), mapped.items().stream().map(i -> i.get("device_id").s()).toList());
+        assertEquals(AttributeValue.fromN("2.50"), mapped.items().get(0).get("t"));
+        assertEquals(List.of("[1] value is not a JSON object but a JSON array"), mapped.badElements());
+        BadRecordException empty = assertThrows(BadRecordException.class, () -> mapper.toItems(" [ ] "));
+        assertTrue(empty.getMessage().contains("empty JSON array"), empty.getMessage());
+        assertThrows(BadRecordException.class, () -> mapper.toItems("[{\"device_id\":\"d1\""));
+        assertThrows(BadRecordException.class, () -> mapper.toItems("{\"ts\":1}"));
+    }
 }
