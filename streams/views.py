@@ -16,6 +16,7 @@ from streams import kpis
 from streams.agents import processor
 from streams.app import app, devices
 from streams.liveness import STATES
+from streams.model import envelope
 from streams.processor import windows_from_state
 from streams.state import DeviceState, decode_state
 from streams.windows import SENSOR_NAMES
@@ -44,6 +45,19 @@ def device_status(device_id: str, state: DeviceState, now_ms: int) -> dict[str, 
             "age_s": (now_ms - state.last_seen) / 1000 if now_ms >= 0 else None,
         },
         "score": None if state.score < 0 else {"score": state.score, "ts": state.score_ts, "model": state.model},
+        "model": _model_status(state.model_state),
+    }
+
+
+def _model_status(raw: bytes) -> dict[str, Any] | None:
+    model = envelope.load(raw) if raw else None
+    if model is None:
+        return None
+    return {
+        "seen": model.seen,  # readings ever learned: continues across restarts, never counts a replay twice
+        "warming_up": model.warming_up,
+        "labelled_episodes": model.supervised.episodes,
+        "drift_events": model.drift.events,
     }
 
 

@@ -4,7 +4,6 @@ Kafka Connect → DynamoDB Local, with Prometheus scraping the worker."""
 from __future__ import annotations
 
 import time
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from schemas import DeadLetter
+from streams.model.detector import MODEL_NAME
 from tests.conftest import isolated_settings
 from tests.harness import (
     RealProcess,
@@ -133,7 +133,8 @@ def test_every_reading_and_score_lands_once_with_typed_numbers(pipeline: Any, si
         assert set(reading[attribute]) == {"N"}, f"{attribute} stored as {reading[attribute]}"
     score = client.get_item(TableName=settings.table_scores, Key=key)["Item"]
     assert set(score["score"]) == {"N"} and 0 <= float(score["score"]["N"]) <= 1
-    assert score["model"] == {"S": "baseline-limits-v1"}
+    assert score["model"] == {"S": MODEL_NAME}  # the worker scores with the River model by default
+    assert score["warming_up"] == {"BOOL": True}  # the device's first reading: its model is still learning
 
 
 def test_replaying_the_producer_creates_no_duplicates(pipeline: Any, simulated: int) -> None:

@@ -1,7 +1,9 @@
 """The worker's state under failure, on the real local Kafka: kill -9 under load and restart, then a second
 worker shares the partitions and is killed -9 too. Afterwards every device's reading count equals what was
-produced, and the window stats count every reading exactly once (duplicated stats records, possible under
-at-least-once delivery, are identical and dedupe by window key)."""
+produced, its failure model has learned every reading exactly once (its `seen` count continued across the
+restarts instead of resetting, and replays were not learned again), and the window stats count every
+reading exactly once (duplicated stats records, possible under at-least-once delivery, are identical and
+dedupe by window key)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from schemas import Reading, encode
-from schemas.events import DeviceEvent, Liveness
+from schemas.events import DeviceEvent, Feedback, Liveness
 from schemas.window_stats import WindowStats
 from tests.conftest import isolated_settings
 from tests.harness import RealProcess, free_port, start_worker, wait_for, wait_worker_ready
@@ -166,6 +168,22 @@ def test_device_counts_equal_what_was_produced_after_kill_9_and_failover(scenari
         expected = rounds + (0 if d == 0 else 1)
         assert status["readings"] == expected, status
         assert status["late_readings"] == 0
+        # the model state moved with the device state: every reading learned once, across both kill -9s
+        assert status["model"]["seen"] == expected, status["model"]
+        assert status["score"]["model"].startswith("river-device-v")
+
+
+def test_a_feedback_event_teaches_the_device_model(scenario: tuple[Settings, int]) -> None:
+    settings, _ = scenario
+    device_id = "dev-0003"
+    before = _status(settings, device_id)["model"]["labelled_episodes"]
+    verdict = Feedback(device_id=device_id, ts=T0 + 201 * CADENCE_MS, alert_ts=T0 + 150 * CADENCE_MS, verdict="right")
+    producer = Producer(confluent_config(settings, **{"partitioner": "murmur2_random", "log_level": 0}))
+    producer.produce(settings.topic_events, key=device_id.encode(), value=encode(verdict))
+    assert producer.flush(30) == 0
+    wait_for(
+        lambda: _status(settings, device_id)["model"]["labelled_episodes"] == before + 1, 30, "the verdict learned"
+    )
 
 
 def test_window_stats_count_every_reading_exactly_once(scenario: tuple[Settings, int]) -> None:
