@@ -17,8 +17,9 @@ from connectors.tables import create_table, dynamodb_client
 from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
-from schemas import DeadLetter
+from schemas import DeadLetter, decode_reading
 from streams.model.detector import MODEL_NAME
+from streams.model.service import ModelService
 from tests.conftest import isolated_settings
 from tests.harness import (
     RealProcess,
@@ -194,5 +195,8 @@ def test_bad_records_go_to_dead_letters_and_the_worker_keeps_going(pipeline: Any
         60,
         "the good record's score in DynamoDB",
     )
-    assert float(item["score"]["N"]) == pytest.approx((90.5 - 80) / (95 - 80), abs=1e-4)
+    service = ModelService()  # a new device, as the worker saw it: its model's first score of this reading
+    expected, _ = service.score(service.open("pc", None), decode_reading(good), now_ms=0)
+    assert float(item["score"]["N"]) == pytest.approx(expected.score, abs=1e-4) and expected.score > 0.5
+    assert item["reasons"]["L"][0]["M"]["sensor"] == {"S": "temperature_c"}  # 90.5 °C: near critical
     assert worker.alive()
