@@ -180,6 +180,26 @@ def test_poison_records_go_to_the_dlq_while_the_rest_keep_flowing(own: OwnStack,
     assert _dlq_size(s) == 3  # what the API exports as fleetpulse_api_connect_dead_letter_records
 
 
+def test_a_batch_envelope_array_gives_one_item_per_element_and_reports_bad_elements_once(
+    own: OwnStack, loaded: str
+) -> None:
+    s = own.settings
+    before, dlq_before = _count(s, s.table_readings), _dlq_size(s)
+
+    def reading(i: int) -> dict[str, Any]:
+        return {"device_id": f"env-{i % 40:02d}", "device_type": "pc", "ts": START_MS + i // 40 * 5000, "seq": i // 40}
+
+    envelopes = [json.dumps([reading(m * 20 + j) for j in range(20)]).encode() for m in range(2)]
+    mixed = json.dumps([reading(40), {"device_type": "pc", "ts": 1}, 7, reading(41)]).encode()
+    produce_raw(s, s.topic_readings, [(b"env-00", v) for v in envelopes] + [(b"env-00", mixed)])
+    wait_for(lambda: _count(s, s.table_readings) == before + 42, 60, "one item per good array element")
+    wait_for(lambda: _dlq_size(s) == dlq_before + 1, 60, "the mixed array dead-lettered once")
+    dead = [m for m in consume(s, s.topic_connect_dead_letters, dlq_before + 1, timeout=60) if m.value() == mixed]
+    assert len(dead) == 1
+    message = {k: v.decode() for k, v in dead[0].headers()}["__connect.errors.exception.message"]
+    assert "2 of 4 array elements are bad (2 written)" in message and "[1] missing partition key" in message
+
+
 def test_status_and_event_sinks_keep_one_row_per_device_and_composite_event_keys(own: OwnStack) -> None:
     s = own.settings
     scores = [(f"dev-{d}".encode(), json.dumps({"device_id": f"dev-{d}", "ts": START_MS + r * 1000, "seq": r,
