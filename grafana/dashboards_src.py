@@ -155,11 +155,11 @@ def device_drilldown() -> dashboard.Dashboard:
         .with_variable(variable)
         .annotation(
             dashboard.AnnotationQuery()
-            .name("Drift")
+            .name("Drift (fleet, by device type)")
             .datasource(DS)
             .enable(True)
             .icon_color("orange")
-            .expr(f"changes({m.DRIFT_EVENTS}{{{DEVICE}}}[1m]) > 0")
+            .expr(f"sum by (device_type) (changes({m.DRIFT_EVENTS}[1m])) > 0")  # labelled by type, not device
         )
         .annotation(
             dashboard.AnnotationQuery()
@@ -197,7 +197,10 @@ def device_drilldown() -> dashboard.Dashboard:
                 unit,
                 [
                     (f'max({m.DEVICE_SENSOR}{{{DEVICE},sensor="{sensor}"}})', "latest"),
-                    (f'max by (stat) ({m.DEVICE_WINDOW}{{{DEVICE},sensor="{sensor}"}})', "window {{stat}}"),
+                    (
+                        f'max by (stat) ({m.DEVICE_WINDOW}{{{DEVICE},sensor="{sensor}",stat=~"min|mean|max"}})',
+                        "1-min window {{stat}}",
+                    ),  # std and slope_per_s are in other units: not on this axis
                 ],
                 w=8,
             )
@@ -271,7 +274,7 @@ def pipeline_health() -> dashboard.Dashboard:
                 "Model updates and drift",
                 "cps",
                 [
-                    (f"sum(rate({m.MODEL_UPDATES}{rate}))", "learn_one/s"),
+                    (f"sum by (kind) (rate({m.MODEL_UPDATES}{rate}))", "model updates/s: {{kind}}"),
                     (f"sum(rate({m.DRIFT_EVENTS}{rate}))", "drift events/s"),
                 ],
             )

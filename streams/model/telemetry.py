@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from schemas.readings import DEVICE_TYPES
+
 drift_events = Counter(
     "fleetpulse_worker_model_drift_events",
     "Debounced concept-drift detections on a device's residuals (the model re-baselines faster for a while).",
@@ -31,3 +33,9 @@ model_updates = Counter(
     "label or feedback verdict learned.",
     ["kind"],
 )
+
+# Exposed at zero from the start, so dashboards and alerts see the series before the first event.
+for _device_type in DEVICE_TYPES:
+    drift_events.labels(_device_type)
+for _kind in ("reading", "failure_label", "feedback"):
+    model_updates.labels(_kind)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -129,11 +130,11 @@ class Observability:
         return [text for text in list(self.mailbox.messages) if needle in text]
 
 
-def _reading(device_id: str, seq: int, temperature: float) -> Reading:
+def _reading(device_id: str, seq: int, temperature: float, age_s: float = 0.0) -> Reading:
     return Reading(
         device_id=device_id,
         device_type="pc",
-        ts=int(time.time() * 1000),
+        ts=int((time.time() - age_s) * 1000),
         seq=seq,
         temperature_c=temperature,
         power_w=120.0,
@@ -259,9 +260,11 @@ def _ready(url: str) -> bool:
 def _feed(settings: Settings, stop: threading.Event) -> None:
     """Every 0.5 s a reading per device, in event time = now; the silent device stops after 4 s."""
     producer = ReadingProducer(settings)
-    started, seq = time.monotonic(), 0
+    # One reading 2 minutes back first, so the live ones close its 1-min window (window-stat metrics).
+    producer.send(_reading(HOT, 0, 97.0, age_s=120.0))
+    started, seq = time.monotonic(), 1
     while not stop.is_set():
-        producer.send(_reading(HOT, seq, 97.0))  # past the PC's critical 95 °C: score 1
+        producer.send(_reading(HOT, seq, 97.0))  # past the PC's critical 95 °C: alert-level score
         for device in CALM:
             producer.send(_reading(device, seq, 55.0))
         if time.monotonic() - started < 4:
@@ -291,10 +294,11 @@ def test_a_hot_device_pages_once_on_telegram_and_email_with_device_and_reasons(f
     mails = wait_for(lambda: fired.emails(HOT), 30, f"an e-mail naming {HOT}")
     message = texts[0]
     print(f"--- Telegram ---\n{message}\n--- e-mail ---\n{mails[0]}")  # shown with -s
-    assert "DeviceFailureScoreHigh" in message and "failure score 1.00" in message, message
+    score = re.search(r"failure score (\d\.\d\d)", message)
+    assert "DeviceFailureScoreHigh" in message and score and float(score[1]) >= 0.5, message
     assert "temperature_c=97" in message, f"the cause (latest readings) is named:\n{message}"
     if m.DEVICE_REASON not in m.NOT_YET_EXPOSED:
-        assert "Reasons: temperature_c 1.00" in message and "top reason: temperature_c" in message, message
+        assert "Reasons: temperature_c" in message and "top reason: temperature_c" in message, message
     assert f"var-device_id={HOT}" in message, "drilldown link"
     assert f"device {HOT}" in mails[0] and "temperature_c=97" in mails[0], mails[0]
     assert all(path == f"/bot{BOT_TOKEN}/sendMessage" for path in fired.telegram.paths if "sendMessage" in path)
@@ -329,6 +333,8 @@ def test_every_dashboard_and_alert_query_returns_series(fired: Observability) ->
         if any(name in expr for name in m.NOT_YET_EXPOSED):
             skipped.append(where)
             continue
+        if ": annotation " in where:  # it marks events (e.g. drift) that may not happen here: its series must exist
+            expr = re.sub(r"\s*>\s*0$", "", expr)
         if not fired.query(substitute(expr, HOT)):
             empty.append(f"{where}: {expr}")
     assert not empty, "queries without series:\n" + "\n".join(empty)
@@ -363,7 +369,8 @@ def test_promtool_check_metrics_on_the_live_endpoints(fired: Observability, endp
 def test_watch_lists_the_device_at_risk_and_the_silent_one(fired: Observability) -> None:
     screen = watch.render(fired.prometheus_url, top=10, threshold=0.5)
     at_risk = screen.split("silent or dead:")[0]
-    assert HOT in at_risk and "1.00" in at_risk and SILENT not in at_risk, screen
+    row = next(line for line in at_risk.splitlines() if line.startswith(HOT))
+    assert float(row.split()[1]) >= 0.5 and SILENT not in at_risk, screen
     assert SILENT in screen.split("silent or dead:")[1], screen
     assert f"DeviceFailureScoreHigh {HOT}" in screen, screen
 
