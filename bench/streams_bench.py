@@ -11,6 +11,8 @@
 4. where time goes: pyinstrument over the framework-free batch processor.
 
 Each phase is bounded (`FLEETPULSE_BENCH_SECONDS`, default 20). Usage: `python -m bench.streams_bench`.
+`python -m bench.streams_bench scorers`: only the full worker, with the River model then with the baseline
+scorer, on the same pre-produced readings (each its own consumer group), side by side.
 """
 
 from __future__ import annotations
@@ -400,8 +402,30 @@ def main() -> None:
     print("\n" + _profile())
 
 
+def scorers_main() -> None:
+    settings = _settings("benchsc")
+    create_topics(settings)
+    total = _preproduce(settings)
+    print(f"pre-produced {total:,} readings ({DEVICES:,} devices x {ROUNDS})")
+    rows = []
+    for scorer in ("model", "baseline"):
+        side = settings.model_copy(
+            update={"worker_scorer": scorer, "worker_app_id": f"{settings.worker_app_id}-{scorer}"}
+        )
+        worker, count, seconds = _full_worker(side, total)
+        worker.terminate()
+        worker.wait(30)
+        rows.append((scorer, count, seconds))
+    print(f"\n{'full worker, scorer':<24}{'readings':>10}{'seconds':>9}{'readings/s':>12}{'us/reading':>11}")
+    for name, count, seconds in rows:
+        rate = count / seconds if seconds else float("nan")
+        print(f"{name:<24}{count:>10,}{seconds:>9.1f}{rate:>12,.0f}{1e6 / rate:>11.0f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "plain-agent":
         plain_agent_main(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "scorers":
+        scorers_main()
     else:
         main()
