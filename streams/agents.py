@@ -72,7 +72,7 @@ def write_state(device_id: str, partition: int, value: bytes) -> None:
 async def commit_states() -> None:
     """Wait until the changelog records are acknowledged; tell a RocksDB store how far it is persisted."""
     await outputs.flush()
-    for (topic, partition), offset in outputs.delivered.items():
+    for (topic, partition), offset in list(outputs.delivered.items()):  # a copy: delivery callbacks add keys
         if topic == CHANGELOG:
             devices.data.set_persisted_offset(TP(topic, partition), offset)
 
@@ -264,7 +264,7 @@ async def publish_priors() -> None:
     """Aggregate the models held here per device type, publish, merge every worker's entries, set_prior."""
     global _prior_reader
     scorer = processor.scorer
-    if not isinstance(scorer, ModelScorer) or not app.tables.recovery.completed.is_set():
+    if not isinstance(scorer, ModelScorer) or app.rebalancing or not app.tables.recovery.completed.is_set():
         return
     if _prior_reader is None:
         topic = app.topic(PRIORS_TOPIC, partitions=1, compacting=True, deleting=False)
@@ -280,8 +280,9 @@ async def publish_priors() -> None:
         models = priors.local_models(devices.data.values(), PRIOR_MODELS_PER_TYPE)
     own = scorer.service.aggregate(models) if models else []
     records = priors.publish(own, str(app.conf.canonical_url))
+    # Queued only: the next batch's flush delivers them. Flushing here, outside the batch lock, would serve
+    # delivery callbacks in a second thread while a batch reads `outputs.delivered`.
     outputs.produce(PRIORS_TOPIC, records)
-    await outputs.flush()
     _prior_entries.update(records)  # our own entries count even before they are read back
     while (message := _prior_reader.poll(0)) is not None:  # non-blocking: what has been fetched so far
         if message.error() is None and message.key() is not None:

@@ -121,7 +121,11 @@ def _counts(settings: Settings) -> dict[str, int | None]:
 @pytest.fixture(scope="module")
 def scenario(stack: Settings) -> Iterator[tuple[Settings, int]]:
     settings = isolated_settings(
-        stack, worker_session_timeout_seconds=8.0, worker_liveness_sweep_seconds=1.0, worker_lateness_seconds=10.0
+        stack,
+        worker_session_timeout_seconds=8.0,
+        worker_liveness_sweep_seconds=1.0,
+        worker_lateness_seconds=10.0,
+        worker_prior_seconds=1.0,
     )
     second = settings.model_copy(update={"worker_web_port": free_port(), "worker_metrics_port": free_port()})
     create_topics(settings)
@@ -233,6 +237,11 @@ def test_worker_metrics_pass_promtool_and_cover_pipeline_health(scenario: tuple[
     ):
         assert name in names, name
     assert not [n for n in names if n.endswith("_ms")]
+    # the fleet-prior timer ran: this worker's models, published and read back from the priors topic, merged
+    prior = [
+        line for line in text.splitlines() if line.startswith('fleetpulse_worker_model_prior_devices{device_type="pc"}')
+    ]
+    assert prior and float(prior[0].split()[-1]) >= 1, prior
     # bounded cardinality: the default exposes the top-K devices only (K=20 of 40 here)
     scored = [line for line in text.splitlines() if line.startswith("fleetpulse_worker_device_failure_score{")]
     assert len(scored) == settings.worker_device_metrics_top_k
