@@ -37,6 +37,8 @@ from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 from fleetpulse.kafka_config import confluent_config, faust_broker_url
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
+from producers.batching import envelopes
+from producers.partitioning import Partitioner
 from schemas import Reading, Score, decode_reading, encode
 from schemas.window_stats import WindowStats
 
@@ -194,9 +196,10 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     return worker
 
 
-def _full_worker(settings: Settings, total: int) -> tuple[subprocess.Popen[bytes], int, float]:
+def _full_worker(
+    settings: Settings, total: int, name: str = "fleetpulse_worker_records_in_total"
+) -> tuple[subprocess.Popen[bytes], int, float]:
     worker = _start_worker(settings)
-    name = "fleetpulse_worker_records_in_total"
     deadline = time.monotonic() + 90
     while _metric(settings, name) <= 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -422,10 +425,57 @@ def scorers_main() -> None:
         print(f"{name:<24}{count:>10,}{seconds:>9.1f}{rate:>12,.0f}{1e6 / rate:>11.0f}")
 
 
+def _preproduce_envelopes(settings: Settings, per_message: int) -> int:
+    """The same readings as _preproduce, as batch envelopes of up to `per_message` readings per message."""
+    producer = _producer(settings)
+    partitioner = Partitioner(settings.topic_partitions)
+    for r in range(ROUNDS):
+        pairs = []
+        for d in range(DEVICES):
+            reading = _reading(d, r, T0 + r * CADENCE_MS)
+            pairs.append((reading.device_id.encode(), encode(reading)))
+        for partition, key, value, _ in envelopes(pairs, partitioner, per_message):
+            while True:
+                try:
+                    producer.produce(settings.topic_readings, key=key, value=value, partition=partition)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        producer.poll(0)
+    assert producer.flush(60) == 0
+    return DEVICES * ROUNDS
+
+
+def envelopes_main(per_message: int = 20) -> None:
+    """The full worker on one reading per message and on batch envelopes, side by side, both scorers."""
+    rows = []
+    for label, produce in (
+        ("1 reading/message", _preproduce),
+        (f"{per_message} readings/message", lambda s: _preproduce_envelopes(s, per_message)),
+    ):
+        settings = _settings("benchenv")
+        create_topics(settings)
+        total = produce(settings)
+        for scorer in ("model", "baseline"):
+            side = settings.model_copy(
+                update={"worker_scorer": scorer, "worker_app_id": f"{settings.worker_app_id}-{scorer}"}
+            )
+            worker, count, seconds = _full_worker(side, total, "fleetpulse_worker_readings_applied_total")
+            worker.terminate()
+            worker.wait(30)
+            rows.append((f"{label}, {scorer}", count, seconds))
+    print(f"\n{'full worker':<32}{'readings':>10}{'seconds':>9}{'readings/s':>12}{'vs target':>10}")
+    for name, count, seconds in rows:
+        rate = count / seconds if seconds else float("nan")
+        print(f"{name:<32}{count:>10,}{seconds:>9.1f}{rate:>12,.0f}{rate / TARGET:>10.2f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "plain-agent":
         plain_agent_main(int(sys.argv[2]))
     elif len(sys.argv) > 1 and sys.argv[1] == "scorers":
         scorers_main()
+    elif len(sys.argv) > 1 and sys.argv[1] == "envelopes":
+        envelopes_main()
     else:
         main()

@@ -91,8 +91,8 @@ async def _process_batch(events: list[faust.EventT], readings_name: str, scores_
     result = processor.process(batch, load_state)
     outputs.produce(scores_name, result.scores)
     outputs.produce(stats_name, result.stats)
-    for index, error in result.rejects:
-        await reject(events[index], error)
+    for index, part in result.rejects:
+        await reject(events[index], part.error, payload=part.payload, element=part.index)
     # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
     # restored after kill -9 makes the replay guard skip these readings, so their scores and stats
     # must already be in Kafka. (Crash before this point: nothing is committed, the batch is redone.)
@@ -104,6 +104,7 @@ async def _process_batch(events: list[faust.EventT], readings_name: str, scores_
         consumed_offsets[record.partition] = record.offset
     elapsed = time.perf_counter() - started
     metrics.records_in.labels(readings_name).inc(len(batch))
+    metrics.readings_applied.inc(result.applied)
     metrics.records_out.labels(scores_name).inc(len(result.scores))
     metrics.records_out.labels(stats_name).inc(len(result.stats))
     metrics.late_readings.inc(result.late)

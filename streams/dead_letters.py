@@ -11,9 +11,19 @@ from streams import metrics
 from streams.app import dead_letters_topic
 
 
-async def reject(event: faust.EventT, error: InvalidRecord, stage: str = "worker") -> None:
+async def reject(
+    event: faust.EventT,
+    error: InvalidRecord,
+    stage: str = "worker",
+    payload: bytes | None = None,
+    element: int | None = None,
+) -> None:
+    """Dead-letter a message, or (payload, element) one element of a batch envelope: only that element's
+    bytes are kept, with its position in the `x-batch-index` header."""
     message = event.message
     raw = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
+    if payload is not None:
+        raw = payload
     key = message.key.decode(errors="replace") if isinstance(message.key, bytes) else None
     letter = DeadLetter(
         stage=stage,
@@ -33,5 +43,7 @@ async def reject(event: faust.EventT, error: InvalidRecord, stage: str = "worker
         "x-source-partition": str(message.partition).encode(),
         "x-source-offset": str(message.offset).encode(),
     }
+    if element is not None:
+        headers["x-batch-index"] = str(element).encode()
     await dead_letters_topic.send(key=message.key, value=encode(letter), headers=headers)
     metrics.dead_letters.labels(error.reason).inc()

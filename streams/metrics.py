@@ -19,6 +19,10 @@ from prometheus_client.registry import Collector
 from streams.windows import Stats
 
 records_in = Counter("fleetpulse_worker_records_in", "Records consumed by the worker.", ["topic"])
+readings_applied = Counter(
+    "fleetpulse_worker_readings_applied",
+    "Readings applied to device state and scored (each reading of a batch envelope counts).",
+)
 records_out = Counter("fleetpulse_worker_records_out", "Records produced by the worker.", ["topic"])
 dead_letters = Counter("fleetpulse_worker_dead_letters", "Records rejected to the dead-letter topic.", ["reason"])
 late_readings = Counter(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from schemas import InvalidRecord, Reading, Score, decode_event, decode_reading, encode
+from schemas import InvalidRecord, Reading, Score, decode_batch, decode_event, encode
 from schemas.events import FailureLabel, Feedback
+from schemas.validation import Rejected
 from schemas.window_stats import WindowStats
 from streams.liveness import Live, PartitionClocks
 from streams.scoring import DeviceContext, ModelScorer, Scorer
@@ -36,7 +37,7 @@ class BatchResult(NamedTuple):
     scores: list[tuple[bytes, bytes]]  # (key, value) for the scores topic
     stats: list[tuple[bytes, bytes]]  # (key, value) for the window-stats topic
     writes: dict[str, tuple[int, bytes]]  # device_id -> (partition, encoded DeviceState)
-    rejects: list[tuple[int, InvalidRecord]]  # (index in the batch, why)
+    rejects: list[tuple[int, Rejected]]  # (index in the batch, the message or envelope element, why)
     applied: int
     late: int
     replayed: int  # skipped by the replay guard
@@ -71,23 +72,23 @@ class Processor:
         now_ms = int(now * 1000)
         scores: list[tuple[bytes, bytes]] = []
         stats: list[tuple[bytes, bytes]] = []
-        rejects: list[tuple[int, InvalidRecord]] = []
+        rejects: list[tuple[int, Rejected]] = []
         lags: list[float] = []
         touched: dict[str, tuple[DeviceState, WindowState, Live, Any]] = {}
+        applied_up_to: dict[str, tuple[int, int]] = {}  # device -> (partition, offset) its stored state covers
         scorer = self.scorer
         applied = late = replayed = 0
-        for index, record in enumerate(batch):
-            try:
-                reading = decode_reading(record.value)
-            except InvalidRecord as error:
-                rejects.append((index, error))
-                continue
+        for record, reading in self._readings(batch, rejects):
             device_id = reading.device_id
             entry = touched.get(device_id)
             if entry is None:
                 entry = touched[device_id] = self._open(device_id, reading, record.partition, load)
+                applied_up_to[device_id] = (entry[0].partition, entry[0].last_offset)
             state, windows, live, model = entry
-            if record.partition == state.partition and record.offset <= state.last_offset:
+            # Compared with the state as stored, not as updated in this batch: one batch-envelope message
+            # may carry several readings of a device under the same offset.
+            partition, offset = applied_up_to[device_id]
+            if record.partition == partition and record.offset <= offset:
                 replayed += 1  # already in this state: a replay after a crash or rebalance
                 continue
             state.partition, state.last_offset = record.partition, record.offset
@@ -112,6 +113,16 @@ class Processor:
             applied += 1
         writes = {device_id: (s.partition, self._close(s, w, v, m)) for device_id, (s, w, v, m) in touched.items()}
         return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
+
+    @staticmethod
+    def _readings(batch: Sequence[Record], rejects: list[tuple[int, Rejected]]) -> Iterator[tuple[Record, Reading]]:
+        """Every valid reading of the batch, from single-reading messages and batch envelopes alike;
+        what is invalid (a whole message, or one element of an envelope) goes to `rejects`."""
+        for index, record in enumerate(batch):
+            readings, rejected = decode_batch(record.value)
+            rejects.extend((index, part) for part in rejected)
+            for reading in readings:
+                yield record, reading
 
     def learn(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> LearnResult:
         """Failure labels and feedback verdicts from the events topic, taught to the device's model. Events

@@ -116,8 +116,15 @@ def produce_raw(settings: Settings, topic: str, records: list[tuple[bytes | None
     assert producer.flush(30) == 0
 
 
-def consume(settings: Settings, topic: str, expected: int, timeout: float = 60) -> list[Message]:
-    """Read a topic from the beginning until `expected` records arrived (or fail on timeout)."""
+def consume(
+    settings: Settings,
+    topic: str,
+    expected: int = 1,
+    timeout: float = 60,
+    until: Callable[[list[Message]], bool] | None = None,
+) -> list[Message]:
+    """Read a topic from the beginning until `expected` records arrived and `until(records)` holds (or fail
+    on timeout)."""
     consumer = Consumer(
         confluent_config(
             settings,
@@ -133,13 +140,17 @@ def consume(settings: Settings, topic: str, expected: int, timeout: float = 60) 
     messages: list[Message] = []
     deadline = time.monotonic() + timeout
     try:
-        while len(messages) < expected and time.monotonic() < deadline:
+
+        def done() -> bool:
+            return len(messages) >= expected and (until is None or until(messages))
+
+        while not done() and time.monotonic() < deadline:
             message = consumer.poll(0.5)
             if message is not None and message.error() is None:
                 messages.append(message)
     finally:
         consumer.close()
-    assert len(messages) >= expected, f"{topic}: {len(messages)} of {expected} records within {timeout}s"
+    assert done(), f"{topic}: {len(messages)} records within {timeout}s, expected {expected} and `until`"
     return messages
 
 

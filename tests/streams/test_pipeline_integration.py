@@ -200,3 +200,40 @@ def test_bad_records_go_to_dead_letters_and_the_worker_keeps_going(pipeline: Any
     assert float(item["score"]["N"]) == pytest.approx(expected.score, abs=1e-4) and expected.score > 0.5
     assert item["reasons"]["L"][0]["M"]["sensor"] == {"S": "temperature_c"}  # 90.5 °C: near critical
     assert worker.alive()
+
+
+def test_batch_envelopes_are_scored_reading_by_reading(pipeline: Any) -> None:
+    settings, worker = pipeline
+    ts = START_MS + 3_600_000
+
+    def reading(device: str, i: int) -> bytes:
+        return msgspec.json.encode(
+            {"device_id": device, "device_type": "server", "ts": ts + i * 5_000, "seq": i, "temperature_c": 50.0}
+        )
+
+    bad = b'{"device_id": "env-b", "device_type": "server", "ts": 1, "seq": 9, "voltage_v": 900}'
+    envelopes = [
+        (b"env-a", b"[" + b",".join(reading("env-a", i) for i in range(4)) + b"]"),
+        (b"env-b", b"[" + b",".join([*(reading("env-b", i) for i in range(3)), bad]) + b"]"),
+    ]
+    produce_raw(settings, settings.topic_readings, envelopes)
+
+    client = dynamodb_client(settings)
+
+    def scored(device: str) -> int:
+        return client.query(
+            TableName=settings.table_scores,
+            KeyConditionExpression="device_id = :d",
+            ExpressionAttributeValues={":d": {"S": device}},
+            Select="COUNT",
+        )["Count"]
+
+    wait_for(lambda: scored("env-a") == 4 and scored("env-b") == 3, 60, "a score per reading of the envelopes")
+
+    def from_envelopes(messages: list[Any]) -> list[Any]:
+        return [m for m in messages if "x-batch-index" in dict(m.headers())]
+
+    batch_letters = from_envelopes(consume(settings, settings.topic_dead_letters, until=from_envelopes))
+    assert [dict(m.headers())["x-batch-index"] for m in batch_letters] == [b"3"]
+    assert msgspec.json.decode(batch_letters[0].value(), type=DeadLetter).payload == bad.decode()
+    assert worker.alive()

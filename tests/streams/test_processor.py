@@ -59,7 +59,7 @@ def test_bad_records_are_rejected_with_their_index_and_do_not_touch_state() -> N
     table: dict[str, bytes] = {}
     good = _records(devices=1, rounds=1)[0]
     result = _run(Processor(lateness_ms=0), table, [Record(0, 0, b"{nope"), good._replace(offset=1)])
-    assert [(i, e.reason) for i, e in result.rejects] == [(0, "bad_json")]
+    assert [(i, r.error.reason) for i, r in result.rejects] == [(0, "bad_json")]
     assert result.applied == 1 and len(result.scores) == 1 and decode_state(table["d0"]).readings == 1
 
 
@@ -68,3 +68,29 @@ def test_state_per_device_stays_small() -> None:
     processor = Processor(lateness_ms=10_000)
     _run(processor, table, _records(devices=1, rounds=200))
     assert len(table["d0"]) < 6_000
+
+
+def _envelope(*readings: Reading, bad: bytes | None = None) -> bytes:
+    parts = [encode(reading) for reading in readings] + ([bad] if bad is not None else [])
+    return b"[" + b",".join(parts) + b"]"
+
+
+def test_a_batch_envelope_applies_every_reading_and_rejects_only_its_bad_element() -> None:
+    table: dict[str, bytes] = {}
+    first, second = (
+        Reading(device_id="d0", device_type="pc", ts=T0 + i * 5_000, seq=i, temperature_c=41.0) for i in range(2)
+    )
+    other = Reading(device_id="d1", device_type="pc", ts=T0, seq=0, temperature_c=45.0)
+    bad = b'{"device_id": "d2", "device_type": "pc", "ts": 1, "seq": 0, "load_pct": 140}'
+    message = Record(0, 7, _envelope(first, second, other, bad=bad))
+    result = _run(Processor(lateness_ms=0), table, [message])
+    # two readings of d0 under one offset are both applied (the replay guard looks at the stored state)
+    assert result.applied == 3 and result.replayed == 0 and len(result.scores) == 3
+    assert decode_state(table["d0"]).readings == 2 and decode_state(table["d1"]).readings == 1
+    [(index, rejected)] = result.rejects
+    assert (index, rejected.index, rejected.error.reason) == (0, 3, "out_of_range")
+    assert rejected.payload == bad
+
+    replay = _run(Processor(lateness_ms=0), table, [message])  # after a crash: nothing is counted twice
+    assert replay.applied == 0 and replay.replayed == 3
+    assert decode_state(table["d0"]).readings == 2
