@@ -33,6 +33,9 @@ class Record(NamedTuple):
     value: bytes
 
 
+_WHOLE_MESSAGE = 1 << 30  # an element position past any envelope's last
+
+
 class BatchResult(NamedTuple):
     scores: list[tuple[bytes, bytes]]  # (key, value) for the scores topic
     stats: list[tuple[bytes, bytes]]  # (key, value) for the window-stats topic
@@ -75,22 +78,24 @@ class Processor:
         rejects: list[tuple[int, Rejected]] = []
         lags: list[float] = []
         touched: dict[str, tuple[DeviceState, WindowState, Live, Any]] = {}
-        applied_up_to: dict[str, tuple[int, int]] = {}  # device -> (partition, offset) its stored state covers
+        applied_up_to: dict[str, tuple[int, int, int]] = {}  # device -> (partition, offset, element) applied
         scorer = self.scorer
         applied = late = replayed = 0
-        for record, reading in self._readings(batch, rejects):
+        for record, element, reading in self._readings(batch, rejects):
             device_id = reading.device_id
             entry = touched.get(device_id)
             if entry is None:
                 entry = touched[device_id] = self._open(device_id, reading, record.partition, load)
-                applied_up_to[device_id] = (entry[0].partition, entry[0].last_offset)
+                # the stored state covers every reading of every message up to its last offset
+                applied_up_to[device_id] = (entry[0].partition, entry[0].last_offset, _WHOLE_MESSAGE)
             state, windows, live, model = entry
-            # Compared with the state as stored, not as updated in this batch: one batch-envelope message
-            # may carry several readings of a device under the same offset.
-            partition, offset = applied_up_to[device_id]
-            if record.partition == partition and record.offset <= offset:
-                replayed += 1  # already in this state: a replay after a crash or rebalance
+            # A position is (offset, element): a batch envelope carries several readings of a device under
+            # one offset, and a message redelivered within one batch (after a rebalance) is seen twice.
+            partition, offset, applied_element = applied_up_to[device_id]
+            if record.partition == partition and (record.offset, element) <= (offset, applied_element):
+                replayed += 1  # already applied: a replay after a crash or rebalance, or a redelivery
                 continue
+            applied_up_to[device_id] = (record.partition, record.offset, element)
             state.partition, state.last_offset = record.partition, record.offset
             ts = reading.ts
             values = [(i, v) for i, name in SENSOR_INDEX if (v := getattr(reading, name)) is not None]
@@ -115,14 +120,17 @@ class Processor:
         return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
 
     @staticmethod
-    def _readings(batch: Sequence[Record], rejects: list[tuple[int, Rejected]]) -> Iterator[tuple[Record, Reading]]:
-        """Every valid reading of the batch, from single-reading messages and batch envelopes alike;
-        what is invalid (a whole message, or one element of an envelope) goes to `rejects`."""
+    def _readings(
+        batch: Sequence[Record], rejects: list[tuple[int, Rejected]]
+    ) -> Iterator[tuple[Record, int, Reading]]:
+        """Every valid reading of the batch with its position among the message's valid readings (stable:
+        decoding is deterministic), from single-reading messages and batch envelopes alike; what is invalid
+        (a whole message, or one element of an envelope) goes to `rejects`."""
         for index, record in enumerate(batch):
             readings, rejected = decode_batch(record.value)
             rejects.extend((index, part) for part in rejected)
-            for reading in readings:
-                yield record, reading
+            for element, reading in enumerate(readings):
+                yield record, element, reading
 
     def learn(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> LearnResult:
         """Failure labels and feedback verdicts from the events topic, taught to the device's model. Events

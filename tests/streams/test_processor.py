@@ -94,3 +94,12 @@ def test_a_batch_envelope_applies_every_reading_and_rejects_only_its_bad_element
     replay = _run(Processor(lateness_ms=0), table, [message])  # after a crash: nothing is counted twice
     assert replay.applied == 0 and replay.replayed == 3
     assert decode_state(table["d0"]).readings == 2
+
+
+def test_a_message_redelivered_within_one_batch_is_counted_once() -> None:
+    table: dict[str, bytes] = {}
+    first, second = _records(devices=1, rounds=2)
+    # after a rebalance Faust may hand the same records over again in the same batch
+    result = _run(Processor(lateness_ms=0), table, [first, second, first, second])
+    assert result.applied == 2 and result.replayed == 2
+    assert decode_state(table["d0"]).readings == 2

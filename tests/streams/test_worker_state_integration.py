@@ -142,7 +142,11 @@ def scenario(stack: Settings) -> Iterator[tuple[Settings, int]]:
         wait_for(lambda: "Worker ready" in workers[-1].log(400), 60, "worker b to join")
         # any worker answers for any device: B serves its partitions and routes the others to A
         phase_1 = {f"dev-{d:04d}": 100 for d in range(DEVICES)}
-        wait_for(lambda: _counts(second) == phase_1, 60, "every device's status through worker b")
+        try:
+            wait_for(lambda: _counts(second) == phase_1, 60, "every device's status through worker b")
+        except AssertionError as error:
+            counts = _counts(second)
+            raise AssertionError(f"{error}: {[(k, v) for k, v in counts.items() if v != phase_1[k]]}") from None
         with Load(settings, range(100, 200), rate_per_s=800):
             time.sleep(2.5)
             workers[-1].stop(signal.SIGKILL)
