@@ -80,17 +80,22 @@ def _producer(settings: Settings) -> Producer:
     )
 
 
+def _send(producer: Producer, topic: str, key: bytes, value: bytes, partition: int = -1) -> None:
+    """Produce, waiting for deliveries while the local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, key=key, value=value, partition=partition)
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
 def _preproduce(settings: Settings) -> int:
     producer = _producer(settings)
     for r in range(ROUNDS):
         for d in range(DEVICES):
             reading = _reading(d, r, T0 + r * CADENCE_MS)
-            while True:
-                try:
-                    producer.produce(settings.topic_readings, key=reading.device_id.encode(), value=encode(reading))
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+            _send(producer, settings.topic_readings, reading.device_id.encode(), encode(reading))
         producer.poll(0)
     assert producer.flush(60) == 0
     return DEVICES * ROUNDS
@@ -435,12 +440,7 @@ def _preproduce_envelopes(settings: Settings, per_message: int) -> int:
             reading = _reading(d, r, T0 + r * CADENCE_MS)
             pairs.append((reading.device_id.encode(), encode(reading)))
         for partition, key, value, _ in envelopes(pairs, partitioner, per_message):
-            while True:
-                try:
-                    producer.produce(settings.topic_readings, key=key, value=value, partition=partition)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+            _send(producer, settings.topic_readings, key, value, partition)
         producer.poll(0)
     assert producer.flush(60) == 0
     return DEVICES * ROUNDS
