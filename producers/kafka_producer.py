@@ -21,7 +21,7 @@ from prometheus_client import Counter, Gauge
 
 from fleetpulse.kafka_config import confluent_producer_config
 from fleetpulse.settings import Settings
-from schemas import DeadLetter, Reading, encode
+from schemas import DeadLetter, Reading, dead_letter_headers, encode
 from schemas.validation import check_plausible
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class ReadingProducer:
         on_delivery: Any = None,
         partition: int | None = None,
         records: int = 1,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         """Produce pre-encoded, already validated bytes (the simulator validates a whole round at once).
         `partition` overrides the key's partition (batch envelopes pick it); `records` is how many
@@ -111,7 +112,9 @@ class ReadingProducer:
         where = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic or self.topic, value=value, key=key, on_delivery=callback, **where)
+                self._producer.produce(
+                    topic or self.topic, value=value, key=key, on_delivery=callback, headers=headers, **where
+                )
                 break
             except BufferError:  # local queue full: wait for deliveries rather than buffer without bound
                 self._producer.poll(0.05)
@@ -139,7 +142,9 @@ class ReadingProducer:
             payload=payload.decode("utf-8", errors="replace"),
             rejected_at=int(time.time() * 1000),
         )
-        self.send_raw((key or "").encode(), encode(letter), topic=self.topic_dead_letters)
+        self.send_raw(
+            (key or "").encode(), encode(letter), topic=self.topic_dead_letters, headers=dead_letter_headers(letter)
+        )
 
     def poll(self, timeout: float = 0) -> None:
         self._producer.poll(timeout)

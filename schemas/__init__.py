@@ -4,7 +4,7 @@ The msgspec structs here are the source of truth; `schemas/json/*.json` is gener
 (`fleetpulse schemas export`) for non-Python consumers, and a test fails when it is stale.
 """
 
-from schemas.dead_letters import DeadLetter
+from schemas.dead_letters import DeadLetter, dead_letter_headers
 from schemas.events import FAILURE_MODES, DeviceEvent, FailureLabel, Feedback, Lifecycle, Liveness
 from schemas.readings import DEVICE_TYPES, SENSORS, Reading
 from schemas.scores import Reason, Score
@@ -35,6 +35,7 @@ __all__ = [
     "Rejected",
     "Score",
     "WindowStats",
+    "dead_letter_headers",
     "decode_batch",
     "decode_event",
     "decode_reading",

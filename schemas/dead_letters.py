@@ -18,3 +18,23 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     key: str | None = None
     payload: str  # the original bytes, decoded as UTF-8 with replacement
     rejected_at: EpochMillis
+
+
+def dead_letter_headers(letter: DeadLetter, element: int | None = None) -> list[tuple[str, bytes]]:
+    """The reason and the source as Kafka headers, so tools can filter dead letters without decoding them.
+    Every stage (producers, ingestion, the worker) sends these same headers. `element` is the position of
+    the rejected reading inside a batch envelope."""
+    headers = [
+        ("x-dead-letter-stage", letter.stage.encode()),
+        ("x-dead-letter-reason", letter.reason.encode()),
+        ("x-dead-letter-error", letter.error.encode()[:1000]),
+    ]
+    if letter.source_topic is not None:
+        headers += [
+            ("x-source-topic", letter.source_topic.encode()),
+            ("x-source-partition", str(letter.source_partition).encode()),
+            ("x-source-offset", str(letter.source_offset).encode()),
+        ]
+    if element is not None:
+        headers.append(("x-batch-index", str(element).encode()))
+    return headers

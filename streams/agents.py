@@ -27,6 +27,7 @@ from streams.outputs import Outputs
 from streams.processor import Processor, Record, copy_live, live_from_state
 from streams.scoring import ModelScorer, make_scorer
 from streams.state import decode_state, encode_state
+from streams.windows import SENSOR_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def load_state(device_id: str, partition: int | None = None) -> bytes | None:
 
 
 CHANGELOG = devices.changelog_topic.get_topic_name()
+DEAD_LETTERS = settings.topic_dead_letters
 batch_lock = asyncio.Lock()  # a sweep's read-modify-write of a device never interleaves with a batch
 
 
@@ -92,7 +94,7 @@ async def _process_batch(events: list[faust.EventT], readings_name: str, scores_
     outputs.produce(scores_name, result.scores)
     outputs.produce(stats_name, result.stats)
     for index, part in result.rejects:
-        await reject(events[index], part.error, payload=part.payload, element=part.index)
+        reject(outputs, DEAD_LETTERS, events[index], part.error, payload=part.payload, element=part.index)
     # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
     # restored after kill -9 makes the replay guard skip these readings, so their scores and stats
     # must already be in Kafka. (Crash before this point: nothing is committed, the batch is redone.)
@@ -168,13 +170,13 @@ async def _sweep() -> None:
                 last_seen_ts=live.last_seen,
                 expected_interval_ms=int(live.cadence_ms) if live.cadence_ms >= 1 else None,
             )
-            events_topic.send_soon(key=change.device_id.encode(), value=encode(event), partition=live.partition)
+            outputs.produce_to(events_topic.get_topic_name(), live.partition, change.device_id.encode(), encode(event))
             metrics.liveness_transitions.labels(STATES[change.state]).inc()
             metrics.records_out.labels(events_topic.get_topic_name()).inc()
             if change.state == DEAD:
                 metrics.device_lifespan_seconds.observe((live.last_seen - live.first_seen) / 1000)
             persist.append(change)
-        await app.producer.flush()  # the events first, then the state that says they were sent
+        await outputs.flush()  # the events first, then the state that says they were sent
         for change in persist:
             raw = load_state(change.device_id)
             if raw is not None:  # persisted, so a restart does not emit the transition again
@@ -192,7 +194,7 @@ def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
         ranked = heapq.nlargest(settings.worker_device_metrics_top_k, latest.items(), key=lambda kv: kv[1][1].score)
     rows, reasons, windows = [], [], []
     for device_id, (reading, score) in ranked:
-        values = {name: float(v) for name in _SENSORS if (v := getattr(reading, name)) is not None}
+        values = {name: float(v) for name in SENSOR_NAMES if (v := getattr(reading, name)) is not None}
         state = live[device_id].state if device_id in live else 0
         rows.append((device_id, values, score.score, state))
         reasons.append((device_id, {r.sensor: r.contribution for r in reversed(score.reasons)}))  # max wins
@@ -238,7 +240,7 @@ async def learn_from_events(stream: faust.StreamT) -> None:
             batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
             result = processor.learn(batch, load_state)
             for index, error in result.rejects:
-                await reject(events[index], error, stage="worker-events")
+                reject(outputs, DEAD_LETTERS, events[index], error, stage="worker-events")
             for device_id, (partition, value) in result.writes.items():
                 write_state(device_id, partition, value)
             await commit_states()
@@ -294,9 +296,6 @@ async def publish_priors() -> None:
     for prior in priors.merged(_prior_entries, PRIOR_MAX_AGE_MS):
         scorer.service.set_prior(prior)
         metrics.prior_devices.labels(prior.device_type or "").set(prior.devices)
-
-
-_SENSORS = ("temperature_c", "power_w", "load_pct", "voltage_v", "fan_cfm", "clock_ghz")
 
 
 @app.task

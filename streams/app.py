@@ -41,7 +41,6 @@ def raw_topic(name: str) -> faust.TopicT:
 
 readings_topic = raw_topic(settings.topic_readings)
 scores_topic = raw_topic(settings.topic_scores)
-dead_letters_topic = raw_topic(settings.topic_dead_letters)
 events_topic = raw_topic(settings.topic_events)
 stats_topic = raw_topic(settings.topic_stats)
 

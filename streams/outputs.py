@@ -52,21 +52,18 @@ class Outputs:
                 self.delivered[key] = message.offset()
 
     def produce(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-        produce = self._producer.produce
         for key, value in records:
-            while True:
-                try:
-                    produce(topic, value, key)
-                    break
-                except BufferError:  # local queue full: serve delivery reports, then retry
-                    self._producer.poll(0.05)
+            self.produce_to(topic, -1, key, value)
 
-    def produce_to(self, topic: str, partition: int, key: bytes, value: bytes) -> None:
+    def produce_to(
+        self, topic: str, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        """One record; partition -1 lets the (murmur2) partitioner choose from the key."""
         while True:
             try:
-                self._producer.produce(topic, value, key, partition)
-                break
-            except BufferError:
+                self._producer.produce(topic, value, key, partition, headers=headers)
+                return
+            except BufferError:  # local queue full: serve delivery reports, then retry
                 self._producer.poll(0.05)
 
     async def flush(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 (librdkafka flush timeout)

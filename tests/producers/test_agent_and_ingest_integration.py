@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 import requests
 
@@ -130,7 +131,12 @@ def test_bad_pushes_are_refused_with_a_clear_status_and_counted(
 def test_authenticated_garbage_is_dead_lettered_and_the_rate_limit_applies(ingest: tuple) -> None:
     settings, url, _ = ingest
     letters = consume(settings, settings.topic_dead_letters, 1)
-    assert DeadLetter.__name__ and b'"stage":"ingest"' in letters[0].value()
+    letter = msgspec.json.decode(letters[0].value(), type=DeadLetter)
+    headers = dict(letters[0].headers() or [])
+    assert letter.stage == "ingest" and letter.reason and letter.payload
+    # the same headers as the worker's dead letters, so one consumer reads every stage's reasons
+    assert headers["x-dead-letter-reason"] == letter.reason.encode()
+    assert headers["x-dead-letter-stage"] == b"ingest"
     token = TOKENS[ANDROID["deviceId"]]
     statuses = [_push(url, ANDROID, token).status_code for _ in range(7)]
     assert 429 in statuses
