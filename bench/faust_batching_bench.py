@@ -19,11 +19,12 @@ import uuid
 import msgspec
 from confluent_kafka import Producer
 
-from bench.streams_bench import ROOT, _env, _free_port, _reading
+from bench.streams_bench import ROOT, _env, _reading
 from fleetpulse.kafka_config import confluent_config, faust_broker_url
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from schemas import Reading
+from tests.harness import free_port
 
 READINGS = int(os.environ.get("FLEETPULSE_BENCH_READINGS", "120000"))
 DEVICES = 2_000
@@ -73,7 +74,7 @@ def agent_main(topic_name: str, per_message: int) -> None:
     app = faust.App(
         f"bench-batching-{uuid.uuid4().hex[:6]}",
         broker=faust_broker_url(Settings()),
-        web_port=_free_port(),
+        web_port=free_port(),
         datadir=f"/tmp/{uuid.uuid4().hex[:6]}-bench-batching",
         autodiscover=False,
         stream_buffer_maxsize=4096,

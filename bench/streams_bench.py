@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from producers.batching import envelopes
 from producers.partitioning import Partitioner
 from schemas import Reading, Score, decode_reading, encode
 from schemas.window_stats import WindowStats
+from tests.harness import free_port, settings_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("FLEETPULSE_BENCH_SECONDS", "20"))
@@ -48,12 +48,6 @@ DEVICES, ROUNDS = 4_000, 50  # 200k readings; 50 rounds at 5 s = 250 s of event 
 CADENCE_MS = 5_000
 T0 = 1_795_000_020_000 - 1_795_000_020_000 % 60_000
 TARGET = 20_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _reading(device: int, round_: int, ts: int, prefix: str = "bench") -> Reading:
@@ -122,11 +116,7 @@ def _raw_ceiling(settings: Settings, total: int) -> tuple[int, float]:
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        env[f"FLEETPULSE_{name.upper()}"] = str(value)
-    return env
+    return {**os.environ, **settings_env(settings)}
 
 
 def _plain_faust(settings: Settings, total: int) -> tuple[int, float]:
@@ -153,7 +143,7 @@ def plain_agent_main(total: int) -> None:
     app = faust.App(
         f"bench-plain-{uuid.uuid4().hex[:6]}",
         broker=faust_broker_url(settings),
-        web_port=_free_port(),
+        web_port=free_port(),
         datadir=f"/tmp/{uuid.uuid4().hex[:6]}-bench-plain",
         autodiscover=False,
         stream_buffer_maxsize=4096,
@@ -360,8 +350,8 @@ def _settings(prefix: str) -> Settings:
             "topic_events": f"{tag}.events",
             "topic_stats": f"{tag}.stats",
             "worker_app_id": f"{tag}-worker",
-            "worker_web_port": _free_port(),
-            "worker_metrics_port": _free_port(),
+            "worker_web_port": free_port(),
+            "worker_metrics_port": free_port(),
             "worker_lateness_seconds": 0.0,
             "topic_partitions": 6,
         }
