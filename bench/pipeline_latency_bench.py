@@ -13,6 +13,7 @@ import threading
 import time
 
 from connectors import rest
+from connectors.desired import desired
 from connectors.tables import create_table, dynamodb_client
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
@@ -28,20 +29,12 @@ POLL_INTERVAL_S = 0.05
 def _setup(settings: Settings) -> list[str]:
     create_topics(settings)
     client = dynamodb_client(settings)
-    names = []
-    for kind, topic, table in (
-        ("readings", settings.topic_readings, settings.table_readings),
-        ("scores", settings.topic_scores, settings.table_scores),
-    ):
+    for table in (settings.table_readings, settings.table_scores):
         create_table(client, table)
-        name = f"{settings.worker_app_id}-{kind}"
-        rest.apply(
-            settings.connect_url,
-            rest.CONFIG_DIR / f"{kind}-dynamodb.json",
-            {"name": name, "topics": topic, "dynamodb.table": table},
-        )
-        names.append(name)
-    return names
+    connectors = desired(settings, name_prefix=f"{settings.worker_app_id}-", kinds=("readings", "scores"))
+    for name, config in connectors.items():
+        rest.apply_config(settings.connect_url, name, config)
+    return list(connectors)
 
 
 def _produce(settings: Settings, sent: dict[tuple[str, int], float]) -> None:

@@ -4,6 +4,7 @@ set of files serves the demo, the tests (isolated names) and production."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,13 @@ SINKS = {
 }
 
 
-def desired(settings: Settings, name_prefix: str = "", config_dir: Path = CONFIG_DIR) -> dict[str, dict[str, str]]:
-    """{connector name: config}. name_prefix keeps a test's connectors apart from the demo's."""
+def desired(
+    settings: Settings, name_prefix: str = "", config_dir: Path = CONFIG_DIR, kinds: Iterable[str] = tuple(SINKS)
+) -> dict[str, dict[str, str]]:
+    """{connector name: config} for the sinks of `kinds` (default all). name_prefix keeps a test's connectors
+    apart from the demo's."""
     connectors = {}
-    for sink in SINKS.values():
+    for sink in (SINKS[kind] for kind in kinds):
         name, config = load(config_dir / sink.file)
         config["topics"] = getattr(settings, sink.topic_field)
         config["dynamodb.table"] = getattr(settings, sink.table_field)

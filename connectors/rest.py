@@ -21,11 +21,10 @@ class ConnectError(RuntimeError):
     pass
 
 
-def load(path: Path, overrides: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
-    """Read a `{"name", "config"}` file; overrides (e.g. a test's topic or table) win."""
+def load(path: Path) -> tuple[str, dict[str, str]]:
+    """Read a `{"name", "config"}` file (plain Connect JSON)."""
     document = json.loads(path.read_text())
-    config = {**document["config"], **(overrides or {})}
-    return config.pop("name", document["name"]), config
+    return document["name"], dict(document["config"])
 
 
 def _request(method: str, url: str, *, timeout: float = 60.0, **kwargs: Any) -> requests.Response:
@@ -99,12 +98,6 @@ def delete(connect_url: str, name: str) -> None:
         raise ConnectError(f"DELETE {name}: {response.status_code} {response.text}")
 
 
-def apply(connect_url: str, path: Path, overrides: dict[str, str] | None = None) -> dict[str, Any]:
-    name, config = load(path, overrides)
-    put_config(connect_url, name, config)
-    return wait_running(connect_url, name)
-
-
 def apply_config(connect_url: str, name: str, config: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
     put_config(connect_url, name, config, timeout)
     return wait_running(connect_url, name, timeout)
@@ -153,7 +146,3 @@ def diff(desired: dict[str, str], actual: dict[str, str] | None) -> list[str]:
     if not lines and desired != {k: v for k, v in actual.items() if k != "name"}:
         lines.append("~ a secret value differs (masked)")
     return lines
-
-
-def default_files() -> list[Path]:
-    return sorted(CONFIG_DIR.glob("*.json"))

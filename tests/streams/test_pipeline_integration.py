@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from connectors import rest
+from connectors.desired import desired
 from connectors.tables import create_table, dynamodb_client
 from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
@@ -39,15 +40,9 @@ K = DEVICES * ROUNDS
 START_MS = (int(time.time()) // 3600 - 1) * 3_600_000
 
 
-def _connector_overrides(settings: Settings, kind: str) -> dict[str, str]:
-    topic = settings.topic_readings if kind == "readings" else settings.topic_scores
-    table = settings.table_readings if kind == "readings" else settings.table_scores
-    return {
-        "name": f"{settings.worker_app_id}-{kind}",
-        "topics": topic,
-        "dynamodb.table": table,
-        "errors.deadletterqueue.topic.name": f"{topic}.connect-dlq",
-    }
+def _connectors(settings: Settings) -> dict[str, dict[str, str]]:
+    """The readings and scores sinks, named and pointed at this module's topics and tables."""
+    return desired(settings, name_prefix=f"{settings.worker_app_id}-", kinds=("readings", "scores"))
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +52,13 @@ def pipeline(stack: Settings) -> Iterator[tuple[Settings, RealProcess]]:
     client = dynamodb_client(settings)
     for table in (settings.table_readings, settings.table_scores):
         create_table(client, table)
-    names = []
-    for kind in ("readings", "scores"):
-        overrides = _connector_overrides(settings, kind)
-        rest.apply(settings.connect_url, rest.CONFIG_DIR / f"{kind}-dynamodb.json", overrides)
-        names.append(overrides["name"])
+    for name, config in _connectors(settings).items():
+        rest.apply_config(settings.connect_url, name, config)
     worker = start_worker(settings)
     wait_worker_ready(settings, worker)
     yield settings, worker
     worker.stop()
-    for name in names:
+    for name in _connectors(settings):
         rest.delete(settings.connect_url, name)
 
 
@@ -74,15 +66,11 @@ def _count(settings: Settings, table: str) -> int:
     return dynamodb_client(settings).scan(TableName=table, Select="COUNT")["Count"]
 
 
-def _sink_lag(settings: Settings, kind: str) -> int:
+def _sink_lag(settings: Settings, name: str, topic: str) -> int:
     """Records the sink connector has not yet committed (its consumer group is connect-<name>)."""
-    overrides = _connector_overrides(settings, kind)
     admin = AdminClient(confluent_config(settings, log_level=0))
-    topic = overrides["topics"]
     partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
-    future = admin.list_consumer_group_offsets(
-        [ConsumerGroupTopicPartitions(f"connect-{overrides['name']}", partitions)]
-    )
+    future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(f"connect-{name}", partitions)])
     committed = {tp.partition: tp.offset for tp in next(iter(future.values())).result().topic_partitions}
     consumer = Consumer(confluent_config(settings, **{"group.id": "lag-probe", "log_level": 0}))
     try:
@@ -141,8 +129,8 @@ def test_every_reading_and_score_lands_once_with_typed_numbers(pipeline: Any, si
 def test_replaying_the_producer_creates_no_duplicates(pipeline: Any, simulated: int) -> None:
     settings, _ = pipeline
     _simulate(settings)  # the same seed and start time: the same K readings again
-    for kind in ("readings", "scores"):
-        wait_for(lambda k=kind: _sink_lag(settings, k) == 0, 120, f"the {kind} sink to catch up")
+    for name, config in _connectors(settings).items():
+        wait_for(lambda n=name, t=config["topics"]: _sink_lag(settings, n, t) == 0, 120, f"{name} to catch up")
     assert _count(settings, settings.table_readings) == simulated
     assert _count(settings, settings.table_scores) == simulated
 
