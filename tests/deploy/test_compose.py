@@ -39,11 +39,7 @@ def test_grafana_password_must_come_from_env() -> None:
 def test_app_service_command_is_a_real_subcommand(compose_config: dict[str, Any], service: str) -> None:
     svc = compose_config["services"][service]
     command = svc["command"]
-    if not command_exists(command):
-        assert svc.get("profiles"), (
-            f"{service}: `fleetpulse {' '.join(command)}` does not exist and it starts by default"
-        )
-        pytest.skip(f"{service}: `fleetpulse {' '.join(command)}` is not a command yet (service is behind a profile)")
+    assert command_exists(command), f"{service}: `fleetpulse {' '.join(command)}` is not a fleetpulse command"
 
 
 @pytest.mark.parametrize("service", [*APP_SERVICES, "connect"])
