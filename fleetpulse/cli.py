@@ -151,6 +151,7 @@ def _register_domain_commands() -> None:
     from grafana.commands import grafana, watch
     from producers.commands import agent, ingest, simulate
     from streams.evaluation.commands import evaluate
+    from streams.model.snapshot_commands import model
 
     main.add_command(simulate)
     main.add_command(agent)
@@ -162,6 +163,7 @@ def _register_domain_commands() -> None:
     main.add_command(bot)
     main.add_command(grafana)
     main.add_command(watch)
+    main.add_command(model)
 
 
 _register_domain_commands()

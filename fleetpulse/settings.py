@@ -132,6 +132,15 @@ class Settings(BaseSettings):
         "fleetpulse.connect-dead-letters.v1", description="Records the DynamoDB sinks could not write."
     )
 
+    # --- Model snapshots (S3; credentials from the standard AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE, IRSA) ---
+    s3_endpoint_url: str = Field(
+        "", description="S3 endpoint for model snapshots (MinIO, moto); empty uses AWS's regional endpoint."
+    )
+    s3_region: str = Field("us-east-1", description="AWS region of the model snapshot bucket.")
+    model_snapshot_uri: str = Field(
+        "", description="Default s3://bucket/prefix of `fleetpulse model export/import`; empty = give --to/--from."
+    )
+
     # --- Query API and Telegram bot ---
     api_port: int = Field(8088, description="Port of the query API (`fleetpulse api`).")
     api_token: SecretStr = Field(
