@@ -19,8 +19,8 @@ from prometheus_client import start_http_server
 from fleetpulse.kafka_config import confluent_config
 from schemas import encode
 from schemas.events import Liveness
-from streams import kpis, metrics, priors
-from streams.app import app, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
+from streams import continuity, kpis, metrics, priors
+from streams.app import app, applied_offsets, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
 from streams.dead_letters import reject
 from streams.liveness import DEAD, STATES, LivenessConfig, PartitionClocks, sweep
 from streams.outputs import Outputs
@@ -47,36 +47,52 @@ _index_assignment: frozenset[int] | None = None
 
 
 def load_state(device_id: str, partition: int | None = None) -> bytes | None:
-    key, store = device_id.encode(), devices.data
+    return _get(devices, device_id.encode(), partition)
+
+
+def _get(table: faust.TableT, key: bytes, partition: int | None) -> bytes | None:
+    store = table.data
     if partition is not None and hasattr(store, "_db_for_partition"):
         # RocksDB store: it picks the partition from the *current event*, which in a take() batch is the
-        # last event's, not this device's; so address the device's partition explicitly.
+        # last event's, not this key's; so address the key's partition explicitly.
         return store._db_for_partition(partition).get(key)
     return store.get(key)
 
 
 CHANGELOG = devices.changelog_topic.get_topic_name()
+APPLIED_CHANGELOG = applied_offsets.changelog_topic.get_topic_name()
 DEAD_LETTERS = settings.topic_dead_letters
 batch_lock = asyncio.Lock()  # a sweep's read-modify-write of a device never interleaves with a batch
 
 
 def write_state(device_id: str, partition: int, value: bytes) -> None:
     """Store and changelog one device's state on the readings' partition (co-partitioned by construction)."""
-    key, store = device_id.encode(), devices.data
-    if hasattr(store, "_db_for_partition"):  # RocksDB: explicit partition, as in load_state
+    _put(devices, CHANGELOG, device_id.encode(), partition, value)
+
+
+def _put(table: faust.TableT, changelog: str, key: bytes, partition: int, value: bytes) -> None:
+    store = table.data
+    if hasattr(store, "_db_for_partition"):  # RocksDB: explicit partition, as in _get
         store._db_for_partition(partition).put(key, value)
         store._key_index[key] = partition
     else:
         store[key] = value
-    outputs.produce_to(CHANGELOG, partition, key, value)
+    outputs.produce_to(changelog, partition, key, value)
+
+
+def _applied(partitions: set[int]) -> dict[int, int]:
+    """Each partition's applied offset (streams/continuity.py), where one is stored."""
+    stored = {p: _get(applied_offsets, b"%d" % p, p) for p in partitions}
+    return {p: int(raw) for p, raw in stored.items() if raw is not None}
 
 
 async def commit_states() -> None:
     """Wait until the changelog records are acknowledged; tell a RocksDB store how far it is persisted."""
     await outputs.flush()
     for (topic, partition), offset in list(outputs.delivered.items()):  # a copy: delivery callbacks add keys
-        if topic == CHANGELOG:
-            devices.data.set_persisted_offset(TP(topic, partition), offset)
+        for table, changelog in ((devices, CHANGELOG), (applied_offsets, APPLIED_CHANGELOG)):
+            if topic == changelog:
+                table.data.set_persisted_offset(TP(topic, partition), offset)
 
 
 @app.agent(readings_topic)
@@ -89,21 +105,26 @@ async def process_readings(stream: faust.StreamT) -> None:
 
 async def _process_batch(events: list[faust.EventT], readings_name: str, scores_name: str, stats_name: str) -> None:
     started = time.perf_counter()
-    batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
+    delivered = [_record(event) for event in events]
+    batch = await _complete(delivered)
     result = processor.process(batch, load_state)
     outputs.produce(scores_name, result.scores)
     outputs.produce(stats_name, result.stats)
     for index, part in result.rejects:
-        reject(outputs, DEAD_LETTERS, events[index], part.error, payload=part.payload, element=part.index)
+        reject(outputs, DEAD_LETTERS, readings_name, batch[index], part.error, payload=part.payload, element=part.index)
     # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
     # restored after kill -9 makes the replay guard skip these readings, so their scores and stats
     # must already be in Kafka. (Crash before this point: nothing is committed, the batch is redone.)
     await outputs.flush()
     for device_id, (partition, value) in result.writes.items():
         write_state(device_id, partition, value)
+    applied = _applied({record.partition for record in batch})
+    for partition, offset in continuity.newest_offsets(batch).items():
+        if offset > applied.get(partition, -1):
+            _put(applied_offsets, APPLIED_CHANGELOG, b"%d" % partition, partition, b"%d" % offset)
     await commit_states()  # before take_events acks the batch, so before its offsets can be committed
     for record in batch:
-        consumed_offsets[record.partition] = record.offset
+        consumed_offsets[record.partition] = max(record.offset, consumed_offsets.get(record.partition, -1))
     elapsed = time.perf_counter() - started
     metrics.records_in.labels(readings_name).inc(len(batch))
     metrics.readings_applied.inc(result.applied)
@@ -115,6 +136,29 @@ async def _process_batch(events: list[faust.EventT], readings_name: str, scores_
     metrics.processing_seconds.observe(elapsed / len(batch))
     for lag in result.lags_s:
         metrics.event_lag_seconds.observe(max(0.0, lag))
+
+
+def _record(event: faust.EventT) -> Record:
+    message = event.message
+    return Record(message.partition, message.offset, message.value or b"", message.key)
+
+
+async def _complete(delivered: list[Record]) -> list[Record]:
+    """The batch plus whatever Faust skipped before it on its partitions, in offset order."""
+    global _hole_reader
+    found = continuity.holes(delivered, _applied({record.partition for record in delivered}))
+    if not found:
+        return continuity.in_offset_order(delivered)
+    if _hole_reader is None:
+        _hole_reader = continuity.HoleReader(settings, readings_topic.get_topic_name())
+    loop = asyncio.get_running_loop()
+    read = [record for hole in found for record in await loop.run_in_executor(None, _hole_reader.read, hole)]
+    log.warning("read back %d readings records Faust skipped: %s", len(read), found)
+    metrics.skipped_records_read_back.inc(len(read))
+    return continuity.in_offset_order(delivered + read)
+
+
+_hole_reader: continuity.HoleReader | None = None
 
 
 def _active_partitions() -> frozenset[int]:
@@ -237,10 +281,10 @@ async def learn_from_events(stream: faust.StreamT) -> None:
     events_name = events_topic.get_topic_name()
     async for events in stream.take_events(500, 1.0):
         async with batch_lock:  # learning and scoring never interleave on one device state
-            batch = [Record(e.message.partition, e.message.offset, e.message.value or b"") for e in events]
+            batch = [_record(event) for event in events]
             result = processor.learn(batch, load_state)
             for index, error in result.rejects:
-                reject(outputs, DEAD_LETTERS, events[index], error, stage="worker-events")
+                reject(outputs, DEAD_LETTERS, events_name, batch[index], error, stage="worker-events")
             for device_id, (partition, value) in result.writes.items():
                 write_state(device_id, partition, value)
             await commit_states()

@@ -52,3 +52,13 @@ devices = app.Table(
     value_type=bytes,
     partitions=settings.topic_partitions,
 )
+
+# readings partition (b"3") -> the newest readings offset applied there, every older one applied too
+# (ASCII digits). Its changelog is co-partitioned with the readings, so it moves with them; see
+# streams/continuity.py.
+applied_offsets = app.Table(
+    "applied-offsets",
+    key_type=bytes,
+    value_type=bytes,
+    partitions=settings.topic_partitions,
+)

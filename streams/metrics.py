@@ -31,6 +31,10 @@ late_readings = Counter(
 replayed_readings = Counter(
     "fleetpulse_worker_replayed_readings", "Redelivered readings skipped because their device state has them."
 )
+skipped_records_read_back = Counter(
+    "fleetpulse_worker_skipped_records_read_back",
+    "Readings-topic records Faust never delivered (skipped across a rebalance), read back from Kafka and applied.",
+)
 liveness_transitions = Counter("fleetpulse_worker_liveness_transitions", "Device liveness state changes.", ["state"])
 processing_seconds = Histogram(
     "fleetpulse_worker_processing_seconds",

@@ -31,6 +31,7 @@ class Record(NamedTuple):
     partition: int
     offset: int
     value: bytes
+    key: bytes | None = None  # for dead letters
 
 
 _WHOLE_MESSAGE = 1 << 30  # an element position past any envelope's last

@@ -1,0 +1,117 @@
+"""Every offset of a readings partition gets applied, even when Faust never delivers it.
+
+Across a rebalance Faust can commit a partition's offset past messages it had fetched but dropped from
+its buffers (faust-streaming#312); the next owner starts after them, and the per-device replay guard
+cannot notice readings it never received. So the worker keeps, per readings partition, the newest offset
+applied with every offset below it applied too (the `applied-offsets` table, changelog-backed and
+co-partitioned with the readings, so it moves with the partition). A batch that leaves a hole above that
+offset is completed by reading the hole from Kafka directly, then processed in offset order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from confluent_kafka import Consumer, TopicPartition
+
+from fleetpulse.kafka_config import confluent_config
+from fleetpulse.settings import Settings
+from streams.processor import Record
+
+log = logging.getLogger(__name__)
+
+
+class Hole(NamedTuple):
+    """Offsets [first, end) of one partition that were never delivered."""
+
+    partition: int
+    first: int
+    end: int
+
+
+class HoleReadError(RuntimeError):
+    """A hole could not be read back from Kafka; the batch must not be applied without it."""
+
+
+def holes(batch: Iterable[Record], applied: dict[int, int]) -> list[Hole]:
+    """The offsets missing between each partition's applied offset and the batch's records of it (before
+    and between them). A partition with no applied offset yet has nothing to be contiguous with."""
+    found = []
+    for partition, offsets in _offsets_by_partition(batch).items():
+        expected = applied.get(partition)
+        if expected is None:
+            continue
+        expected += 1
+        for offset in offsets:
+            if offset > expected:
+                found.append(Hole(partition, expected, offset))
+            expected = max(expected, offset + 1)
+    return found
+
+
+def in_offset_order(batch: Iterable[Record]) -> list[Record]:
+    """Records ordered by (partition, offset): a device's readings must be applied oldest first, or the
+    replay guard would take an older reading read back from a hole for a replay. Stable, so a message
+    redelivered within the batch stays beside its first copy."""
+    return sorted(batch, key=lambda record: (record.partition, record.offset))
+
+
+def newest_offsets(batch: Iterable[Record]) -> dict[int, int]:
+    return {partition: offsets[-1] for partition, offsets in _offsets_by_partition(batch).items()}
+
+
+def _offsets_by_partition(batch: Iterable[Record]) -> dict[int, list[int]]:
+    by_partition: dict[int, list[int]] = defaultdict(list)
+    for record in batch:
+        by_partition[record.partition].append(record.offset)
+    return {partition: sorted(offsets) for partition, offsets in by_partition.items()}
+
+
+class HoleReader:
+    """Reads given offsets of the readings topic with a group-less assignment (it never commits)."""
+
+    def __init__(self, settings: Settings, topic: str, timeout_s: float = 30.0) -> None:
+        self.topic, self.timeout_s = topic, timeout_s
+        self._consumer = Consumer(
+            confluent_config(
+                settings,
+                **{
+                    "group.id": f"{settings.worker_app_id}-hole-reader",  # required by librdkafka, never used
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "auto.offset.reset": "earliest",  # a hole already deleted by retention: read what is left
+                    "log_level": 0,
+                },
+            )
+        )
+
+    def read(self, hole: Hole) -> list[Record]:
+        """Blocking: every record still in Kafka at the hole's offsets."""
+        self._consumer.assign([TopicPartition(self.topic, hole.partition, hole.first)])
+        records: list[Record] = []
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            while time.monotonic() < deadline:
+                message = self._consumer.poll(0.5)
+                if message is not None and message.error() is None:
+                    if message.offset() >= hole.end:
+                        return records
+                    records.append(Record(hole.partition, message.offset(), message.value() or b"", message.key()))
+                    if message.offset() == hole.end - 1:
+                        return records
+                (position,) = self._consumer.position([TopicPartition(self.topic, hole.partition)])
+                if position.offset >= hole.end:  # past the hole (offsets without records: markers, retention)
+                    return records
+        finally:
+            self._consumer.unassign()
+        raise HoleReadError(
+            f"partition {hole.partition} offsets {hole.first}..{hole.end - 1}: "
+            f"{len(records)} records read back within {self.timeout_s:.0f} s"
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
