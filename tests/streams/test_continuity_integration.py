@@ -29,7 +29,11 @@ def _round(round_: int) -> list[tuple[bytes | None, bytes]]:
     for d in range(DEVICES):
         device_id = f"dev-{d:03d}"
         reading = Reading(
-            device_id=device_id, device_type="raspberry_pi", ts=T0 + round_ * 5_000, seq=round_, temperature_c=50.0 + d % 7
+            device_id=device_id,
+            device_type="raspberry_pi",
+            ts=T0 + round_ * 5_000,
+            seq=round_,
+            temperature_c=50.0 + d % 7,
         )
         records.append((device_id.encode(), encode(reading)))
     return records
