@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -107,7 +108,7 @@ def import_(uri: str | None, priors: bool, devices: bool) -> None:
 
 def _restore(
     settings: Settings, store: S3Store, folder: str, manifest: snapshots.Manifest, problems: list[str]
-) -> dict[str, int]:
+) -> Counter[str]:
     members = snapshot_kafka.worker_members(settings)
     if members:
         raise SnapshotError(
@@ -123,4 +124,4 @@ def _restore(
     writer.close()
     if snapshot_kafka.worker_members(settings):
         problems.append("a worker started during the restore: devices it recovered before the writes start cold")
-    return dict(outcome)
+    return outcome
