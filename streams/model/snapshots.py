@@ -15,6 +15,7 @@ export and is never imported. Memory stays bounded by chunking: one open chunk p
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import re
@@ -99,7 +100,12 @@ def _sha256(data: bytes) -> str:
 
 def expected_schema(device_type: str | None, sensors: Iterable[str] | None = None) -> str:
     """The feature-schema hash this code gives a device type's model (what a snapshot must match)."""
-    return DeviceModel(device_type, tuple(sensors) if sensors is not None else None).schema_hash
+    return _schema(device_type, tuple(sensors) if sensors is not None else None)
+
+
+@functools.lru_cache(maxsize=64)  # called per device on export: building a model each time would dominate
+def _schema(device_type: str | None, sensors: tuple[str, ...] | None) -> str:
+    return DeviceModel(device_type, sensors).schema_hash
 
 
 def compatibility(header: envelope.Envelope | federated.Prior) -> str | None:

@@ -266,12 +266,20 @@ def test_restored_devices_resume_their_own_models_and_newer_state_is_never_overw
     assert states["snap-pc-0"].readings == 20  # still the worker's state, not the snapshot's
 
 
-def test_a_missing_bucket_is_a_clear_error(source: tuple[Settings, Any]) -> None:
+def test_a_missing_bucket_snapshot_or_source_is_a_clear_error(
+    stack: Settings, s3: Any, source: tuple[Settings, Any]
+) -> None:
     settings, _ = source
     for args in (("export", "--to", "s3://no-such-bucket/x"), ("import", "--from", "s3://no-such-bucket/x")):
         result = _cli(settings, *args)
         assert result.returncode == 1, result.stdout
         assert "bucket 'no-such-bucket' does not exist" in result.stderr and "Traceback" not in result.stderr
+    result = _cli(settings, "import", "--from", f"s3://{BUCKET}/nothing-here")
+    assert result.returncode == 1 and "no snapshot at 'nothing-here'" in result.stderr
+    never_ran = _settings(stack, s3)
+    result = _cli(never_ran, "export", "--to", f"s3://{BUCKET}/empty")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{changelog_topic(never_ran.worker_app_id)} does not exist" in result.stderr
 
 
 def _copy(s3: Any, folder: str, to: str) -> None:
