@@ -19,9 +19,12 @@ import boto3
 import msgspec
 import pytest
 import requests
+from confluent_kafka import Producer
 
+from fleetpulse.kafka_config import confluent_producer_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
+from producers.partitioning import partition_for
 from schemas import Reading, Score, encode
 from streams.model import envelope
 from streams.model.detector import COLD_WARMUP, PRIOR_WARMUP
@@ -31,6 +34,7 @@ from streams.model.snapshot_kafka import (
     end_offsets,
     existing_devices,
     priors_topic,
+    read_until,
     worker_members,
 )
 from streams.model.snapshots import DeviceRecord, Manifest
@@ -40,7 +44,6 @@ from tests.harness import (
     ROOT,
     consume,
     free_port,
-    produce_raw,
     settings_env,
     start_worker,
     wait_for,
@@ -71,9 +74,14 @@ def _reading(device_id: str, device_type: str, round_: int, rng: random.Random) 
 
 
 def _produce(settings: Settings, devices: dict[str, str], rounds: range, seed: int) -> None:
+    """Keyed by device with murmur2, like the project's producers: a restored device's state must sit on the
+    partition its readings arrive on (tests.harness.produce_raw uses librdkafka's default, CRC32)."""
     rng = random.Random(seed)
-    records = [_reading(d, t, r, rng) for r in rounds for d, t in devices.items()]  # round-major, like a fleet
-    produce_raw(settings, settings.topic_readings, records)
+    producer = Producer(confluent_producer_config(settings, log_level=0))
+    for round_ in rounds:  # round-major, like a fleet
+        for device_id, device_type in devices.items():
+            producer.produce(settings.topic_readings, *reversed(_reading(device_id, device_type, round_, rng)))
+    assert producer.flush(30) == 0
 
 
 def _scores(settings: Settings, expected: int) -> dict[str, list[Score]]:
@@ -264,6 +272,10 @@ def test_restored_devices_resume_their_own_models_and_newer_state_is_never_overw
     assert "restored 0, kept newer state of 4" in again
     states = {k.decode(): decode_state(v) for k, v in device_states(settings)[0]}
     assert states["snap-pc-0"].readings == 20  # still the worker's state, not the snapshot's
+    topic = changelog_topic(settings.worker_app_id)
+    log = read_until(settings, topic, end_offsets(settings, topic) or {})
+    partitions = {partition for partition, _, key, _ in log if key == b"snap-pc-0"}
+    assert partitions == {partition_for(b"snap-pc-0", settings.topic_partitions)}  # restore and worker agree
 
 
 def test_a_missing_bucket_snapshot_or_source_is_a_clear_error(
