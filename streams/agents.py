@@ -80,10 +80,22 @@ def _put(table: faust.TableT, changelog: str, key: bytes, partition: int, value:
     outputs.produce_to(changelog, partition, key, value)
 
 
-def _applied(partitions: set[int]) -> dict[int, int]:
+def _applied(topic: str, partitions: set[int]) -> dict[int, int]:
     """Each partition's applied offset (streams/continuity.py), where one is stored."""
-    stored = {p: _get(applied_offsets, b"%d" % p, p) for p in partitions}
+    stored = {p: _get(applied_offsets, _applied_key(topic, p), p) for p in partitions}
     return {p: int(raw) for p, raw in stored.items() if raw is not None}
+
+
+def _mark_applied(topic: str, batch: list[Record]) -> None:
+    """Called once the batch's state writes are queued: flushed with them, before the offsets commit."""
+    applied = _applied(topic, {record.partition for record in batch})
+    for partition, offset in continuity.newest_offsets(batch).items():
+        if offset > applied.get(partition, -1):
+            _put(applied_offsets, APPLIED_CHANGELOG, _applied_key(topic, partition), partition, b"%d" % offset)
+
+
+def _applied_key(topic: str, partition: int) -> bytes:
+    return f"{topic}/{partition}".encode()
 
 
 async def commit_states() -> None:
@@ -106,7 +118,7 @@ async def process_readings(stream: faust.StreamT) -> None:
 async def _process_batch(events: list[faust.EventT], readings_name: str, scores_name: str, stats_name: str) -> None:
     started = time.perf_counter()
     delivered = [_record(event) for event in events]
-    batch = await _complete(delivered)
+    batch = await _complete(readings_name, delivered)
     result = processor.process(batch, load_state)
     outputs.produce(scores_name, result.scores)
     outputs.produce(stats_name, result.stats)
@@ -118,10 +130,7 @@ async def _process_batch(events: list[faust.EventT], readings_name: str, scores_
     await outputs.flush()
     for device_id, (partition, value) in result.writes.items():
         write_state(device_id, partition, value)
-    applied = _applied({record.partition for record in batch})
-    for partition, offset in continuity.newest_offsets(batch).items():
-        if offset > applied.get(partition, -1):
-            _put(applied_offsets, APPLIED_CHANGELOG, b"%d" % partition, partition, b"%d" % offset)
+    _mark_applied(readings_name, batch)
     await commit_states()  # before take_events acks the batch, so before its offsets can be committed
     for record in batch:
         consumed_offsets[record.partition] = max(record.offset, consumed_offsets.get(record.partition, -1))
@@ -143,18 +152,18 @@ def _record(event: faust.EventT) -> Record:
     return Record(message.partition, message.offset, message.value or b"", message.key)
 
 
-async def _complete(delivered: list[Record]) -> list[Record]:
+async def _complete(topic: str, delivered: list[Record]) -> list[Record]:
     """The batch plus whatever Faust skipped before it on its partitions, in offset order."""
     global _hole_reader
-    found = continuity.holes(delivered, _applied({record.partition for record in delivered}))
+    found = continuity.holes(delivered, _applied(topic, {record.partition for record in delivered}))
     if not found:
         return continuity.in_offset_order(delivered)
     if _hole_reader is None:
-        _hole_reader = continuity.HoleReader(settings, readings_topic.get_topic_name())
+        _hole_reader = continuity.HoleReader(settings)
     loop = asyncio.get_running_loop()
-    read = [record for hole in found for record in await loop.run_in_executor(None, _hole_reader.read, hole)]
-    log.warning("read back %d readings records Faust skipped: %s", len(read), found)
-    metrics.skipped_records_read_back.inc(len(read))
+    read = [r for hole in found for r in await loop.run_in_executor(None, _hole_reader.read, topic, hole)]
+    log.warning("read back %d records of %s that Faust skipped: %s", len(read), topic, found)
+    metrics.skipped_records_read_back.labels(topic).inc(len(read))
     return continuity.in_offset_order(delivered + read)
 
 
@@ -281,12 +290,13 @@ async def learn_from_events(stream: faust.StreamT) -> None:
     events_name = events_topic.get_topic_name()
     async for events in stream.take_events(500, 1.0):
         async with batch_lock:  # learning and scoring never interleave on one device state
-            batch = [_record(event) for event in events]
+            batch = await _complete(events_name, [_record(event) for event in events])
             result = processor.learn(batch, load_state)
             for index, error in result.rejects:
                 reject(outputs, DEAD_LETTERS, events_name, batch[index], error, stage="worker-events")
             for device_id, (partition, value) in result.writes.items():
                 write_state(device_id, partition, value)
+            _mark_applied(events_name, batch)
             await commit_states()
         metrics.records_in.labels(events_name).inc(len(batch))
         for outcome, count in (

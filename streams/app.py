@@ -53,9 +53,9 @@ devices = app.Table(
     partitions=settings.topic_partitions,
 )
 
-# readings partition (b"3") -> the newest readings offset applied there, every older one applied too
-# (ASCII digits). Its changelog is co-partitioned with the readings, so it moves with them; see
-# streams/continuity.py.
+# b"<input topic>/<partition>" -> the newest offset applied there, every older one applied too (ASCII
+# digits), for the readings and events topics. Written on the input's partition number, so its changelog
+# moves with the partition; see streams/continuity.py.
 applied_offsets = app.Table(
     "applied-offsets",
     key_type=bytes,

@@ -1,11 +1,12 @@
-"""Every offset of a readings partition gets applied, even when Faust never delivers it.
+"""Every offset of an input partition gets applied, even when Faust never delivers it.
 
 Across a rebalance Faust can commit a partition's offset past messages it had fetched but dropped from
 its buffers (faust-streaming#312); the next owner starts after them, and the per-device replay guard
-cannot notice readings it never received. So the worker keeps, per readings partition, the newest offset
-applied with every offset below it applied too (the `applied-offsets` table, changelog-backed and
-co-partitioned with the readings, so it moves with the partition). A batch that leaves a hole above that
-offset is completed by reading the hole from Kafka directly, then processed in offset order.
+cannot notice readings it never received. So the worker keeps, per input partition (readings and events),
+the newest offset applied with every offset below it applied too (the `applied-offsets` table,
+changelog-backed and co-partitioned with the inputs, so it moves with the partition). A batch that leaves
+a hole above that offset is completed by reading the hole from Kafka directly, then processed in offset
+order.
 """
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ def _offsets_by_partition(batch: Iterable[Record]) -> dict[int, list[int]]:
 
 
 class HoleReader:
-    """Reads given offsets of the readings topic with a group-less assignment (it never commits)."""
+    """Reads given offsets of a topic with a group-less assignment (it never commits)."""
 
-    def __init__(self, settings: Settings, topic: str, timeout_s: float = 30.0) -> None:
-        self.topic, self.timeout_s = topic, timeout_s
+    def __init__(self, settings: Settings, timeout_s: float = 30.0) -> None:
+        self.timeout_s = timeout_s
         self._consumer = Consumer(
             confluent_config(
                 settings,
@@ -89,9 +90,9 @@ class HoleReader:
             )
         )
 
-    def read(self, hole: Hole) -> list[Record]:
+    def read(self, topic: str, hole: Hole) -> list[Record]:
         """Blocking: every record still in Kafka at the hole's offsets."""
-        self._consumer.assign([TopicPartition(self.topic, hole.partition, hole.first)])
+        self._consumer.assign([TopicPartition(topic, hole.partition, hole.first)])
         records: list[Record] = []
         deadline = time.monotonic() + self.timeout_s
         try:
@@ -103,13 +104,13 @@ class HoleReader:
                     records.append(Record(hole.partition, message.offset(), message.value() or b"", message.key()))
                     if message.offset() == hole.end - 1:
                         return records
-                (position,) = self._consumer.position([TopicPartition(self.topic, hole.partition)])
+                (position,) = self._consumer.position([TopicPartition(topic, hole.partition)])
                 if position.offset >= hole.end:  # past the hole (offsets without records: markers, retention)
                     return records
         finally:
             self._consumer.unassign()
         raise HoleReadError(
-            f"partition {hole.partition} offsets {hole.first}..{hole.end - 1}: "
+            f"{topic} partition {hole.partition} offsets {hole.first}..{hole.end - 1}: "
             f"{len(records)} records read back within {self.timeout_s:.0f} s"
         )
 

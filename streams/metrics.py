@@ -33,7 +33,8 @@ replayed_readings = Counter(
 )
 skipped_records_read_back = Counter(
     "fleetpulse_worker_skipped_records_read_back",
-    "Readings-topic records Faust never delivered (skipped across a rebalance), read back from Kafka and applied.",
+    "Input records Faust never delivered (skipped across a rebalance), read back from Kafka and applied.",
+    ["topic"],
 )
 liveness_transitions = Counter("fleetpulse_worker_liveness_transitions", "Device liveness state changes.", ["state"])
 processing_seconds = Histogram(

@@ -1,6 +1,7 @@
 """Offsets Faust never delivers are still applied: on the real local Kafka, the worker's consumer group is
-moved past 200 readings it never saw (what Faust does when it commits past messages dropped from its
-buffers across a rebalance, faust-streaming#312); the restarted worker reads them back and applies them."""
+moved past 200 readings and 20 feedback events it never saw (what Faust does when it commits past
+messages dropped from its buffers across a rebalance, faust-streaming#312); the restarted worker reads
+them back and applies them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from schemas import Reading, encode
+from schemas.events import Feedback
 from tests.conftest import isolated_settings
 from tests.harness import produce_raw, start_worker, wait_for, wait_worker_ready
 
@@ -39,6 +41,17 @@ def _round(round_: int) -> list[tuple[bytes | None, bytes]]:
     return records
 
 
+def _verdicts(round_: int) -> list[tuple[bytes | None, bytes]]:
+    """One feedback verdict per device: events the device model learns from (or has nothing to learn)."""
+    return [
+        (
+            f"dev-{d:03d}".encode(),
+            encode(Feedback(device_id=f"dev-{d:03d}", ts=T0 + round_ * 5_000, alert_ts=T0, verdict="right")),
+        )
+        for d in range(DEVICES)
+    ]
+
+
 def _counts(settings: Settings) -> dict[str, int | None]:
     counts: dict[str, int | None] = {}
     for d in range(DEVICES):
@@ -47,13 +60,13 @@ def _counts(settings: Settings) -> dict[str, int | None]:
     return counts
 
 
-def _ends(settings: Settings) -> list[TopicPartition]:
+def _ends(settings: Settings, topic: str) -> list[TopicPartition]:
     consumer = Consumer(confluent_config(settings, **{"group.id": f"ends-{uuid.uuid4().hex[:6]}", "log_level": 0}))
     try:
         ends = []
         for p in range(settings.topic_partitions):
-            _, high = consumer.get_watermark_offsets(TopicPartition(settings.topic_readings, p), timeout=10)
-            ends.append(TopicPartition(settings.topic_readings, p, high))
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            ends.append(TopicPartition(topic, p, high))
         return ends
     finally:
         consumer.close()
@@ -69,26 +82,45 @@ def _commit_for_worker_group(settings: Settings, offsets: list[TopicPartition]) 
         committer.close()
 
 
-def test_readings_past_a_committed_offset_the_worker_never_saw_are_read_back(stack: Settings) -> None:
+def _read_back(settings: Settings, topic: str) -> float:
+    text = requests.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=5).text
+    series = f'fleetpulse_worker_skipped_records_read_back_total{{topic="{topic}"}} '
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
+
+
+def _events_handled(settings: Settings) -> float:
+    text = requests.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=5).text
+    return sum(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("fleetpulse_worker_model_events_total")
+    )
+
+
+def test_records_past_a_committed_offset_the_worker_never_saw_are_read_back(stack: Settings) -> None:
     settings = isolated_settings(stack)
     create_topics(settings)
     worker = start_worker(settings, "first")
     try:
         wait_worker_ready(settings, worker)
         produce_raw(settings, settings.topic_readings, [r for k in range(10) for r in _round(k)])
+        produce_raw(settings, settings.topic_events, _verdicts(9))
         wait_for(lambda: set(_counts(settings).values()) == {10}, 60, "10 readings per device applied")
+        wait_for(lambda: _events_handled(settings) == DEVICES, 30, "the first verdicts handled")
         worker.stop(signal.SIGTERM)
 
-        # 10 rounds the worker never sees, then the group's offsets move past them, then 10 more rounds
+        # records the worker never sees, then the group's offsets move past them, then more records
         produce_raw(settings, settings.topic_readings, [r for k in range(10, 20) for r in _round(k)])
-        skipped_to = _ends(settings)
+        produce_raw(settings, settings.topic_events, _verdicts(19))
+        skipped_to = _ends(settings, settings.topic_readings) + _ends(settings, settings.topic_events)
         produce_raw(settings, settings.topic_readings, [r for k in range(20, 30) for r in _round(k)])
         _commit_for_worker_group(settings, skipped_to)
 
         worker = start_worker(settings, "second")
         wait_worker_ready(settings, worker)
         wait_for(lambda: set(_counts(settings).values()) == {30}, 60, "every reading applied, the skipped ones too")
-        metrics = requests.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=5).text
-        assert f"fleetpulse_worker_skipped_records_read_back_total {10 * DEVICES}.0" in metrics.splitlines()
+        # at least the skipped rounds: Faust may also skip a record inside a batch now and then (seen here,
+        # with no rebalance at all); those are read back too, and the exact counts show none applied twice
+        assert _read_back(settings, settings.topic_readings) >= 10 * DEVICES
+        wait_for(lambda: _events_handled(settings) == DEVICES, 30, "the skipped verdicts handled")
+        assert _read_back(settings, settings.topic_events) >= DEVICES
     finally:
         worker.stop()
