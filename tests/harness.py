@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import requests
 from confluent_kafka import Consumer, Message, Producer
 
-from fleetpulse.kafka_config import confluent_config
+from fleetpulse.kafka_config import confluent_config, confluent_producer_config
 from fleetpulse.settings import Settings
 from fleetpulse.stack.components import register_target
 
@@ -110,7 +110,8 @@ def wait_worker_ready(settings: Settings, worker: RealProcess, timeout: float = 
 
 
 def produce_raw(settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
-    producer = Producer(confluent_config(settings, **{"enable.idempotence": True, "log_level": 0}))
+    """Keys partitioned like the project's producers (murmur2), so the worker state lands where it would."""
+    producer = Producer(confluent_producer_config(settings, log_level=0))
     for key, value in records:
         producer.produce(topic, key=key, value=value)
     assert producer.flush(30) == 0
