@@ -30,7 +30,7 @@ from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGH
 if TYPE_CHECKING:
     from streams.model.federated import Prior
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 MODEL_NAME = f"river-device-v{MODEL_VERSION}"
 ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP = 60  # readings before a cold device's baseline may alert
@@ -47,6 +47,7 @@ HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary
 HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
 ACCEPT_READINGS, ACCEPT_FACTOR = 120, 10.0  # after an alert, the level learns 10x faster for 120 readings
 DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a regime change (drift)
+THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 
 
@@ -70,26 +71,33 @@ class Assessment:
 
 
 class ThermalFit:
-    """Temperature expected for the current load (EW least squares): a failing fan or dried paste shows
-    as heat the load does not explain, long before the absolute temperature is alarming."""
+    """Temperature expected for the recent load (EW least squares on the load smoothed like a heat sink
+    smooths it): a failing fan or dried paste shows as heat the load does not explain, long before the
+    absolute temperature is alarming. A chip's temperature follows its load with a lag (tens of seconds),
+    so the smoothed load explains far more of it than the instantaneous one."""
 
-    __slots__ = ("mx", "my", "n", "sxx", "sxy")
+    __slots__ = ("lx", "mx", "my", "n", "sxx", "sxy")
 
     def __init__(self) -> None:
-        self.mx = self.my = self.sxx = self.sxy = 0.0
+        self.mx = self.my = self.sxx = self.sxy = self.lx = 0.0
         self.n = 0  # readings since the means were (re)started
 
     def relevel(self) -> None:
         """Restart the means (the operating point after a repair), keep the load→temperature slope."""
         self.n = 0
 
-    def expected(self, load: float) -> float:
-        slope = self.sxy / self.sxx if self.sxx > 1e-6 else 0.0
-        return self.my + slope * (load - self.mx)
+    def smooth(self, load: float) -> float:
+        self.lx = load if self.n == 0 else self.lx + THERMAL_LAG_RATE * (load - self.lx)
+        return self.lx
 
-    def learn(self, load: float, temperature: float, rate: float) -> None:
+    def expected(self) -> float:
+        slope = self.sxy / self.sxx if self.sxx > 1e-6 else 0.0
+        return self.my + slope * (self.lx - self.mx)
+
+    def learn(self, temperature: float, rate: float) -> None:
         self.n += 1
         mean_rate = max(rate, 1.0 / self.n)
+        load = self.lx
         self.mx += mean_rate * (load - self.mx)
         self.my += mean_rate * (temperature - self.my)
         self.sxx += rate * ((load - self.mx) ** 2 - self.sxx)
@@ -256,9 +264,11 @@ class DeviceModel:
 
     def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
         load, temperature = values.get("load_pct"), values.get("temperature_c")
-        if self.thermal is None or load is None or temperature is None or self.thermal.n < 10:
+        if self.thermal is None or load is None or temperature is None:
             return None
-        return temperature - self.thermal.expected(load)
+        young = self.thermal.n < 10
+        self.thermal.smooth(load)
+        return None if young else temperature - self.thermal.expected()
 
     # --- learning -----------------------------------------------------------------------------------
 
@@ -272,7 +282,8 @@ class DeviceModel:
         vector: list[float],
         warming: bool,
     ) -> bool:
-        alpha = self.alpha * max(self.drift.alpha_factor(), ACCEPT_FACTOR if self.accept_left else 1.0)
+        alpha = self.alpha * (ACCEPT_FACTOR if self.accept_left else 1.0)
+        boost = self.drift.alpha_factor()
         moved = False
         if self.accept_left == 1 and self.accept_from:  # the fast learning ends: did the level move?
             start = self.accept_from
@@ -285,15 +296,24 @@ class DeviceModel:
         for sensor, baseline in self.baselines.items():
             value = values.get(sensor)
             if value is not None:
-                baseline.update(value, ts_ms, alpha)
+                # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
+                # ramp in progress must not be learned as the new normal; drift.py).
+                boosted = boost > 1.0 and not baseline.holding(ts_ms)
+                baseline.update(
+                    value,
+                    ts_ms,
+                    self.alpha * max(boost, ACCEPT_FACTOR if self.accept_left else 1.0) if boosted else alpha,
+                )
         # A stuck thermometer says nothing about how load heats the device: learning from it would
         # collapse the residual's scale, and the repaired sensor would then alert on every reading.
+        # A sustained residual shift (a cooling fault in progress) must not be learned as the device's
+        # load→temperature relation either; the residual's own level still follows it, slowly.
         stuck = self.baselines["temperature_c"].stillness() > STILL_FREEZE if self.thermal is not None else True
-        if not stuck and self.thermal is not None:
+        if not stuck and self.thermal is not None and self.residual is not None:
             load, temperature = values.get("load_pct"), values.get("temperature_c")
-            if load is not None and temperature is not None:
-                self.thermal.learn(load, temperature, max(alpha, 1.0 / (self.seen + 1)))
-            if residual is not None and self.residual is not None:
+            if load is not None and temperature is not None and not self.residual.holding(ts_ms):
+                self.thermal.learn(temperature, max(alpha, 1.0 / (self.seen + 1)))
+            if residual is not None:
                 self.residual.update(residual, ts_ms, alpha)
         if self.last_ts and ts_ms > self.last_ts:
             dt = ts_ms - self.last_ts

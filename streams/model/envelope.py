@@ -62,9 +62,7 @@ def dump(model: DeviceModel) -> bytes:
         "cadence_ms": model.cadence_ms,
         "alpha": model.alpha,
         "baselines": [_baseline_state(b) for b in model.baselines.values()],
-        "thermal": [model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy, model.thermal.n]
-        if model.thermal
-        else None,
+        "thermal": [getattr(model.thermal, name) for name in ThermalFit.__slots__] if model.thermal else None,
         "residual": _baseline_state(model.residual) if model.residual else None,
         "tail": [model.tail.counts, model.tail.total, model.tail.weight],
         "weights": sup.weights(),
@@ -124,7 +122,8 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
     if state["thermal"]:
         model.thermal = model.thermal or ThermalFit()
-        model.thermal.mx, model.thermal.my, model.thermal.sxx, model.thermal.sxy, model.thermal.n = state["thermal"]
+        for name, value in zip(ThermalFit.__slots__, state["thermal"], strict=True):
+            setattr(model.thermal, name, value)
     if state["residual"]:
         model.residual = _baseline(state["residual"])
     counts, total, weight = state["tail"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from schemas.units import LIMITS
 
-FEATURE_SCHEMA_VERSION = 2
+FEATURE_SCHEMA_VERSION = 3  # 3: thermal residual against the smoothed load
 HUBER_K = 3.0  # deviations beyond K scales move the baseline only as far as K scales would
 GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
 Z_CLIP = 50.0
@@ -33,6 +33,10 @@ EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
 EVIDENCE_CLIP = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
 EVIDENCE_PRIOR_SQ = 1.0  # until learned, assume the recent mean wanders like one scale (conservative)
+SHIFT_FREEZE = 3.0  # a recent mean this many healthy spreads off = a sustained shift: it teaches no noise...
+SHIFT_HOLD_MS = 60 * 60_000  # ...for at most an hour of event time; a shift that old is the new normal
+SPREAD_RATE = 2e-4  # the healthy spread of that mean is learned slowly (~1.4 h): a slow ramp must not teach it
+YOUNG_K = 100.0  # small-sample doubt: scales learned from n readings count sqrt(1 + K/n) wider
 THROTTLE_BITS = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 
 
@@ -54,6 +58,7 @@ class SensorBaseline:
     prior_n: int = 0  # pseudo-readings behind a scale that came from the fleet prior
     ewz: float = 0.0  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
     ewz_sq: float = EVIDENCE_PRIOR_SQ  # its learned mean square when healthy (slow, Huber-clipped)
+    shift_ts: int = 0  # event time the current sustained shift began (0: none)
 
     def evidence(self, z: float) -> float:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
@@ -61,9 +66,9 @@ class SensorBaseline:
         more than iid noise would): a held shift adds up to a large value, one noisy reading never does."""
         self.ewz += EVIDENCE_RATE * (max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, z)) - self.ewz)
         spread = math.sqrt(max(self.ewz_sq, EVIDENCE_SD**2))
-        if self.n + self.prior_n >= 10:
-            rate = max(1e-3, 1.0 / (self.n + self.prior_n + 1))
-            self.ewz_sq += rate * (min(self.ewz**2, 9 * self.ewz_sq) - self.ewz_sq)
+        if self.n + self.prior_n >= 10 and not self.holding(self.last_ts):
+            rate = max(SPREAD_RATE, 1.0 / (self.n + self.prior_n + 1))
+            self.ewz_sq += rate * (min(self.ewz**2, SHIFT_FREEZE**2 * self.ewz_sq) - self.ewz_sq)
         return self.ewz / spread
 
     def relevel(self, pseudo_n: int) -> None:
@@ -72,6 +77,7 @@ class SensorBaseline:
         self.prior_n = min(pseudo_n, self.n + self.prior_n)
         self.n = 0
         self.slope = self.ewz = 0.0
+        self.shift_ts = 0
         self.step_fast = self.step_slow
 
     def scale(self) -> float:
@@ -81,7 +87,10 @@ class SensorBaseline:
     def z(self, value: float) -> float:
         if self.n == 0:
             return 0.0
-        return (value - self.loc) / self.scale()  # unclipped: the surprise must not tie at the top
+        # Unclipped: the surprise must not tie at the top. A young scale (few readings, and autocorrelated
+        # ones at that) is an underestimate more often than not: widen it by a small-sample factor.
+        doubt = math.sqrt(1.0 + YOUNG_K / (self.n + self.prior_n))
+        return (value - self.loc) / (self.scale() * doubt)
 
     def update(self, value: float, ts_ms: int, alpha: float) -> None:
         if self.n == 0:
@@ -102,7 +111,11 @@ class SensorBaseline:
         # looks normal. Persistent steps are accepted by moving the level (see DeviceModel's accept).
         # A sensor that has stopped moving (stuck) teaches nothing about its noise: without this its
         # scale collapses and the repaired sensor's ordinary noise alerts on every reading.
-        frozen = self.stillness() > STILL_FREEZE
+        if not self.shifted():
+            self.shift_ts = 0
+        elif not self.shift_ts:
+            self.shift_ts = ts_ms
+        frozen = self.stillness() > STILL_FREEZE or self.holding(ts_ms)
         if frozen:
             pass
         elif abs(deviation) <= bound:
@@ -118,6 +131,17 @@ class SensorBaseline:
             self.step_slow += scale_rate * (min(step, bound) - self.step_slow)
         self.last, self.last_ts = value, ts_ms
         self.n += 1
+
+    def shifted(self) -> bool:
+        """The recent mean of z is far outside its healthy spread: a sustained shift."""
+        return self.ewz**2 > SHIFT_FREEZE**2 * max(self.ewz_sq, EVIDENCE_SD**2)
+
+    def holding(self, ts_ms: int) -> bool:
+        """A sustained shift younger than SHIFT_HOLD_MS: a slow degradation may be in progress, so it teaches
+        neither the noise scale nor the spread (else a slow ramp widens them until it looks normal). Only
+        for a while: a shift that has lasted an hour is a new regime (a trend, a level change), and a
+        filter that refuses to learn from it forever would alert forever."""
+        return self.shift_ts > 0 and ts_ms - self.shift_ts < SHIFT_HOLD_MS
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,
