@@ -282,3 +282,63 @@ def test_a_failure_label_re_levels_the_repaired_device_instead_of_alerting_on_it
     repaired = run(model, rng, 300, start=1_400)  # back to the healthy fan after a repair
     assert max(a.score for a in repaired) < ALERT_THRESHOLD
     assert model.learn_failure(failed_at, onset_ts=800 * CADENCE) == 0 and not model.warming_up  # redelivery: no-op
+
+
+def heat_sink(rng: random.Random, readings: int, resistance: list[float]) -> list[dict[str, float]]:
+    """A chip whose temperature follows its (wandering) load with a lag; `resistance[k]` scales the heat
+    the load makes at reading k (1 = healthy, 3 = paste fully dried out)."""
+    load, temperature, out = 40.0, 44.0, []
+    for k in range(readings):
+        load = min(100.0, max(0.0, load + 0.2 * (40 - load) + 3 * rng.gauss(0, 1)))
+        target = 30 + 0.35 * (load + 10) * resistance[k]
+        temperature += 0.15 * (target - temperature) + 0.3 * rng.gauss(0, 1)
+        out.append(
+            {
+                "temperature_c": temperature,
+                "load_pct": load,
+                "power_w": 40 + 1.6 * load + rng.gauss(0, 0.5),
+                "voltage_v": 12 + rng.gauss(0, 0.05),
+                "fan_cfm": 35 + rng.gauss(0, 0.5),
+                "clock_ghz": 3.6,
+            }
+        )
+    return out
+
+
+def test_heat_the_load_does_not_explain_alerts_long_before_the_temperature_limit() -> None:
+    """Dried thermal paste: hotter at the same load, ramping over 100 min; the device never gets near its
+    80 °C warning. The residual against the smoothed load must catch it early, and a slow ramp must not
+    teach the model that it is normal (noise scale, relation and spread are held while it is young)."""
+    healthy_n, ramp_n = 1_500, 1_200
+    resistance = [1.0] * healthy_n + [1.0 + 2.0 * k / ramp_n for k in range(ramp_n)]
+    readings = heat_sink(random.Random(17), healthy_n + ramp_n, resistance)
+    model = DeviceModel("pc")
+    scores = [model.update(k * CADENCE, values) for k, values in enumerate(readings)]
+    assert max(a.score for a in scores[COLD_WARMUP:healthy_n]) < ALERT_THRESHOLD  # no false alarm first
+    first = next((k for k in range(ramp_n) if scores[healthy_n + k].score >= ALERT_THRESHOLD), None)
+    assert first is not None and first < ramp_n // 3, first  # within the first third of the ramp
+    assert readings[healthy_n + first]["temperature_c"] < 70  # far from the limit rule's reach
+    assert scores[healthy_n + first].reasons[0].sensor == "temperature_c"
+
+
+def test_a_young_sustained_shift_teaches_no_noise_but_an_old_one_is_the_new_normal() -> None:
+    from streams.model.features import SHIFT_HOLD_MS, SensorBaseline
+
+    baseline, rng = SensorBaseline(floor=0.002), random.Random(18)
+    for k in range(2_000):
+        value = 12 + rng.gauss(0, 0.05)
+        baseline.evidence(baseline.z(value))
+        baseline.update(value, k * CADENCE, 0.002)
+    healthy_scale = baseline.scale()
+    k, shifted_at = 2_000, None
+    while k * CADENCE < 2_000 * CADENCE + 3 * SHIFT_HOLD_MS:  # a sag of 0.002 V per reading, then held
+        value = 12 - 0.002 * min(k - 2_000, 300) + rng.gauss(0, 0.05)
+        baseline.evidence(baseline.z(value))
+        baseline.update(value, k * CADENCE, 0.002)
+        if baseline.holding(k * CADENCE) and shifted_at is None:
+            shifted_at, scale_then = k, baseline.scale()
+        if shifted_at is not None and k == 2_000 + 300:
+            assert baseline.scale() < 1.2 * healthy_scale  # the ramp did not widen the noise scale
+        k += 1
+    assert shifted_at is not None and scale_then < 1.2 * healthy_scale
+    assert not baseline.holding(k * CADENCE)  # three hours later: the new level is normal, learning resumed
