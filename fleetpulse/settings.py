@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         10.0, ge=0, description="Allowed event-time lateness before a window closes; later readings count as late."
     )
     worker_liveness_sweep_seconds: float = Field(2.0, gt=0, description="Wall seconds between liveness sweeps.")
+    worker_stall_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds a readings partition may wait with no progress before the worker reads it directly "
+        "(Faust sometimes stops delivering a partition after a rebalance).",
+    )
     worker_late_factor: float = Field(3.0, gt=1, description="A device is late after this many learned cadences.")
     worker_silent_seconds: float = Field(600.0, gt=0, description="Event-time seconds without a reading: silent.")
     worker_dead_seconds: float = Field(3600.0, gt=0, description="Event-time seconds without a reading: dead.")

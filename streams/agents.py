@@ -112,12 +112,11 @@ async def process_readings(stream: faust.StreamT) -> None:
     readings_name, scores_name, stats_name = (t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
     async for events in stream.take_events(settings.worker_batch_size, settings.worker_batch_seconds):
         async with batch_lock:
-            await _process_batch(events, readings_name, scores_name, stats_name)
+            await _process_batch([_record(event) for event in events], readings_name, scores_name, stats_name)
 
 
-async def _process_batch(events: list[faust.EventT], readings_name: str, scores_name: str, stats_name: str) -> None:
+async def _process_batch(delivered: list[Record], readings_name: str, scores_name: str, stats_name: str) -> None:
     started = time.perf_counter()
-    delivered = [_record(event) for event in events]
     batch = await _complete(readings_name, delivered)
     result = processor.process(batch, load_state)
     outputs.produce(scores_name, result.scores)
@@ -154,20 +153,67 @@ def _record(event: faust.EventT) -> Record:
 
 async def _complete(topic: str, delivered: list[Record]) -> list[Record]:
     """The batch plus whatever Faust skipped before it on its partitions, in offset order."""
-    global _hole_reader
     found = continuity.holes(delivered, _applied(topic, {record.partition for record in delivered}))
     if not found:
         return continuity.in_offset_order(delivered)
-    if _hole_reader is None:
-        _hole_reader = continuity.HoleReader(settings)
     loop = asyncio.get_running_loop()
-    read = [r for hole in found for r in await loop.run_in_executor(None, _hole_reader.read, topic, hole)]
+    read = [r for hole in found for r in await loop.run_in_executor(None, _reader().read, topic, hole)]
     log.warning("read back %d records of %s that Faust skipped: %s", len(read), topic, found)
     metrics.skipped_records_read_back.labels(topic).inc(len(read))
     return continuity.in_offset_order(delivered + read)
 
 
 _hole_reader: continuity.HoleReader | None = None
+
+
+def _reader() -> continuity.HoleReader:
+    global _hole_reader
+    if _hole_reader is None:
+        _hole_reader = continuity.HoleReader(settings)
+    return _hole_reader
+
+
+stall_watch = continuity.StallWatch(settings.worker_stall_seconds)
+
+
+@app.timer(interval=settings.worker_liveness_sweep_seconds)
+async def take_over_stalled_partitions() -> None:
+    """Apply, reading them directly, the records of a readings partition Faust stopped delivering; when
+    Faust delivers them later they are replays. One batch per partition and tick."""
+    if app.rebalancing or not app.tables.recovery.completed.is_set():
+        return
+    topic = readings_topic.get_topic_name()
+    names = tuple(t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
+    loop = asyncio.get_running_loop()
+    active = _active_partitions()
+    stall_watch.forget(p for p in range(settings.topic_partitions) if p not in active)
+    for partition in active:
+        applied = _applied(topic, {partition}).get(partition)
+        if applied is None:
+            continue  # nothing applied here yet: Faust has not started on it, no stall to judge
+        end = await loop.run_in_executor(None, _reader().end_offset, topic, partition)
+        if not stall_watch.stalled(partition, applied, end, time.monotonic()):
+            continue
+        hole = continuity.Hole(partition, applied + 1, min(end, applied + 1 + settings.worker_batch_size))
+        async with batch_lock:
+            if _applied(topic, {partition}).get(partition) != applied:
+                continue  # a batch moved it meanwhile
+            records = await loop.run_in_executor(None, _reader().read, topic, hole)
+            tp = TP(topic, partition)
+            consumer = app.consumer
+            log.warning(
+                "readings partition %d stalled in Faust at offset %d (end %d; active=%s paused=%s buffered=%s): "
+                "applying %d records read directly",
+                partition,
+                applied,
+                end,
+                tp in (consumer._active_partitions or ()),
+                tp in consumer._paused_partitions,
+                tp in consumer._buffered_partitions,
+                len(records),
+            )
+            metrics.stalled_records_taken_over.inc(len(records))
+            await _process_batch(records, *names)
 
 
 def _active_partitions() -> frozenset[int]:

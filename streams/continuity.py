@@ -114,5 +114,34 @@ class HoleReader:
             f"{len(records)} records read back within {self.timeout_s:.0f} s"
         )
 
+    def end_offset(self, topic: str, partition: int) -> int:
+        """Blocking: the partition's next offset to be written (its high watermark)."""
+        _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10, cached=False)
+        return int(high)
+
     def close(self) -> None:
         self._consumer.close()
+
+
+class StallWatch:
+    """Notices a partition Faust stopped delivering: records wait beyond its applied offset and the offset
+    has not moved for `stall_s`. (Seen here after a rebalance under load: one partition never delivered
+    again while the others flowed.) Lag that keeps shrinking, or none, is never a stall."""
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self._since: dict[int, tuple[int, float]] = {}  # partition -> (applied offset, lagging since)
+
+    def stalled(self, partition: int, applied: int, end: int, now: float) -> bool:
+        if end - 1 <= applied:
+            self._since.pop(partition, None)
+            return False
+        seen = self._since.get(partition)
+        if seen is None or seen[0] != applied:
+            self._since[partition] = (applied, now)
+            return False
+        return now - seen[1] >= self.stall_s
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            self._since.pop(partition, None)

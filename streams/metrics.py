@@ -36,6 +36,10 @@ skipped_records_read_back = Counter(
     "Input records Faust never delivered (skipped across a rebalance), read back from Kafka and applied.",
     ["topic"],
 )
+stalled_records_taken_over = Counter(
+    "fleetpulse_worker_stalled_records_taken_over",
+    "Readings records of a partition Faust stopped delivering, read directly from Kafka and applied.",
+)
 liveness_transitions = Counter("fleetpulse_worker_liveness_transitions", "Device liveness state changes.", ["state"])
 processing_seconds = Histogram(
     "fleetpulse_worker_processing_seconds",

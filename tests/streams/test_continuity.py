@@ -1,8 +1,8 @@
-"""Hole detection between a partition's applied offset and a batch (streams/continuity.py)."""
+"""Holes between a partition's applied offset and a batch, and stalled partitions (streams/continuity.py)."""
 
 from __future__ import annotations
 
-from streams.continuity import Hole, holes, in_offset_order, newest_offsets
+from streams.continuity import Hole, StallWatch, holes, in_offset_order, newest_offsets
 from streams.processor import Record
 
 
@@ -35,3 +35,24 @@ def test_records_are_put_in_offset_order_per_partition_keeping_duplicates_adjace
     assert [(r.partition, r.offset) for r in ordered] == [(0, 7), (0, 7), (0, 8), (1, 1), (1, 3)]
     assert ordered[0] is first and ordered[1] is again
     assert newest_offsets(ordered) == {0: 8, 1: 3}
+
+
+def test_a_partition_is_stalled_only_after_lagging_without_progress_for_the_whole_period() -> None:
+    watch = StallWatch(stall_s=20)
+    assert not watch.stalled(0, applied=99, end=100, now=0)  # nothing waiting: never a stall
+    assert not watch.stalled(0, applied=99, end=150, now=1)  # lag starts here
+    assert not watch.stalled(0, applied=99, end=150, now=20)
+    assert watch.stalled(0, applied=99, end=160, now=21)  # 20 s lagging, the applied offset never moved
+    assert not watch.stalled(0, applied=120, end=160, now=22)  # progress restarts the clock
+    assert not watch.stalled(0, applied=120, end=160, now=41)
+    assert watch.stalled(0, applied=120, end=160, now=42)
+    assert not watch.stalled(1, applied=5, end=9, now=42)  # partitions are judged apart
+
+
+def test_caught_up_or_forgotten_partitions_start_over() -> None:
+    watch = StallWatch(stall_s=20)
+    watch.stalled(0, applied=10, end=50, now=0)
+    assert not watch.stalled(0, applied=49, end=50, now=30)  # caught up
+    assert not watch.stalled(0, applied=49, end=60, now=31)
+    watch.forget([0])  # revoked
+    assert not watch.stalled(0, applied=49, end=60, now=60)
