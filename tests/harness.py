@@ -54,17 +54,17 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: fl
 class RealProcess:
     """A `fleetpulse` subcommand run as a real child process, killable like in production."""
 
-    def __init__(self, settings: Settings, *args: str, log_name: str) -> None:
+    def __init__(self, settings: Settings, *args: str, log_name: str, module: str = "fleetpulse") -> None:
         self.log_path = Path(settings.stack_dir).resolve() / "logs" / f"{log_name}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.args = args
+        self.args, self.module = args, module
         self.env = {**os.environ, **settings_env(settings)}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RealProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "fleetpulse", *self.args],
+                [sys.executable, "-m", self.module, *self.args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,

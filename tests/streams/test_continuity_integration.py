@@ -1,7 +1,8 @@
 """Offsets Faust never delivers are still applied: on the real local Kafka, the worker's consumer group is
 moved past 200 readings and 20 feedback events it never saw (what Faust does when it commits past
 messages dropped from its buffers across a rebalance, faust-streaming#312); the restarted worker reads
-them back and applies them."""
+them back and applies them. And a partition Faust stops delivering altogether (paused by
+tests/streams/stalling_worker.py) is read and applied directly by the stall watch."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fleetpulse.topics import create_topics
 from schemas import Reading, encode
 from schemas.events import Feedback
 from tests.conftest import isolated_settings
-from tests.harness import produce_raw, start_worker, wait_for, wait_worker_ready
+from tests.harness import RealProcess, produce_raw, start_worker, wait_for, wait_worker_ready
 
 pytestmark = pytest.mark.integration
 
@@ -122,5 +123,29 @@ def test_records_past_a_committed_offset_the_worker_never_saw_are_read_back(stac
         assert _read_back(settings, settings.topic_readings) >= 10 * DEVICES
         wait_for(lambda: _events_handled(settings) == DEVICES, 30, "the skipped verdicts handled")
         assert _read_back(settings, settings.topic_events) >= DEVICES
+    finally:
+        worker.stop()
+
+
+def test_a_partition_faust_stops_delivering_is_read_and_applied_directly(stack: Settings) -> None:
+    settings = isolated_settings(stack, worker_stall_seconds=3.0, worker_liveness_sweep_seconds=1.0)
+    create_topics(settings)
+    worker = RealProcess(
+        settings, log_name=f"{settings.worker_app_id}-stalling", module="tests.streams.stalling_worker"
+    )
+    worker.start()
+    try:
+        wait_worker_ready(settings, worker)
+        produce_raw(settings, settings.topic_readings, _round(0))
+        wait_for(lambda: "stalled" in worker.log(400) or set(_counts(settings).values()) == {1}, 60, "round 0")
+        # from here on Faust delivers nothing of partition 0; its devices still get every reading
+        produce_raw(settings, settings.topic_readings, [r for k in range(1, 20) for r in _round(k)])
+        wait_for(lambda: set(_counts(settings).values()) == {20}, 90, "every reading applied, partition 0's too")
+        assert "readings partition 0 stalled in Faust" in worker.log(2000)
+        text = requests.get(f"http://127.0.0.1:{settings.worker_metrics_port}/metrics", timeout=5).text
+        taken = [
+            line for line in text.splitlines() if line.startswith("fleetpulse_worker_stalled_records_taken_over_total")
+        ]
+        assert taken and float(taken[0].split()[-1]) > 0, taken
     finally:
         worker.stop()
