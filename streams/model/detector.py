@@ -47,6 +47,10 @@ HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary
 HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
 ACCEPT_READINGS, ACCEPT_FACTOR = 120, 10.0  # after an alert, the level learns 10x faster for 120 readings
 DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a regime change (drift)
+# Sensors whose failures go one way: a chip gets hotter when its cooling fails, and a colder reading is no
+# precursor of any failure (a stuck thermometer is caught by stillness). Counting its cold side only
+# doubled that test's false alarms (low-load spells on seed 1).
+HOT_ONLY = frozenset({"temperature_c"})
 THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 
@@ -185,11 +189,12 @@ class DeviceModel:
                 still = baseline.stillness() if sensor in SENSORS else 0.0
                 row[f"still:{sensor}"] = still
                 abs_z.append(abs(z))
-                surprise = gaussian_surprise(z)
+                hot_only = sensor in HOT_ONLY
+                surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
                 statistical.append(surprise)
                 shift = baseline.evidence(z)
                 row[f"shift:{sensor}"] = shift
-                sustained = min(EVIDENCE_MAX, gaussian_surprise(shift))
+                sustained = min(EVIDENCE_MAX, gaussian_surprise(max(shift, 0.0) if hot_only else shift))
                 statistical.append(sustained)
                 if sustained >= 1.0 and sustained > surprise:
                     detail = f"{sensor} has stayed {baseline.ewz:+.1f} scales off its usual {baseline.loc:.4g}"
@@ -216,8 +221,9 @@ class DeviceModel:
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
             row["z:thermal_residual"] = z
-            sustained = min(EVIDENCE_MAX, gaussian_surprise(self.residual.evidence(z)))
-            surprise = max(gaussian_surprise(z), sustained)
+            # Only heat the load does not explain is a cooling fault; a cooler chip is not a precursor.
+            sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z), 0.0)))
+            surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
             statistical.append(surprise)
             if surprise >= 1.0:
                 detail = f"temperature is {residual:+.1f} °C off what this load usually gives ({z:+.1f} scales)"
