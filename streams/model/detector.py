@@ -17,6 +17,7 @@ device (the repaired device's normal is re-learned, its noise scales kept).
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,7 @@ DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a re
 HOT_ONLY = frozenset({"temperature_c"})
 THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
+CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, the last 4 hours
 
 
 @dataclass(slots=True)
@@ -116,6 +118,7 @@ class DeviceModel:
         "baselines",
         "buffer",
         "cadence_ms",
+        "checkpoints",
         "device_type",
         "drift",
         "habituation",
@@ -153,6 +156,7 @@ class DeviceModel:
         self.supervised = Supervised(self.names)
         self.buffer = LabelBuffer(len(self.names))
         self.drift = DriftWatch()
+        self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
 
     @staticmethod
     def from_prior(prior: Prior) -> DeviceModel:
@@ -336,6 +340,8 @@ class DeviceModel:
                 drifted = True
                 self.tail = EmpiricalTail()  # "normal surprise" changed with the regime
                 telemetry.drift_events.labels(self.device_type or "unknown").inc()
+        if not warming and (not self.checkpoints or ts_ms - self.checkpoints[-1][0] >= CHECKPOINT_MS):
+            self.checkpoints = [*self.checkpoints[1 - CHECKPOINTS :], (ts_ms, array("d", self._noise_state()))]
         if self.buffer.due(ts_ms):
             evicted = self.buffer.push(ts_ms, vector)
             if evicted is not None and not evicted[2] and ts_ms - evicted[0] >= HORIZON_MS:
@@ -354,9 +360,32 @@ class DeviceModel:
                 taught += 1
         if taught:
             self.supervised.episodes += 1
+        # What the model learned since the failure began was the failure: the noise scales and thermal
+        # slope go back to the newest checkpoint before it (when there is one), later ones are dropped.
+        began = onset_ts if onset_ts is not None else failure_ts - HORIZON_MS
+        before = [c for c in self.checkpoints if c[0] < began]
+        if before and len(before) < len(self.checkpoints):
+            self._restore_noise(list(before[-1][1]))
+            self.checkpoints = before
         if failure_ts >= self.last_ts and self.n >= self.warmup:
             self.relevel()  # the failure is the newest thing we know: what comes next is the repaired device
         return taught
+
+    def _sensors(self) -> list[SensorBaseline]:
+        return [*self.baselines.values(), *([self.residual] if self.residual is not None else [])]
+
+    def _noise_state(self) -> list[float]:
+        out = [x for b in self._sensors() for x in (b.mad, b.step_slow, b.ewz_sq)]
+        if self.thermal is not None:
+            out += [self.thermal.sxx, self.thermal.sxy]
+        return out
+
+    def _restore_noise(self, state: list[float]) -> None:
+        sensors = self._sensors()
+        for i, b in enumerate(sensors):
+            b.mad, b.step_slow, b.ewz_sq = state[3 * i : 3 * i + 3]
+        if self.thermal is not None:
+            self.thermal.sxx, self.thermal.sxy = state[3 * len(sensors) : 3 * len(sensors) + 2]
 
     def relevel(self) -> None:
         """The device failed (and will be repaired or replaced): forget its level, keep its noise scales,

@@ -9,6 +9,7 @@ return None and count why; the caller starts the device from the fleet prior or 
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from typing import Any
 
@@ -69,6 +70,7 @@ def dump(model: DeviceModel) -> bytes:
         "intercept": float(sup.regression.intercept),
         "labels": [sup.positives, sup.negatives, sup.episodes],
         "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
+        "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
         "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
     }
     envelope = Envelope(
@@ -131,8 +133,8 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.supervised.set_weights(state["weights"], state["intercept"])
     model.supervised.positives, model.supervised.negatives, model.supervised.episodes = state["labels"]
     ts, vectors, labelled = state["buffer"]
+    model.checkpoints = [(at, array("d", bytes(noise))) for at, noise in state.get("checkpoints", [])]
     model.buffer = LabelBuffer(len(model.names))
-    from array import array
 
     model.buffer.ts = list(ts)
     model.buffer.vectors = [array("f", bytes(v)) for v in vectors]

@@ -342,3 +342,32 @@ def test_a_young_sustained_shift_teaches_no_noise_but_an_old_one_is_the_new_norm
         k += 1
     assert shifted_at is not None and scale_then < 1.2 * healthy_scale
     assert not baseline.holding(k * CADENCE)  # three hours later: the new level is normal, learning resumed
+
+
+def test_a_second_slow_failure_after_a_repair_is_caught_as_early_as_the_first() -> None:
+    """A failure longer than the hold on young shifts is eventually learned (scales, thermal slope); its
+    label rolls those back to the last checkpoint before its onset, so the repaired device is judged by
+    its healthy self again, not by what the failure taught it."""
+    healthy_n, ramp_n, gap_n, offline_n = 1_500, 1_800, 900, 240  # 150-min ramps; 20 min offline for repair
+    ramp = [1.0 + 2.0 * k / ramp_n for k in range(ramp_n)]
+    resistance = [1.0] * healthy_n + ramp + [1.0] * gap_n + ramp
+    readings = heat_sink(random.Random(19), len(resistance), resistance)
+    failed, second = healthy_n + ramp_n, healthy_n + ramp_n + gap_n
+    model = DeviceModel("pc")
+    alerts = []
+    for k, values in enumerate(readings):
+        if k == healthy_n:
+            healthy_scale = model.residual.scale()
+        if k == failed:  # the device failed: its label arrives, it is repaired (no readings meanwhile)
+            taught_scale = model.residual.scale()
+            model.learn_failure(k * CADENCE, onset_ts=healthy_n * CADENCE)
+            assert taught_scale > 2 * healthy_scale  # the long failure did widen it...
+            assert model.residual.scale() < 1.2 * healthy_scale  # ...and its label rolled that back
+        if failed <= k < failed + offline_n:
+            continue
+        if model.update(k * CADENCE, values).score >= ALERT_THRESHOLD:
+            alerts.append(k)
+    first = next(k - healthy_n for k in alerts if healthy_n <= k < failed)
+    again = next((k - second for k in alerts if k >= second), None)
+    assert not [k for k in alerts if failed <= k < second]  # the repaired device is quiet
+    assert again is not None and again < ramp_n // 3, (first, again)
