@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     worker_prior_seconds: float = Field(
         300.0, gt=0, description="Wall seconds between publishing this worker's per-type model priors."
     )
+    worker_model_cache_devices: int = Field(
+        20_000,
+        ge=0,
+        description="Device models kept decoded between batches (~14 KB each; saves decoding one per batch). "
+        "0 disables; below the devices per worker it helps less, as round-robin traffic evicts before reuse.",
+    )
 
     # --- Simulated fleet ---
     simulator_devices: int = Field(20, ge=1, le=100_000, description="Number of simulated devices.")

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
     clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
-    scorer=make_scorer(settings.worker_scorer),
+    scorer=make_scorer(settings.worker_scorer, settings.worker_model_cache_devices),
 )
 liveness_config = LivenessConfig(
     late_factor=settings.worker_late_factor,

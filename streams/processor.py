@@ -117,7 +117,7 @@ class Processor:
             scores.append((key, encode(score)))
             lags.append(now - ts / 1000)
             applied += 1
-        writes = {device_id: (s.partition, self._close(s, w, v, m)) for device_id, (s, w, v, m) in touched.items()}
+        writes = {d: (s.partition, self._close(d, s, w, v, m)) for d, (s, w, v, m) in touched.items()}
         return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
 
     @staticmethod
@@ -155,7 +155,8 @@ class Processor:
                     unknown += 1
                     continue
                 state = decode_state(raw)
-                entry = touched[event.device_id] = (state, self.scorer.open(state.device_type, state.model_state))
+                model = self.scorer.open(event.device_id, state.device_type, state.model_state)
+                entry = touched[event.device_id] = (state, model)
             state, model = entry
             if record.partition == state.partition and record.offset <= state.last_event_offset:
                 replayed += 1
@@ -168,7 +169,7 @@ class Processor:
                 unused += 1
         writes = {}
         for device_id, (state, model) in touched.items():
-            state.model_state = self.scorer.close(model)
+            state.model_state = self.scorer.close(device_id, model)
             writes[device_id] = (state.partition, encode_state(state))
         return LearnResult(writes, rejects, learned, unused, unknown, replayed)
 
@@ -187,10 +188,10 @@ class Processor:
             live = Live(partition, first, last, state.cadence_ms, state.liveness, state.liveness_since)
             self.live[device_id] = live
         live.partition = partition
-        return state, windows, live, self.scorer.open(state.device_type, state.model_state)
+        return state, windows, live, self.scorer.open(device_id, state.device_type, state.model_state)
 
-    def _close(self, state: DeviceState, windows: WindowState, live: Live, model: Any) -> bytes:
-        state.model_state = self.scorer.close(model)
+    def _close(self, device_id: str, state: DeviceState, windows: WindowState, live: Live, model: Any) -> bytes:
+        state.model_state = self.scorer.close(device_id, model)
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
         state.buckets = {start: bucket.tobytes() for start, bucket in windows.buckets.items()}
         copy_live(state, live)

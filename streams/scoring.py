@@ -17,7 +17,7 @@ from schemas import Reading, Score
 from schemas.events import FailureLabel, Feedback
 from streams import baseline
 from streams.liveness import Live
-from streams.model.detector import MODEL_NAME
+from streams.model.detector import MODEL_NAME, DeviceModel
 from streams.model.service import ModelService
 from streams.windows import WindowState
 
@@ -31,11 +31,11 @@ class DeviceContext(NamedTuple):
 class Scorer(Protocol):
     name: str
 
-    def open(self, device_type: str, raw: bytes) -> Any: ...
+    def open(self, device_id: str, device_type: str, raw: bytes) -> Any: ...
 
     def score(self, handle: Any, reading: Reading, context: DeviceContext, now_ms: int | None) -> Score: ...
 
-    def close(self, handle: Any) -> bytes: ...
+    def close(self, device_id: str, handle: Any) -> bytes: ...
 
     def learn(self, handle: Any, event: FailureLabel | Feedback) -> bool: ...
 
@@ -43,42 +43,79 @@ class Scorer(Protocol):
 class BaselineScorer:
     name = baseline.MODEL
 
-    def open(self, device_type: str, raw: bytes) -> bytes:
+    def open(self, device_id: str, device_type: str, raw: bytes) -> bytes:
         return raw  # nothing to load; kept so close() gives the stored bytes back unchanged
 
     def score(self, handle: bytes, reading: Reading, context: DeviceContext, now_ms: int | None) -> Score:
         return baseline.score(reading, now_ms)
 
-    def close(self, handle: bytes) -> bytes:
+    def close(self, device_id: str, handle: bytes) -> bytes:
         return handle
 
     def learn(self, handle: bytes, event: FailureLabel | Feedback) -> bool:
         return False  # a fixed rule learns nothing
 
 
+class DecodedModels:
+    """Device models kept decoded between batches, each with the exact envelope bytes it was stored as.
+    Decoding an envelope cost as much as scoring with it (profiled); a model is reused only when the
+    table still holds those same bytes, so whatever changed the state elsewhere (a restart, a rebalance
+    that brought an older or newer value) is decoded afresh. An entry is taken out while a batch uses
+    it, so a batch that fails half-way leaves no half-updated model behind."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._models: dict[str, tuple[bytes, DeviceModel]] = {}  # insertion order = least recently stored first
+        self.hits = self.misses = 0
+
+    def take(self, device_id: str, raw: bytes) -> DeviceModel | None:
+        entry = self._models.pop(device_id, None)
+        if entry is not None and entry[0] == raw:
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        return None
+
+    def put(self, device_id: str, raw: bytes, model: DeviceModel) -> None:
+        if self.capacity <= 0:
+            return
+        self._models[device_id] = (raw, model)
+        if len(self._models) > self.capacity:
+            del self._models[next(iter(self._models))]
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
 class ModelScorer:
-    def __init__(self, service: ModelService | None = None) -> None:
+    def __init__(self, service: ModelService | None = None, cached_devices: int = 0) -> None:
         self.service = service or ModelService()
         self.name = MODEL_NAME
+        self.decoded = DecodedModels(cached_devices)
 
-    def open(self, device_type: str, raw: bytes) -> Any:
+    def open(self, device_id: str, device_type: str, raw: bytes) -> Any:
+        model = self.decoded.take(device_id, raw) if raw else None
+        if model is not None and model.device_type == device_type:
+            return model
         return self.service.open(device_type, raw or None)
 
     def score(self, handle: Any, reading: Reading, context: DeviceContext, now_ms: int | None) -> Score:
         return self.service.score(handle, reading, now_ms)[0]
 
-    def close(self, handle: Any) -> bytes:
-        return self.service.close(handle)
+    def close(self, device_id: str, handle: Any) -> bytes:
+        raw = self.service.close(handle)
+        self.decoded.put(device_id, raw, handle)
+        return raw
 
     def learn(self, handle: Any, event: FailureLabel | Feedback) -> bool:
         return self.service.learn(handle, event)
 
 
-def make_scorer(kind: str) -> Scorer:
+def make_scorer(kind: str, cached_devices: int = 0) -> Scorer:
     if kind == "baseline":
         return BaselineScorer()
     if kind == "model":
-        return ModelScorer()
+        return ModelScorer(cached_devices=cached_devices)
     raise ValueError(f"unknown scorer {kind!r}: expected 'model' or 'baseline'")
 
 

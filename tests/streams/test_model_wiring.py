@@ -156,4 +156,37 @@ def test_priors_from_several_workers_merge_per_type_and_warm_start_new_devices()
     assert priors.merged(entries, max_age_ms=10_000, now_ms=20_000) == []  # stale entries stop counting
     scorer = ModelScorer()
     scorer.service.set_prior(merged[0])
-    assert scorer.open("pc", b"").warmup == PRIOR_WARMUP
+    assert scorer.open("new-device", "pc", b"").warmup == PRIOR_WARMUP
+
+
+def test_models_kept_decoded_score_exactly_like_models_decoded_every_batch() -> None:
+    rng = random.Random(9)
+    readings = [_reading(k, rng, f"d{d}") for k in range(150) for d in range(4)]
+    at = T0 + 140 * CADENCE
+    label = FailureLabel(device_id="d1", ts=at, mode="fan_failure", onset_ts=at - 20 * CADENCE, failure_ts=at)
+    runs = []
+    for cached in (0, 100):
+        processor, table = Processor(lateness_ms=10_000, scorer=ModelScorer(cached_devices=cached)), {}
+        scores = _feed(processor, table, readings[:300], offset=0, size=40)
+        _learn(processor, table, [label], offset=0)  # learning goes through the cache too
+        scores += _feed(processor, table, readings[300:], offset=300, size=40)
+        runs.append((scores, table))
+    (plain, plain_table), (cached, cached_table) = runs
+    assert [(s.device_id, s.score, s.reasons) for s in cached] == [(s.device_id, s.score, s.reasons) for s in plain]
+    assert cached_table == plain_table  # the same bytes stored: the cache never changes what is persisted
+
+
+def test_a_kept_model_is_reused_only_for_the_bytes_it_was_stored_as() -> None:
+    scorer = ModelScorer(cached_devices=2)
+    model = scorer.open("a", "pc", b"")
+    stored = scorer.close("a", model)
+    assert scorer.open("a", "pc", stored) is model and scorer.decoded.hits == 1
+    scorer.close("a", model)
+    changed = ModelScorer()
+    elsewhere = changed.open("a", "pc", b"")
+    changed.score(elsewhere, _reading(0, random.Random(1), "a"), None, 0)  # type: ignore[arg-type]
+    other = scorer.open("a", "pc", envelope.dump(elsewhere))  # the table holds another state now
+    assert other is not model and scorer.decoded.misses == 1
+    for device in ("b", "c", "d"):  # capacity 2: the least recently stored goes first
+        scorer.close(device, scorer.open(device, "pc", b""))
+    assert len(scorer.decoded) == 2
