@@ -186,18 +186,20 @@ class DeviceModel:
             if value is None:
                 continue
             if baseline.n > 0:
-                z = baseline.z(value)
-                row[f"z:{sensor}"] = z
-                row[f"slope:{sensor}"] = baseline.slope / baseline.scale()
+                z_key, slope_key, still_key, shift_key = _keys(sensor)
+                scale = baseline.scale()
+                z = baseline.z(value, scale)
+                row[z_key] = z
+                row[slope_key] = baseline.slope / scale
                 # Only physical sensors are always noisy; a generic metric may plateau legitimately.
                 still = baseline.stillness() if sensor in SENSORS else 0.0
-                row[f"still:{sensor}"] = still
+                row[still_key] = still
                 abs_z.append(abs(z))
                 hot_only = sensor in HOT_ONLY
                 surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
                 statistical.append(surprise)
                 shift = baseline.evidence(z)
-                row[f"shift:{sensor}"] = shift
+                row[shift_key] = shift
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(max(shift, 0.0) if hot_only else shift))
                 statistical.append(sustained)
                 if sustained >= 1.0 and sustained > surprise:
@@ -258,8 +260,10 @@ class DeviceModel:
         surprise_total = max(0.0, fresh) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
-        vector = [row[name] for name in self.names]
-        probability = self.supervised.probability(vector)
+        # The feature vector is only needed by a ready supervised half or a due label-buffer entry.
+        ready = self.supervised.ready()
+        vector = [row[name] for name in self.names] if ready or self.buffer.due(ts_ms) else []
+        probability = self.supervised.probability(vector) if ready else None
         final = anomaly
         if probability is not None and not warming:
             # Trust grows with distinct labelled episodes, not with vectors: one failure teaches ~20
@@ -410,6 +414,17 @@ class DeviceModel:
         self.supervised.episodes += 1
         self.buffer.labelled[i] = True
         return True
+
+
+_KEYS: dict[str, tuple[str, str, str, str]] = {}
+
+
+def _keys(sensor: str) -> tuple[str, str, str, str]:
+    """A sensor's feature names, built once per process (not per reading, not per device)."""
+    keys = _KEYS.get(sensor)
+    if keys is None:
+        keys = _KEYS[sensor] = (f"z:{sensor}", f"slope:{sensor}", f"still:{sensor}", f"shift:{sensor}")
+    return keys
 
 
 def _log10(count: int) -> float:

@@ -84,13 +84,14 @@ class SensorBaseline:
         # The relative floor keeps sensors without a known resolution (NAB's `value`) finite.
         return max(GAUSS_SCALE * self.mad, self.floor, 1e-4 * abs(self.loc), 1e-9)
 
-    def z(self, value: float) -> float:
+    def z(self, value: float, scale: float | None = None) -> float:
+        """`scale`: this baseline's `scale()`, when the caller has it already (the hot path)."""
         if self.n == 0:
             return 0.0
         # Unclipped: the surprise must not tie at the top. A young scale (few readings, and autocorrelated
         # ones at that) is an underestimate more often than not: widen it by a small-sample factor.
         doubt = math.sqrt(1.0 + YOUNG_K / (self.n + self.prior_n))
-        return (value - self.loc) / (self.scale() * doubt)
+        return (value - self.loc) / ((scale or self.scale()) * doubt)
 
     def update(self, value: float, ts_ms: int, alpha: float) -> None:
         if self.n == 0:
