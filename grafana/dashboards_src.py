@@ -281,6 +281,17 @@ def pipeline_health() -> dashboard.Dashboard:
         )
         .with_panel(
             _timeseries(
+                "Delivery repairs (Faust redelivered, skipped or stalled)",
+                "cps",
+                [
+                    (f"sum(rate({m.REPLAYED}{rate}))", "replays skipped by the guard"),
+                    (f"sum by (topic) (rate({m.SKIPPED_READ_BACK}{rate}))", "skipped, read back: {{topic}}"),
+                    (f"sum(rate({m.STALLED_TAKEN_OVER}{rate}))", "stalled partition, taken over"),
+                ],
+            )
+        )
+        .with_panel(
+            _timeseries(
                 "Producer delivery errors",
                 "cps",
                 [(f"sum by (topic) (rate({m.PRODUCER_ERRORS}{rate}))", "{{topic}}")],

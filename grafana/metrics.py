@@ -14,6 +14,9 @@ RECORDS_IN: Final = "fleetpulse_worker_records_in_total"  # {topic}
 RECORDS_OUT: Final = "fleetpulse_worker_records_out_total"  # {topic}
 DEAD_LETTERS: Final = "fleetpulse_worker_dead_letters_total"  # {reason}
 PROCESSING_SECONDS: Final = "fleetpulse_worker_processing_seconds"  # histogram
+REPLAYED: Final = "fleetpulse_worker_replayed_readings_total"
+SKIPPED_READ_BACK: Final = "fleetpulse_worker_skipped_records_read_back_total"  # {topic}
+STALLED_TAKEN_OVER: Final = "fleetpulse_worker_stalled_records_taken_over_total"
 EVENT_LAG_SECONDS: Final = "fleetpulse_worker_event_lag_seconds"  # histogram
 # --- producers (producers/kafka_producer.py, exposed today) ---
 PRODUCED: Final = "fleetpulse_producer_records_total"  # {topic}
@@ -50,7 +53,18 @@ SILENT: Final = 2
 
 PROVIDER: Final[dict[str, str]] = {
     **dict.fromkeys(
-        (RECORDS_IN, RECORDS_OUT, DEAD_LETTERS, PROCESSING_SECONDS, EVENT_LAG_SECONDS, PRODUCED, PRODUCER_ERRORS),
+        (
+            RECORDS_IN,
+            RECORDS_OUT,
+            DEAD_LETTERS,
+            PROCESSING_SECONDS,
+            EVENT_LAG_SECONDS,
+            REPLAYED,
+            SKIPPED_READ_BACK,
+            STALLED_TAKEN_OVER,
+            PRODUCED,
+            PRODUCER_ERRORS,
+        ),
         "exposed (streams/metrics.py, producers/kafka_producer.py)",
     ),
     **dict.fromkeys(
