@@ -23,13 +23,15 @@ HALF_LIFE = 20_000  # readings; a day at 5 s cadence
 _LOG10_E = math.log10(math.e)
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_PI = 0.5 * math.log(math.pi)
+_DECAY = 1.0 - math.log(2) / HALF_LIFE  # per reading
 
 
 def gaussian_surprise(z: float) -> float:
     """-log10 of the two-sided Gaussian tail P(|Z| >= |z|), without underflow for large |z|."""
     x = abs(z) / _SQRT2
     if x < 20.0:
-        return -math.log10(max(math.erfc(x), 1e-300))
+        tail = math.erfc(x)
+        return -math.log10(1e-300 if tail < 1e-300 else tail)  # max(tail, 1e-300): runs per sensor per reading
     # Asymptotic erfc(x) ~ exp(-x^2) / (x sqrt(pi)) (1 - 1/(2x^2)).
     log_tail = -x * x - math.log(x) - _LOG_SQRT_PI + math.log1p(-0.5 / (x * x))
     return -log_tail * _LOG10_E
@@ -55,7 +57,7 @@ class EmpiricalTail:
         self.weight = weight  # grows by 1/decay per reading instead of decaying every count
 
     def learn(self, raw: float) -> None:
-        self.weight /= 1.0 - math.log(2) / HALF_LIFE
+        self.weight /= _DECAY
         if self.weight > 1e6:  # renormalise now and then; keeps the floats well away from overflow
             self.counts = [c / self.weight for c in self.counts]
             self.total /= self.weight

@@ -36,6 +36,8 @@ EVIDENCE_PRIOR_SQ = 1.0  # until learned, assume the recent mean wanders like on
 SHIFT_FREEZE = 3.0  # a recent mean this many healthy spreads off = a sustained shift: it teaches no noise...
 SHIFT_HOLD_MS = 60 * 60_000  # ...for at most an hour of event time; a shift that old is the new normal
 SPREAD_RATE = 2e-4  # the healthy spread of that mean is learned slowly (~1.4 h): a slow ramp must not teach it
+_EVIDENCE_VAR = EVIDENCE_SD**2  # constants of the hot path, computed once
+_SHIFT_FREEZE_SQ = SHIFT_FREEZE**2
 YOUNG_K = 100.0  # small-sample doubt: scales learned from n readings count sqrt(1 + K/n) wider
 THROTTLE_BITS = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 
@@ -64,12 +66,20 @@ class SensorBaseline:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
         when healthy whatever the sensor's autocorrelation (a slowly relaxing temperature wanders far
         more than iid noise would): a held shift adds up to a large value, one noisy reading never does."""
-        self.ewz += EVIDENCE_RATE * (max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, z)) - self.ewz)
-        spread = math.sqrt(max(self.ewz_sq, EVIDENCE_SD**2))
-        if self.n + self.prior_n >= 10 and not self.holding(self.last_ts):
-            rate = max(SPREAD_RATE, 1.0 / (self.n + self.prior_n + 1))
-            self.ewz_sq += rate * (min(self.ewz**2, SHIFT_FREEZE**2 * self.ewz_sq) - self.ewz_sq)
-        return self.ewz / spread
+        # Runs for every sensor of every reading: two-argument min/max are written as the comparison they
+        # make (max(a, b) is `b if b > a else a`, the same result for NaN and signed zeros too).
+        capped = z if z < EVIDENCE_CLIP else EVIDENCE_CLIP
+        clipped = capped if capped > -EVIDENCE_CLIP else -EVIDENCE_CLIP
+        ewz = self.ewz = self.ewz + EVIDENCE_RATE * (clipped - self.ewz)
+        ewz_sq = self.ewz_sq
+        spread = math.sqrt(_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq)
+        seen = self.n + self.prior_n
+        if seen >= 10 and not self.holding(self.last_ts):
+            young = 1.0 / (seen + 1)
+            rate = young if young > SPREAD_RATE else SPREAD_RATE
+            square, ceiling = ewz**2, _SHIFT_FREEZE_SQ * ewz_sq
+            self.ewz_sq = ewz_sq + rate * ((ceiling if ceiling < square else square) - ewz_sq)
+        return ewz / spread
 
     def relevel(self, pseudo_n: int) -> None:
         """Forget the level (and trend), keep the noise scale as a prior of `pseudo_n` readings: after a
@@ -93,20 +103,28 @@ class SensorBaseline:
         doubt = math.sqrt(1.0 + YOUNG_K / (self.n + self.prior_n))
         return (value - self.loc) / ((scale or self.scale()) * doubt)
 
-    def update(self, value: float, ts_ms: int, alpha: float) -> None:
-        if self.n == 0:
+    def update(
+        self, value: float, ts_ms: int, alpha: float, scale: float | None = None, stillness: float | None = None
+    ) -> None:
+        """`scale`, `stillness`: this baseline's `scale()` and `stillness()` before the update, when the caller
+        has them already (the hot path); nothing this update changes before using them affects either."""
+        n, prior_n, loc = self.n, self.prior_n, self.loc
+        if n == 0:
             self.loc, self.last, self.last_ts, self.n = value, value, ts_ms, 1
             return
-        if self.n == 1 and self.prior_n == 0:
-            self.mad = abs(value - self.loc) / 2  # a first guess of the noise, instead of zero
-        rate = max(alpha, 1.0 / (self.n + 1))  # cumulative mean while young, then exponential
+        if n == 1 and prior_n == 0:
+            self.mad = abs(value - loc) / 2  # a first guess of the noise, instead of zero
+        # Two-argument min/max as comparisons, as in `evidence` (this runs for every sensor of every reading).
+        young = 1.0 / (n + 1)
+        rate = young if young > alpha else alpha  # cumulative mean while young, then exponential
         # No clipping for the first readings: the scale is still a guess.
-        bound = HUBER_K * self.scale() if self.n + self.prior_n >= 10 else math.inf
-        deviation = value - self.loc
-        clipped = max(-bound, min(bound, deviation))
-        self.loc += rate * clipped
+        bound = HUBER_K * (self.scale() if scale is None else scale) if n + prior_n >= 10 else math.inf
+        deviation = value - loc
+        capped = deviation if deviation < bound else bound
+        self.loc = loc + rate * (capped if capped > -bound else -bound)
         # The scale keeps the prior's pseudo-count: a location is learned from a few readings, a scale is not.
-        scale_rate = max(alpha, 1.0 / (self.n + self.prior_n + 1))
+        young = 1.0 / (n + prior_n + 1)
+        scale_rate = young if young > alpha else alpha
         # Outliers barely widen the scale (at a tenth of the rate, and only up to the clip): a slow
         # degradation must keep looking surprising instead of inflating the noise estimate until it
         # looks normal. Persistent steps are accepted by moving the level (see DeviceModel's accept).
@@ -116,26 +134,31 @@ class SensorBaseline:
             self.shift_ts = 0
         elif not self.shift_ts:
             self.shift_ts = ts_ms
-        frozen = self.stillness() > STILL_FREEZE or self.holding(ts_ms)
+        if stillness is None:
+            stillness = self.stillness()
+        frozen = stillness > STILL_FREEZE or self.holding(ts_ms)
+        distance = abs(deviation)
         if frozen:
             pass
-        elif abs(deviation) <= bound:
-            self.mad += scale_rate * (abs(deviation) - self.mad)
+        elif distance <= bound:
+            self.mad += scale_rate * (distance - self.mad)
         else:
             self.mad += OUTLIER_SCALE_SHARE * scale_rate * (bound - self.mad)
+        last = self.last
         minutes = (ts_ms - self.last_ts) / 60_000
         if minutes > 0:
-            self.slope += 0.1 * ((value - self.last) / minutes - self.slope)
-        step = abs(value - self.last)
-        self.step_fast += max(0.2, rate) * (step - self.step_fast)
+            self.slope += 0.1 * ((value - last) / minutes - self.slope)
+        step = abs(value - last)
+        self.step_fast += (rate if rate > 0.2 else 0.2) * (step - self.step_fast)
         if not frozen:
-            self.step_slow += scale_rate * (min(step, bound) - self.step_slow)
+            self.step_slow += scale_rate * ((bound if bound < step else step) - self.step_slow)
         self.last, self.last_ts = value, ts_ms
-        self.n += 1
+        self.n = n + 1
 
     def shifted(self) -> bool:
         """The recent mean of z is far outside its healthy spread: a sustained shift."""
-        return self.ewz**2 > SHIFT_FREEZE**2 * max(self.ewz_sq, EVIDENCE_SD**2)
+        ewz_sq = self.ewz_sq
+        return self.ewz**2 > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq)
 
     def holding(self, ts_ms: int) -> bool:
         """A sustained shift younger than SHIFT_HOLD_MS: a slow degradation may be in progress, so it teaches
@@ -147,9 +170,13 @@ class SensorBaseline:
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,
         growing steadily while it repeats itself exactly (a stuck sensor)."""
-        if self.n < 20 or self.step_slow <= self.floor:
+        step_slow, step_fast = self.step_slow, self.step_fast
+        if self.n < 20 or step_slow <= self.floor:
             return 0.0
-        return max(0.0, min(20.0, math.log2(self.step_slow / max(self.step_fast, 1e-12))))
+        # max(0, min(20, log2(slow / max(fast, 1e-12)))), as comparisons: called for every sensor of every reading
+        ratio = math.log2(step_slow / (1e-12 if step_fast < 1e-12 else step_fast))
+        capped = ratio if ratio < 20.0 else 20.0
+        return capped if capped > 0.0 else 0.0
 
 
 def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[str, ...]:
