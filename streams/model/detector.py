@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from schemas.units import SENSORS
+from schemas.units import LIMITS, SENSORS
 from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
 from streams.model.drift import DriftWatch
@@ -125,6 +125,7 @@ class DeviceModel:
         "last_ts",
         "n",
         "names",
+        "plan",
         "residual",
         "seen",
         "supervised",
@@ -139,6 +140,7 @@ class DeviceModel:
         self.device_type = device_type
         sensors = sensors or tuple(SENSORS)
         self.names = features.feature_names(sensors, device_type)
+        self.plan = _plan(sensors, device_type)
         self.baselines = {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
         has_thermal = "z:thermal_residual" in self.names
         self.thermal = ThermalFit() if has_thermal else None
@@ -181,21 +183,24 @@ class DeviceModel:
         physical = 0.0
         abs_z: list[float] = []
         eta_minutes: list[float] = []
-        for sensor, baseline in self.baselines.items():
+        prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
+        for (sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline in zip(
+            self.plan, self.baselines.values(), strict=True
+        ):
             value = values.get(sensor)
             if value is None:
                 continue
+            scale = stillness = None  # learning recomputes them when the baseline is new
             if baseline.n > 0:
-                z_key, slope_key, still_key, shift_key = _keys(sensor)
-                scale = baseline.scale()
+                z_key, slope_key, still_key, shift_key = keys
+                scale, stillness = baseline.scale(), baseline.stillness()
                 z = baseline.z(value, scale)
                 row[z_key] = z
                 row[slope_key] = baseline.slope / scale
                 # Only physical sensors are always noisy; a generic metric may plateau legitimately.
-                still = baseline.stillness() if sensor in SENSORS else 0.0
+                still = stillness if physical_sensor else 0.0
                 row[still_key] = still
                 abs_z.append(abs(z))
-                hot_only = sensor in HOT_ONLY
                 surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
                 statistical.append(surprise)
                 shift = baseline.evidence(z)
@@ -213,14 +218,15 @@ class DeviceModel:
                     statistical.append(stuck)
                     detail = f"{sensor} has stopped changing ({2**still:.0f}x less movement than usual)"
                     explanations.append(Explanation(sensor, value, stuck, detail))
-            fraction = features.limit_fraction(sensor, value, self.device_type)
-            if fraction is not None:
-                row[f"limit:{sensor}"] = fraction
+            prepared.append((baseline, value, scale, stillness))
+            if limit is not None:
+                fraction = features.limit_fraction(value, limit)
+                row[limit_key] = fraction
                 if fraction > 0:
                     physical += LIMIT_WEIGHT * fraction
                     detail = f"{sensor}={value:g} is {fraction:.0%} of the way from warning to critical"
                     explanations.append(Explanation(sensor, value, LIMIT_WEIGHT * fraction, detail))
-                eta = features.minutes_to_limit(sensor, baseline, value, self.device_type)
+                eta = features.minutes_to_limit(baseline, value, limit, scale)
                 if eta is not None:
                     eta_minutes.append(eta)
         residual = self._thermal_residual(values)
@@ -234,8 +240,8 @@ class DeviceModel:
             if surprise >= 1.0:
                 detail = f"temperature is {residual:+.1f} °C off what this load usually gives ({z:+.1f} scales)"
                 explanations.append(Explanation("temperature_c", values["temperature_c"] or 0.0, surprise, detail))
-        for bit, surprise in FLAG_SURPRISE.items():
-            if throttled is not None and throttled & bit:
+        for bit, surprise in FLAG_SURPRISE.items() if throttled else ():
+            if throttled & bit:
                 physical += surprise
                 name = "under_voltage" if bit == 0x1 else "throttled"
                 row[name] = 1.0
@@ -271,7 +277,7 @@ class DeviceModel:
             share = SUPERVISED_SHARE * min(1.0, self.supervised.episodes / TRUSTED_EPISODES)
             final = (1 - share) * anomaly + share * probability
 
-        drifted = self._learn(ts_ms, values, raw, abs_z, residual, vector, warming)
+        drifted = self._learn(ts_ms, values, prepared, raw, abs_z, residual, vector, warming)
         explanations.sort(key=lambda e: e.surprise, reverse=True)
         eta = min(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
@@ -290,6 +296,7 @@ class DeviceModel:
         self,
         ts_ms: int,
         values: dict[str, float | None],
+        prepared: list[tuple[SensorBaseline, float, float | None, float | None]],
         raw: float,
         abs_z: list[float],
         residual: float | None,
@@ -307,17 +314,12 @@ class DeviceModel:
             )
             self.accept_from = []
         self.accept_left = max(0, self.accept_left - 1)
-        for sensor, baseline in self.baselines.items():
-            value = values.get(sensor)
-            if value is not None:
-                # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
-                # ramp in progress must not be learned as the new normal; drift.py).
-                boosted = boost > 1.0 and not baseline.holding(ts_ms)
-                baseline.update(
-                    value,
-                    ts_ms,
-                    self.alpha * max(boost, ACCEPT_FACTOR if self.accept_left else 1.0) if boosted else alpha,
-                )
+        for baseline, value, scale, stillness in prepared:  # the sensors with a value, as scored
+            # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
+            # ramp in progress must not be learned as the new normal; drift.py).
+            boosted = boost > 1.0 and not baseline.holding(ts_ms)
+            rate = self.alpha * max(boost, ACCEPT_FACTOR if self.accept_left else 1.0) if boosted else alpha
+            baseline.update(value, ts_ms, rate, scale, stillness)  # scale, stillness: unchanged since scoring
         # A stuck thermometer says nothing about how load heats the device: learning from it would
         # collapse the residual's scale, and the repaired sensor would then alert on every reading.
         # A sustained residual shift (a cooling fault in progress) must not be learned as the device's
@@ -416,15 +418,38 @@ class DeviceModel:
         return True
 
 
-_KEYS: dict[str, tuple[str, str, str, str]] = {}
+class _SensorPlan(NamedTuple):
+    """What scoring needs to know about one sensor of a model, beyond its baseline."""
+
+    sensor: str
+    keys: tuple[str, str, str, str]  # its z, slope, stillness and shift feature names
+    physical: bool  # a physical sensor (always noisy, so stillness is telling)
+    hot_only: bool
+    limit: tuple[float, float] | None  # (warning, critical) for the device type
+    limit_key: str
 
 
-def _keys(sensor: str) -> tuple[str, str, str, str]:
-    """A sensor's feature names, built once per process (not per reading, not per device)."""
-    keys = _KEYS.get(sensor)
-    if keys is None:
-        keys = _KEYS[sensor] = (f"z:{sensor}", f"slope:{sensor}", f"still:{sensor}", f"shift:{sensor}")
-    return keys
+_PLANS: dict[tuple[tuple[str, ...], str | None], tuple[_SensorPlan, ...]] = {}
+
+
+def _plan(sensors: tuple[str, ...], device_type: str | None) -> tuple[_SensorPlan, ...]:
+    """Per sensor, in the baselines' order, what scoring looks up for it: built once per process and
+    (sensors, device type), shared by every model of that kind, not rebuilt per reading."""
+    plan = _PLANS.get((sensors, device_type))
+    if plan is None:
+        limits = LIMITS.get(device_type or "", {})
+        plan = _PLANS[(sensors, device_type)] = tuple(
+            _SensorPlan(
+                s,
+                (f"z:{s}", f"slope:{s}", f"still:{s}", f"shift:{s}"),
+                s in SENSORS,
+                s in HOT_ONLY,
+                limits.get(s),
+                f"limit:{s}",
+            )
+            for s in sensors
+        )
+    return plan
 
 
 def _log10(count: int) -> float:

@@ -7,6 +7,7 @@ set at the first `learn_one` therefore see every feature from the first reading 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ class SensorBaseline:
         return capped if capped > 0.0 else 0.0
 
 
+@functools.cache  # one shared tuple per kind of model, not one per device
 def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[str, ...]:
     limits = LIMITS.get(device_type or "", {})
     names = [f"z:{s}" for s in sensors] + [f"slope:{s}" for s in sensors] + [f"still:{s}" for s in sensors]
@@ -190,31 +192,32 @@ def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[st
     return tuple(names)
 
 
+@functools.cache  # dumped with every envelope
 def schema_hash(names: tuple[str, ...]) -> str:
     """Identifies the feature layout; a persisted model with another hash is not reused."""
     text = f"v{FEATURE_SCHEMA_VERSION}:{HUBER_K}:" + ",".join(names)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def limit_fraction(sensor: str, value: float, device_type: str | None) -> float | None:
-    """How far from warning (0) toward critical (1) the value is; negative below warning."""
-    limit = LIMITS.get(device_type or "", {}).get(sensor)
-    if limit is None:
-        return None
+def limit_fraction(value: float, limit: tuple[float, float]) -> float:
+    """How far from warning (0) toward critical (1) the value is; negative below warning. `limit`: the
+    device type's (warning, critical) for the sensor (LIMITS)."""
     warn, critical = limit
     return max(-3.0, min(3.0, (value - warn) / (critical - warn)))
 
 
-def minutes_to_limit(sensor: str, baseline: SensorBaseline, value: float, device_type: str | None) -> float | None:
-    """Linear extrapolation of the recent trend to the critical level, when it is heading there."""
-    limit = LIMITS.get(device_type or "", {}).get(sensor)
-    if limit is None or baseline.n < 10:
+def minutes_to_limit(
+    baseline: SensorBaseline, value: float, limit: tuple[float, float], scale: float | None = None
+) -> float | None:
+    """Linear extrapolation of the recent trend to the critical level, when it is heading there.
+    `scale`: the baseline's `scale()`, when the caller has it already."""
+    if baseline.n < 10:
         return None
     critical = limit[1]
     if value >= critical:
         return 0.0
     # Only a trend clearly above the noise counts: one scale per 10 minutes at least.
-    if baseline.slope <= baseline.scale() / 10:
+    if baseline.slope <= (baseline.scale() if scale is None else scale) / 10:
         return None
     return (critical - value) / baseline.slope
 
