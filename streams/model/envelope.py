@@ -9,6 +9,7 @@ return None and count why; the caller starts the device from the fleet prior or 
 
 from __future__ import annotations
 
+import operator
 from array import array
 from collections import Counter
 from typing import Any
@@ -19,9 +20,7 @@ import river
 from streams.model import telemetry
 from streams.model.calibration import EmpiricalTail
 from streams.model.detector import MODEL_VERSION, DeviceModel, ThermalFit
-from streams.model.drift import DriftWatch
 from streams.model.features import SensorBaseline
-from streams.model.supervised import LabelBuffer
 
 ENVELOPE_FORMAT = 1
 RIVER_VERSION = river.__version__
@@ -39,15 +38,17 @@ class Envelope(msgspec.Struct, frozen=True, array_like=True):
     state: msgspec.Raw
 
 
-_BASELINE_FIELDS = SensorBaseline.__slots__
-
-
-def _baseline_state(b: SensorBaseline) -> list[Any]:
-    return [getattr(b, name) for name in _BASELINE_FIELDS]
+_BASELINE_FIELDS = SensorBaseline.__slots__  # its dataclass fields, in order
+# Each state as a tuple of its fields (one C call per object: dumped for every device of every batch);
+# msgpack writes a tuple as the same array a list gives.
+_baseline_state = operator.attrgetter(*_BASELINE_FIELDS)
+_thermal_state = operator.attrgetter(*ThermalFit.__slots__)
 
 
 def _baseline(values: list[Any]) -> SensorBaseline:
-    return SensorBaseline(**dict(zip(_BASELINE_FIELDS, values, strict=True)))
+    if len(values) != len(_BASELINE_FIELDS):
+        raise ValueError(f"a sensor baseline has {len(_BASELINE_FIELDS)} fields, not {len(values)}")
+    return SensorBaseline(*values)
 
 
 def dump(model: DeviceModel) -> bytes:
@@ -63,11 +64,11 @@ def dump(model: DeviceModel) -> bytes:
         "cadence_ms": model.cadence_ms,
         "alpha": model.alpha,
         "baselines": [_baseline_state(b) for b in model.baselines.values()],
-        "thermal": [getattr(model.thermal, name) for name in ThermalFit.__slots__] if model.thermal else None,
+        "thermal": _thermal_state(model.thermal) if model.thermal else None,
         "residual": _baseline_state(model.residual) if model.residual else None,
         "tail": [model.tail.counts, model.tail.total, model.tail.weight],
         "weights": sup.weights(),
-        "intercept": float(sup.regression.intercept),
+        "intercept": sup.intercept(),
         "labels": [sup.positives, sup.negatives, sup.episodes],
         "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
@@ -134,12 +135,10 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.supervised.positives, model.supervised.negatives, model.supervised.episodes = state["labels"]
     ts, vectors, labelled = state["buffer"]
     model.checkpoints = [(at, array("d", bytes(noise))) for at, noise in state.get("checkpoints", [])]
-    model.buffer = LabelBuffer(len(model.names))
-
+    # The model was just built: its label buffer and drift watch are fresh, filled in place.
     model.buffer.ts = list(ts)
     model.buffer.vectors = [array("f", bytes(v)) for v in vectors]
     model.buffer.labelled = list(labelled)
     # Page-Hinkley's running sums restart: a few dozen readings of drift blindness after a move,
     # in exchange for not persisting River's internals.
-    model.drift = DriftWatch()
     model.drift.since_last, model.drift.boost_left, model.drift.events = state["drift"]

@@ -62,14 +62,25 @@ class LabelBuffer:
 class Supervised:
     """LogisticRegression + label counters; `probability` is None until it has seen both classes."""
 
-    __slots__ = ("episodes", "names", "negatives", "positives", "regression")
+    __slots__ = ("_regression", "episodes", "names", "negatives", "positives")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
-        self.regression = new_regression()
+        # Built on first use: a model decoded from its envelope gets its own from `set_weights`, and most
+        # devices are never labelled, so building one per model up front was wasted work.
+        self._regression: linear_model.LogisticRegression | None = None
         self.positives = 0.0
         self.negatives = 0.0
         self.episodes = 0.0  # distinct labelled episodes (failure labels, feedback verdicts)
+
+    @property
+    def regression(self) -> linear_model.LogisticRegression:
+        if self._regression is None:
+            self._regression = new_regression()
+        return self._regression
+
+    def intercept(self) -> float:
+        return 0.0 if self._regression is None else float(self._regression.intercept)
 
     def ready(self) -> bool:
         return self.positives >= MIN_LABELS and self.negatives >= MIN_LABELS
@@ -91,11 +102,13 @@ class Supervised:
             self.negatives += 1
 
     def weights(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.regression.weights.items() if math.isfinite(v)}
+        if self._regression is None:
+            return {}
+        return {k: float(v) for k, v in self._regression.weights.items() if math.isfinite(v)}
 
     def set_weights(self, weights: dict[str, float], intercept: float) -> None:
-        self.regression = new_regression()
+        regression = self._regression = new_regression()
         for name, value in weights.items():
             if name in self.names:
-                self.regression._weights[name] = value
-        self.regression.intercept = intercept
+                regression._weights[name] = value
+        regression.intercept = intercept
