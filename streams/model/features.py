@@ -93,7 +93,14 @@ class SensorBaseline:
 
     def scale(self) -> float:
         # The relative floor keeps sensors without a known resolution (NAB's `value`) finite.
-        return max(GAUSS_SCALE * self.mad, self.floor, 1e-4 * abs(self.loc), 1e-9)
+        # max(GAUSS_SCALE * mad, floor, 1e-4 * |loc|, 1e-9), as the comparisons max makes (the hot path).
+        scale = GAUSS_SCALE * self.mad
+        if self.floor > scale:
+            scale = self.floor
+        relative = 1e-4 * abs(self.loc)
+        if relative > scale:
+            scale = relative
+        return 1e-9 if scale < 1e-9 else scale
 
     def z(self, value: float, scale: float | None = None) -> float:
         """`scale`: this baseline's `scale()`, when the caller has it already (the hot path)."""

@@ -12,6 +12,7 @@ hand the result to `set_prior`.
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Iterable
 
@@ -23,6 +24,8 @@ from streams.model.calibration import to_score
 from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
 
 _READING_UPDATES = telemetry.model_updates.labels("reading")  # bound once: inc() is on the hot path
+_READING_SENSORS = tuple(name for name in SENSORS if name in Reading.__struct_fields__)
+_sensor_values = operator.attrgetter(*_READING_SENSORS)  # one call per reading, not one per sensor
 
 
 class ModelService:
@@ -46,7 +49,7 @@ class ModelService:
 
     @staticmethod
     def assess(model: DeviceModel, reading: Reading) -> Assessment:
-        values = {name: getattr(reading, name) for name in SENSORS if hasattr(reading, name)}
+        values = dict(zip(_READING_SENSORS, _sensor_values(reading), strict=True))
         return model.update(reading.ts, values, reading.throttled)
 
     def score(self, model: DeviceModel, reading: Reading, now_ms: int | None = None) -> tuple[Score, Assessment]:
