@@ -140,7 +140,7 @@ class DeviceModel:
         self.device_type = device_type
         sensors = sensors or tuple(SENSORS)
         self.names = features.feature_names(sensors, device_type)
-        self.plan = _plan(sensors, device_type)
+        self.plan = _plan(sensors, device_type, self.names)
         self.baselines = {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
         has_thermal = "z:thermal_residual" in self.names
         self.thermal = ThermalFit() if has_thermal else None
@@ -177,7 +177,8 @@ class DeviceModel:
     # --- scoring ------------------------------------------------------------------------------------
 
     def update(self, ts_ms: int, values: dict[str, float | None], throttled: int | None = None) -> Assessment:
-        row: dict[str, float] = dict.fromkeys(self.names, 0.0)
+        plan = self.plan
+        row = plan.zero_row.copy()  # every feature, 0.0 until set (a copy is cheaper than dict.fromkeys)
         explanations: list[Explanation] = []
         statistical: list[float] = []  # raw surprise of each independent test
         physical = 0.0
@@ -185,7 +186,7 @@ class DeviceModel:
         eta_minutes: list[float] = []
         prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
         for (sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline in zip(
-            self.plan, self.baselines.values(), strict=True
+            plan.sensors, self.baselines.values(), strict=True
         ):
             value = values.get(sensor)
             if value is None:
@@ -429,16 +430,21 @@ class _SensorPlan(NamedTuple):
     limit_key: str
 
 
-_PLANS: dict[tuple[tuple[str, ...], str | None], tuple[_SensorPlan, ...]] = {}
+class _Plan(NamedTuple):
+    sensors: tuple[_SensorPlan, ...]  # in the baselines' order
+    zero_row: dict[str, float]  # every feature name -> 0.0, in order; copied per reading, never changed
 
 
-def _plan(sensors: tuple[str, ...], device_type: str | None) -> tuple[_SensorPlan, ...]:
-    """Per sensor, in the baselines' order, what scoring looks up for it: built once per process and
-    (sensors, device type), shared by every model of that kind, not rebuilt per reading."""
+_PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
+
+
+def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, ...]) -> _Plan:
+    """What scoring looks up per sensor, and the empty feature row: built once per process and (sensors,
+    device type), shared by every model of that kind, not rebuilt per reading."""
     plan = _PLANS.get((sensors, device_type))
     if plan is None:
         limits = LIMITS.get(device_type or "", {})
-        plan = _PLANS[(sensors, device_type)] = tuple(
+        per_sensor = tuple(
             _SensorPlan(
                 s,
                 (f"z:{s}", f"slope:{s}", f"still:{s}", f"shift:{s}"),
@@ -449,6 +455,7 @@ def _plan(sensors: tuple[str, ...], device_type: str | None) -> tuple[_SensorPla
             )
             for s in sensors
         )
+        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0))
     return plan
 
 
