@@ -1,4 +1,5 @@
-"""Scoring cost per reading and memory per device: the River device model beside the baseline rule.
+"""Scoring cost per reading, envelope dump/load cost and memory per device: the River device model beside
+the baseline rule.
 
 Run: .venv/bin/python bench/model_bench.py  (bounded: ~20k readings, a few seconds)
 """
@@ -9,6 +10,7 @@ import pickle
 import random
 import time
 import tracemalloc
+from collections.abc import Callable
 
 from schemas import Reading
 from streams import baseline
@@ -42,6 +44,13 @@ def stream() -> list[Reading]:
     return out
 
 
+def _per_call_us(call: Callable[[], object], calls: int = 2_000) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
 def main() -> None:
     readings = stream()
     started = time.perf_counter()
@@ -69,6 +78,8 @@ def main() -> None:
         one.update(k * 5_000, values | {"clock_ghz": 3.6})
     one.learn_failure(one.last_ts)
     data = envelope.dump(one)
+    # The worker dumps each touched device once per batch, and loads one only when its decoded copy is gone.
+    dump_us, load_us = _per_call_us(lambda: envelope.dump(one)), _per_call_us(lambda: envelope.load(data))
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     copies = [envelope.load(data) for _ in range(200)]
@@ -77,6 +88,8 @@ def main() -> None:
     print(f"readings scored                 {len(readings):>8} ({DEVICES} devices)")
     print(f"baseline rule      µs/reading   {base_us:8.1f}")
     print(f"river device model µs/reading   {model_us:8.1f}   ({model_us / base_us:.1f}x the baseline)")
+    print(f"envelope dump      µs/device    {dump_us:8.1f}")
+    print(f"envelope load      µs/device    {load_us:8.1f}")
     print(f"model envelope bytes/device     {len(data):8d}")
     print(f"model pickle bytes/device       {len(pickle.dumps(one)):8d}")
     print(f"model tracemalloc bytes/device  {traced:8.0f}   (target <= 20,000; {len(one.checkpoints)} checkpoints)")
