@@ -44,6 +44,16 @@ def stream() -> list[Reading]:
     return out
 
 
+def _healthy(rounds: range, rng: random.Random) -> list[tuple[int, dict[str, float | None]]]:
+    out: list[tuple[int, dict[str, float | None]]] = []
+    for k in rounds:
+        load = min(100.0, max(0.0, 40 + rng.gauss(0, 10)))
+        values = {"temperature_c": 45 + 0.2 * load + rng.gauss(0, 0.5), "power_w": 60 + 1.5 * load}
+        values |= {"load_pct": load, "voltage_v": 12 + rng.gauss(0, 0.05), "fan_cfm": 35 + rng.gauss(0, 0.5)}
+        out.append((k * 5_000, values | {"clock_ghz": 3.6}))
+    return out
+
+
 def _per_call_us(call: Callable[[], object], calls: int = 2_000) -> float:
     started = time.perf_counter()
     for _ in range(calls):
@@ -71,13 +81,11 @@ def main() -> None:
     # checkpoints filled, label buffer full), then labelled once.
     one = next(iter(models.values()))
     rng = random.Random(7)
-    for k in range(READINGS // DEVICES, READINGS // DEVICES + 4 * 720):
-        load = min(100.0, max(0.0, 40 + rng.gauss(0, 10)))
-        values = {"temperature_c": 45 + 0.2 * load + rng.gauss(0, 0.5), "power_w": 60 + 1.5 * load}
-        values |= {"load_pct": load, "voltage_v": 12 + rng.gauss(0, 0.05), "fan_cfm": 35 + rng.gauss(0, 0.5)}
-        one.update(k * 5_000, values | {"clock_ghz": 3.6})
+    for ts, values in _healthy(range(READINGS // DEVICES, READINGS // DEVICES + 4 * 720), rng):
+        one.update(ts, values)
     one.learn_failure(one.last_ts)
     data = envelope.dump(one)
+    pickled, checkpoints = len(pickle.dumps(one)), len(one.checkpoints)
     # The worker dumps each touched device once per batch, and loads one only when its decoded copy is gone.
     dump_us, load_us = _per_call_us(lambda: envelope.dump(one)), _per_call_us(lambda: envelope.load(data))
     tracemalloc.start()
@@ -85,14 +93,22 @@ def main() -> None:
     copies = [envelope.load(data) for _ in range(200)]
     traced = (tracemalloc.get_traced_memory()[0] - before) / len(copies)
     tracemalloc.stop()
+    # A labelled device (its supervised half ready) also builds its feature vector and asks the regression.
+    assert one.supervised.ready()
+    more = _healthy(range(one.last_ts // 5_000 + 1, one.last_ts // 5_000 + 2_001), rng)
+    started = time.perf_counter()
+    for ts, values in more:
+        one.update(ts, values)
+    labelled_us = (time.perf_counter() - started) / len(more) * 1e6
     print(f"readings scored                 {len(readings):>8} ({DEVICES} devices)")
     print(f"baseline rule      µs/reading   {base_us:8.1f}")
     print(f"river device model µs/reading   {model_us:8.1f}   ({model_us / base_us:.1f}x the baseline)")
+    print(f"labelled device    µs/reading   {labelled_us:8.1f}   (supervised half ready)")
     print(f"envelope dump      µs/device    {dump_us:8.1f}")
     print(f"envelope load      µs/device    {load_us:8.1f}")
     print(f"model envelope bytes/device     {len(data):8d}")
-    print(f"model pickle bytes/device       {len(pickle.dumps(one)):8d}")
-    print(f"model tracemalloc bytes/device  {traced:8.0f}   (target <= 20,000; {len(one.checkpoints)} checkpoints)")
+    print(f"model pickle bytes/device       {pickled:8d}")
+    print(f"model tracemalloc bytes/device  {traced:8.0f}   (target <= 20,000; {checkpoints} checkpoints)")
 
 
 if __name__ == "__main__":
