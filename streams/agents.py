@@ -181,41 +181,41 @@ stall_watch = continuity.StallWatch(settings.worker_stall_seconds)
 @app.timer(interval=settings.worker_liveness_sweep_seconds)
 async def take_over_stalled_partitions() -> None:
     """Apply, reading them directly, the records of a readings partition Faust stopped delivering; when
-    Faust delivers them later they are replays. One batch per partition and tick."""
+    Faust delivers them later they are replays. One batch per partition and tick. Under the batch lock:
+    the hole reader's consumer is used by one task at a time."""
     if app.rebalancing or not app.tables.recovery.completed.is_set():
         return
     topic = readings_topic.get_topic_name()
-    names = tuple(t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
-    loop = asyncio.get_running_loop()
     active = _active_partitions()
     stall_watch.forget(p for p in range(settings.topic_partitions) if p not in active)
-    for partition in active:
-        applied = _applied(topic, {partition}).get(partition)
-        if applied is None:
-            continue  # nothing applied here yet: Faust has not started on it, no stall to judge
-        end = await loop.run_in_executor(None, _reader().end_offset, topic, partition)
-        if not stall_watch.stalled(partition, applied, end, time.monotonic()):
-            continue
-        hole = continuity.Hole(partition, applied + 1, min(end, applied + 1 + settings.worker_batch_size))
-        async with batch_lock:
-            if _applied(topic, {partition}).get(partition) != applied:
-                continue  # a batch moved it meanwhile
-            records = await loop.run_in_executor(None, _reader().read, topic, hole)
-            tp = TP(topic, partition)
-            consumer = app.consumer
-            log.warning(
-                "readings partition %d stalled in Faust at offset %d (end %d; active=%s paused=%s buffered=%s): "
-                "applying %d records read directly",
-                partition,
-                applied,
-                end,
-                tp in (consumer._active_partitions or ()),
-                tp in consumer._paused_partitions,
-                tp in consumer._buffered_partitions,
-                len(records),
-            )
-            metrics.stalled_records_taken_over.inc(len(records))
-            await _process_batch(records, *names)
+    async with batch_lock:
+        for partition in active:
+            applied = _applied(topic, {partition}).get(partition)
+            if applied is None:
+                continue  # nothing applied here yet: Faust has not started on it, no stall to judge
+            end = await asyncio.get_running_loop().run_in_executor(None, _reader().end_offset, topic, partition)
+            if stall_watch.stalled(partition, applied, end, time.monotonic()):
+                await _take_over(topic, continuity.Hole(partition, applied + 1, end))
+
+
+async def _take_over(topic: str, hole: continuity.Hole) -> None:
+    batch = continuity.Hole(hole.partition, hole.first, min(hole.end, hole.first + settings.worker_batch_size))
+    records = await asyncio.get_running_loop().run_in_executor(None, _reader().read, topic, batch)
+    tp, consumer = TP(topic, hole.partition), app.consumer
+    log.warning(
+        "readings partition %d stalled in Faust at offset %d (end %d; active=%s paused=%s buffered=%s): "
+        "applying %d records read directly",
+        hole.partition,
+        hole.first - 1,
+        hole.end,
+        tp in (consumer._active_partitions or ()),
+        tp in consumer._paused_partitions,
+        tp in consumer._buffered_partitions,
+        len(records),
+    )
+    metrics.stalled_records_taken_over.inc(len(records))
+    names = (t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
+    await _process_batch(records, *names)
 
 
 def _active_partitions() -> frozenset[int]:
