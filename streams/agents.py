@@ -42,7 +42,6 @@ liveness_config = LivenessConfig(
     dead_after_ms=int(settings.worker_dead_seconds * 1000),
 )
 outputs = Outputs(settings)
-consumed_offsets: dict[int, int] = {}  # readings partition -> newest offset consumed, for the lag gauge
 _index_assignment: frozenset[int] | None = None
 
 
@@ -131,8 +130,6 @@ async def _process_batch(delivered: list[Record], readings_name: str, scores_nam
         write_state(device_id, partition, value)
     _mark_applied(readings_name, batch)
     await commit_states()  # before take_events acks the batch, so before its offsets can be committed
-    for record in batch:
-        consumed_offsets[record.partition] = max(record.offset, consumed_offsets.get(record.partition, -1))
     elapsed = time.perf_counter() - started
     metrics.records_in.labels(readings_name).inc(len(batch))
     metrics.readings_applied.inc(result.applied)
@@ -301,11 +298,12 @@ def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
         reasons.append((device_id, {r.sensor: r.contribution for r in reversed(score.reasons)}))  # max wins
         windows.append((device_id, processor.last_window.get(device_id, {})))
     fleet = kpis.compute(live.values(), now)
-    lag = {}
-    for partition in _active_partitions():
-        high = app.consumer.highwater(TP(readings_topic.get_topic_name(), partition))
+    lag, topic, active = {}, readings_topic.get_topic_name(), _active_partitions()
+    applied = _applied(topic, set(active))  # every offset up to it applied (streams/continuity.py)
+    for partition in active:
+        high = app.consumer.highwater(TP(topic, partition))
         if high is not None:
-            lag[partition] = max(0, high - consumed_offsets.get(partition, -1) - 1)
+            lag[partition] = max(0, high - applied.get(partition, -1) - 1)
     recovery = app.tables.recovery
     return metrics.Snapshot(
         devices=rows,

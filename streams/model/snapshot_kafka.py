@@ -58,11 +58,27 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int] | None:
         metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
         if metadata is None or metadata.error is not None or not metadata.partitions:
             return None
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in metadata.partitions}
+        return {p: _end_offset(consumer, TopicPartition(topic, p)) for p in metadata.partitions}
     except KafkaException as error:
         raise SnapshotError(f"Kafka at {settings.kafka_bootstrap_servers}: {error}") from None
     finally:
         consumer.close()
+
+
+def _end_offset(consumer: Consumer, tp: TopicPartition, patience_s: float = 15.0) -> int:
+    """The partition's high watermark, waiting out a leader election (a topic created a moment ago)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=10)[1]
+        except KafkaException as error:
+            waitable = error.args[0].retriable() or error.args[0].code() in _LEADERLESS
+            if not waitable or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+_LEADERLESS = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError._UNKNOWN_PARTITION)
 
 
 def read_until(
