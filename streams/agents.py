@@ -196,23 +196,28 @@ async def take_over_stalled_partitions() -> None:
 
 
 async def _take_over(topic: str, hole: continuity.Hole) -> None:
-    batch = continuity.Hole(hole.partition, hole.first, min(hole.end, hole.first + settings.worker_batch_size))
-    records = await asyncio.get_running_loop().run_in_executor(None, _reader().read, topic, batch)
+    """Apply the stalled partition up to the end seen this tick, a batch at a time (one batch per tick
+    could fall behind a partition that receives more than that)."""
     tp, consumer = TP(topic, hole.partition), app.consumer
     log.warning(
         "readings partition %d stalled in Faust at offset %d (end %d; active=%s paused=%s buffered=%s): "
-        "applying %d records read directly",
+        "applying it directly",
         hole.partition,
         hole.first - 1,
         hole.end,
         tp in (consumer._active_partitions or ()),
         tp in consumer._paused_partitions,
         tp in consumer._buffered_partitions,
-        len(records),
     )
-    metrics.stalled_records_taken_over.inc(len(records))
-    names = (t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic))
-    await _process_batch(records, *names)
+    names = [t.get_topic_name() for t in (readings_topic, scores_topic, stats_topic)]
+    first = hole.first
+    while first < hole.end:
+        chunk = continuity.Hole(hole.partition, first, min(hole.end, first + settings.worker_batch_size))
+        records = await asyncio.get_running_loop().run_in_executor(None, _reader().read, topic, chunk)
+        metrics.stalled_records_taken_over.inc(len(records))
+        if records:
+            await _process_batch(records, *names)
+        first = chunk.end
 
 
 def _active_partitions() -> frozenset[int]:

@@ -15,6 +15,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import NamedTuple
 
 from confluent_kafka import Consumer, TopicPartition
@@ -58,11 +59,18 @@ def in_offset_order(batch: Iterable[Record]) -> list[Record]:
     """Records ordered by (partition, offset): a device's readings must be applied oldest first, or the
     replay guard would take an older reading read back from a hole for a replay. Stable, so a message
     redelivered within the batch stays beside its first copy."""
-    return sorted(batch, key=lambda record: (record.partition, record.offset))
+    return sorted(batch, key=_POSITION)
+
+
+_POSITION = itemgetter(0, 1)  # a Record's (partition, offset)
 
 
 def newest_offsets(batch: Iterable[Record]) -> dict[int, int]:
-    return {partition: offsets[-1] for partition, offsets in _offsets_by_partition(batch).items()}
+    newest: dict[int, int] = {}
+    for record in batch:
+        if record.offset > newest.get(record.partition, -1):
+            newest[record.partition] = record.offset
+    return newest
 
 
 def _offsets_by_partition(batch: Iterable[Record]) -> dict[int, list[int]]:
@@ -118,9 +126,6 @@ class HoleReader:
         """Blocking: the partition's next offset to be written (its high watermark)."""
         _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10, cached=False)
         return int(high)
-
-    def close(self) -> None:
-        self._consumer.close()
 
 
 class StallWatch:
