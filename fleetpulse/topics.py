@@ -19,15 +19,20 @@ def project_topics(settings: Settings) -> list[str]:
     ]
 
 
-def create_topics(settings: Settings, names: list[str] | None = None) -> list[str]:
-    """Create missing topics; returns those created."""
+def create_topics(
+    settings: Settings, names: list[str] | None = None, config: dict[str, str] | None = None
+) -> list[str]:
+    """Create missing topics (with topic `config`, e.g. compaction); returns those created."""
     admin = AdminClient(confluent_config(settings))
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [name for name in (names or project_topics(settings)) if name not in existing]
     if not wanted:
         return []
     futures = admin.create_topics(
-        [NewTopic(name, settings.topic_partitions, settings.topic_replication_factor) for name in wanted]
+        [
+            NewTopic(name, settings.topic_partitions, settings.topic_replication_factor, config=config or {})
+            for name in wanted
+        ]
     )
     for future in futures.values():
         try:

@@ -16,10 +16,11 @@ import uuid
 from collections.abc import Iterable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from fleetpulse.kafka_config import confluent_config, confluent_producer_config
 from fleetpulse.settings import Settings
+from fleetpulse.topics import create_topics
 from streams import priors
 from streams.model import federated
 from streams.model.snapshots import SnapshotError
@@ -187,13 +188,12 @@ def ensure_compacted_topic(settings: Settings, topic: str, partitions: int) -> N
         if len(ends) != partitions:
             raise SnapshotError(f"topic {topic} has {len(ends)} partitions, expected {partitions}")
         return
-    admin = AdminClient(confluent_config(settings, log_level=0))
-    new = NewTopic(topic, partitions, settings.topic_replication_factor, config={"cleanup.policy": "compact"})
     try:
-        admin.create_topics([new])[topic].result(30)
+        create_topics(
+            settings.model_copy(update={"topic_partitions": partitions}), [topic], {"cleanup.policy": "compact"}
+        )
     except KafkaException as error:
-        if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise SnapshotError(f"creating {topic}: {error}") from None
+        raise SnapshotError(f"creating {topic}: {error}") from None
 
 
 class Writer:
