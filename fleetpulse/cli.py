@@ -21,7 +21,7 @@ def main() -> None:
 
 @main.group()
 def stack() -> None:
-    """The local stack: Kafka (KRaft), Connect, DynamoDB Local, Prometheus."""
+    """The local stack: Kafka (KRaft), Connect, dynoxide (DynamoDB API), Prometheus, Alertmanager."""
 
 
 @stack.command("up")
@@ -133,12 +133,13 @@ def settings_show(markdown: bool, write_readme: bool) -> None:
 
 
 @main.command("demo")
-def demo() -> None:
+@click.option("--real-time", is_flag=True, help="Event time at the wall clock's pace (default 60x).")
+def demo(real_time: bool) -> None:
     """The main job: the local stack, tables, connectors, the worker and a simulated fleet."""
     from fleetpulse import demo as demo_module
 
     try:
-        demo_module.run(get_settings())
+        demo_module.run(get_settings(), speedup=1.0 if real_time else demo_module.DEMO_SPEEDUP)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
 

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         0.02, ge=0, le=60, description="Chance per healthy simulated device per event-hour that a failure begins."
     )
     simulator_api_port: int = Field(9110, ge=0, description="Simulator control API port (0 = no API).")
+    simulator_scripted_failures: str = Field(
+        "",
+        description="Failures that begin at fixed event times, comma separated `device_id:mode@minutes` "
+        "(minutes after the first round), e.g. `sim-pc-00000:fan_failure@10`; empty = only random ones.",
+    )
     simulator_batch_size: int = Field(
         1,
         ge=1,
@@ -126,7 +131,7 @@ class Settings(BaseSettings):
     )
     aws_region: str = Field("us-east-1", description="AWS region for DynamoDB.")
     aws_access_key_id: str = Field(
-        "fleetpulse", description="Access key; DynamoDB Local wants letters and digits only."
+        "fleetpulse", description="Access key; the local server accepts any letters-and-digits pair."
     )
     aws_secret_access_key: SecretStr = Field(SecretStr("fleetpulse"), description="Secret key.")
     table_readings: str = Field("fleetpulse_readings", description="DynamoDB table for readings.")

@@ -12,7 +12,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 
 from fleetpulse.settings import Settings, get_settings
 from producers.batching import envelopes
-from producers.fleet import PHASES, Fleet, invalid_mask, to_readings
+from producers.fleet import PHASES, Fleet, invalid_mask, schedule_scripted, to_readings
 from producers.kafka_producer import ReadingProducer, StopFlag
 from producers.partitioning import Partitioner
 from schemas import DEVICE_TYPES, InvalidRecord
@@ -128,6 +128,11 @@ def simulate(
         failure_rate_per_hour=settings.simulator_failure_rate_per_hour if failure_rate is None else failure_rate,
     )
     start = start_ms if start_ms is not None else int(time.time() * 1000)
+    try:
+        for device_id, mode, onset in schedule_scripted(fleet, settings.simulator_scripted_failures, start):
+            log.info("scripted failure: %s begins %s at event time %d", device_id, mode, onset)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="FLEETPULSE_SIMULATOR_SCRIPTED_FAILURES") from error
     pace = settings.simulator_speedup if speedup is None else speedup
     producer = ReadingProducer(settings, stage="simulator")
     stop = StopFlag()

@@ -88,6 +88,7 @@ class Fleet:
         self.stuck_c = np.zeros(n)
         self.sticky_bits = np.zeros(n, dtype=np.int64)  # RPi "has occurred" bits, cleared by a repair
         self.pending_events: list[Any] = []
+        self.scheduled: list[tuple[int, int, str]] = []  # (onset ms, device, mode), soonest first
         self.now_ms = 0  # event time of the newest round
         self.next_ms = 0  # event time of the round to come
         self._mode_p = [weights(t) for t in DEVICE_TYPES]
@@ -98,6 +99,13 @@ class Fleet:
         """Start `mode` on a device from the next round on, whatever its state (a failed one is repaired first)."""
         onset = ts_ms if ts_ms is not None else self.next_ms  # the first reading it affects
         self._begin_failure(np.array([device]), np.array([MODE_INDEX[mode]]), onset, injected=True)
+
+    def schedule(self, device: int, mode: str, ts_ms: int) -> None:
+        """Begin `mode` on a device at event time ts_ms (a scripted failure: the demo's story, a test's)."""
+        if mode not in MODE_INDEX:
+            raise ValueError(f"unknown failure mode {mode!r}; known: {', '.join(MODE_INDEX)}")
+        self.scheduled.append((ts_ms, device, mode))
+        self.scheduled.sort()
 
     def set_running(self, device: int, running: bool, reason: str = "control_api") -> None:
         if self.running[device] == running:
@@ -162,6 +170,9 @@ class Fleet:
         self.temperature[device] = self.p["ambient_c"][device] + self.p["rise"][device] * (self.load[device] + 10)
 
     def _advance_phases(self, ts: int) -> None:
+        while self.scheduled and self.scheduled[0][0] <= ts:
+            onset, device, mode = self.scheduled.pop(0)
+            self.inject(device, mode, onset)
         failing = (self.phase == DEGRADING) | (self.phase == CRITICAL)
         self.phase[(self.phase == DEGRADING) & (ts >= self.critical_ms)] = CRITICAL
         for device in np.flatnonzero(failing & (ts >= self.failure_ms)).tolist():
@@ -314,3 +325,31 @@ def to_readings(fleet: Fleet, batch: Round, skip: np.ndarray | None = None) -> l
             )
         )
     return out
+
+
+def parse_scripted_failures(text: str) -> list[tuple[str, str, float]]:
+    """`device:mode@minutes, …` → [(device_id, mode, minutes)]; ValueError names the item that is wrong."""
+    items = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        device, sep, rest = item.partition(":")
+        mode, at, minutes = rest.partition("@")
+        try:
+            offset = float(minutes)
+        except ValueError:
+            offset = -1.0
+        if not (sep and at and device and mode in MODE_INDEX and offset >= 0):
+            raise ValueError(f"{item!r} is not device_id:mode@minutes with a mode of {', '.join(MODE_INDEX)}")
+        items.append((device, mode, offset))
+    return items
+
+
+def schedule_scripted(fleet: Fleet, text: str, start_ms: int) -> list[tuple[str, str, int]]:
+    """Schedule each scripted failure on the fleet; returns (device_id, mode, onset ms) for the caller to announce."""
+    scheduled = []
+    for device_id, mode, minutes in parse_scripted_failures(text):
+        if device_id not in fleet.index_of:
+            raise ValueError(f"{device_id!r} is not in this fleet (sim-pc-00000 … {fleet.device_ids[-1]})")
+        onset = start_ms + int(minutes * MINUTE_MS)
+        fleet.schedule(fleet.index_of[device_id], mode, onset)
+        scheduled.append((device_id, mode, onset))
+    return scheduled

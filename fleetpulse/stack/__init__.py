@@ -1,1 +1,1 @@
-"""The local stack: Kafka (KRaft), Kafka Connect, DynamoDB Local and Prometheus as native processes."""
+"""The local stack as native processes: Kafka (KRaft), Connect, dynoxide (DynamoDB API), Prometheus, Alertmanager."""

@@ -1,4 +1,4 @@
-"""A small known fleet written straight into DynamoDB Local, for the API and bot tests."""
+"""A small known fleet written straight into the local DynamoDB server, for the API and bot tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The query API against the real DynamoDB Local (and Kafka for feedback): pagination, auth, errors."""
+"""The query API against the real local DynamoDB server and Kafka (for feedback): pagination, auth, errors."""
 
 from __future__ import annotations
 

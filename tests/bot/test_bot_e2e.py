@@ -1,5 +1,5 @@
 """The real bot process against a fake Telegram Bot API on loopback, talking to the real query API
-process over HTTP, which reads the real DynamoDB Local and produces feedback to the real Kafka."""
+process over HTTP, which reads the real local DynamoDB server (dynoxide) and produces feedback to the real Kafka."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The walking skeleton end to end on real servers: simulator → Kafka → Faust worker → Kafka →
-Kafka Connect → DynamoDB Local, with Prometheus scraping the worker."""
+Kafka Connect → DynamoDB (dynoxide), with Prometheus scraping the worker."""
 
 from __future__ import annotations
 
