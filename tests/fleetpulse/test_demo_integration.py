@@ -41,7 +41,9 @@ def test_scripted_device_alerts_before_it_fails(stack: Settings) -> None:
         )
         label = next(e for m in events if (e := _label(m.value(), story.device_id)))
         assert label.mode == story.mode and label.injected
-        scores = consume(settings, settings.topic_scores, expected=1, timeout=60, until=_seen_past(label.failure_ts))
+        last_reading = label.failure_ts - int(settings.simulator_cadence_seconds * 1000)
+        until = _device_seen_from(story.device_id, last_reading)
+        scores = consume(settings, settings.topic_scores, timeout=60, until=until)
     finally:
         simulator.stop()
         worker.stop()
@@ -63,6 +65,17 @@ def _label(raw: bytes, device_id: str) -> FailureLabel | None:
     return event if isinstance(event, FailureLabel) and event.device_id == device_id else None
 
 
-def _seen_past(ts: int) -> Callable[[list[Message]], bool]:
-    """Scores are read until one dated at or after `ts` arrived: everything before the failure is in."""
-    return lambda messages: any(msgspec.json.decode(m.value(), type=Score).ts >= ts for m in messages)
+def _device_seen_from(device_id: str, ts: int) -> Callable[[list[Message]], bool]:
+    """Read until the device's score dated at or after `ts` arrived: its partition is in order, so all of its
+    scores before the failure are in."""
+
+    checked, found = 0, False  # consume() passes the growing list each poll: look at the new records only
+
+    def seen(messages: list[Message]) -> bool:
+        nonlocal checked, found
+        new, checked = messages[checked:], len(messages)
+        scores = (msgspec.json.decode(m.value(), type=Score) for m in new)
+        found = found or any(s.device_id == device_id and s.ts >= ts for s in scores)
+        return found
+
+    return seen
