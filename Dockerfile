@@ -13,6 +13,7 @@ WORKDIR /src
 COPY docker/requirements.lock ./requirements.lock
 RUN /opt/venv/bin/pip install --no-deps --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY fleetpulse ./fleetpulse
 COPY producers ./producers
 COPY streams ./streams

@@ -22,7 +22,7 @@ from api.events import EventPublisher
 from api.metrics import ApiMetrics
 from api.pagination import BadPageToken
 from api.store import FleetStore
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from schemas.events import Feedback
 
 DEVICE_ID = Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$", description="device id")

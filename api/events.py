@@ -6,8 +6,8 @@ from __future__ import annotations
 import msgspec
 from confluent_kafka import Producer
 
-from fleetpulse.kafka_config import confluent_producer_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_producer_config
+from core.settings import Settings
 from schemas.events import Feedback
 
 

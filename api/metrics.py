@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config
+from core.settings import Settings
 
 
 class DeadLetterTopicSize(Collector):

@@ -12,7 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from api import pagination
 from connectors.tables import FLEET_ATTRIBUTE, FLEET_INDEX, FLEET_VALUE, dynamodb_client
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 WARNING_SCORE, CRITICAL_SCORE = 0.5, 0.8
 _deserializer, _serializer = TypeDeserializer(), TypeSerializer()

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from connectors.tables import create_table, dynamodb_client
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from fleetpulse.stack.components import DynamoDb
 from fleetpulse.stack.processes import ProcessTable
 from tests.harness import free_port, wait_for

@@ -28,11 +28,11 @@ from confluent_kafka import Consumer
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config
+from core.settings import Settings
+from core.topics import create_topics
 from fleetpulse.stack.components import Component, Connect, DynamoDb, Kafka
 from fleetpulse.stack.processes import ProcessTable
-from fleetpulse.topics import create_topics
 from schemas import Score
 from schemas.validation import InvalidRecord, decode_reading
 from tests.conftest import isolated_settings

@@ -20,9 +20,9 @@ import msgspec
 from confluent_kafka import Producer
 
 from bench.streams_bench import ROOT, _env, _reading
-from fleetpulse.kafka_config import confluent_config, faust_broker_url
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config, faust_broker_url
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import Reading
 from tests.harness import free_port
 

@@ -15,8 +15,8 @@ import time
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import create_table, dynamodb_client
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.settings import Settings
+from core.topics import create_topics
 from producers.kafka_producer import ReadingProducer
 from schemas import Reading
 from tests.conftest import isolated_settings

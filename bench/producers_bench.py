@@ -19,13 +19,13 @@ import uuid
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config
+from core.partitioning import Partitioner
+from core.settings import Settings
+from core.topics import create_topics
 from producers.commands import produce_round
 from producers.fleet import Fleet, to_readings
 from producers.kafka_producer import ReadingProducer
-from producers.partitioning import Partitioner
 from schemas import encode
 
 DEVICES, CADENCE_S = 100_000, 5.0

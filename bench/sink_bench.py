@@ -18,9 +18,9 @@ from confluent_kafka import Consumer, TopicPartition
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config
+from core.settings import Settings
+from core.topics import create_topics
 from tests.conftest import isolated_settings
 from tests.harness import RealProcess, start_worker, wait_worker_ready
 

@@ -33,11 +33,11 @@ import msgspec
 import requests
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
-from fleetpulse.kafka_config import confluent_config, faust_broker_url
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config, faust_broker_url
+from core.partitioning import Partitioner
+from core.settings import Settings
+from core.topics import create_topics
 from producers.batching import envelopes
-from producers.partitioning import Partitioner
 from schemas import Reading, Score, decode_reading, encode
 from schemas.window_stats import WindowStats
 from tests.harness import free_port, settings_env

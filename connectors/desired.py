@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.rest import CONFIG_DIR, load
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

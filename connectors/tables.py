@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 FLEET_INDEX = "by_fleet"
 FLEET_ATTRIBUTE, FLEET_VALUE = "fleet", "all"  # stamped on every status row by the sink (InsertField SMT)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from fleetpulse.settings import get_settings
+from core.settings import get_settings
 
 
 @click.group()
@@ -68,7 +68,7 @@ def stack_logs(name: str, lines: int) -> None:
 @main.command("topics")
 def topics() -> None:
     """Create the project's topics (idempotent)."""
-    from fleetpulse.topics import create_topics
+    from core.topics import create_topics
 
     created = create_topics(get_settings())
     click.echo(f"created: {', '.join(created) or 'none (all exist)'}")

@@ -18,11 +18,11 @@ import requests
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import create_tables, dynamodb_client
-from fleetpulse.settings import Settings
+from core.settings import Settings
+from core.topics import create_topics
 from fleetpulse.stack import manager
 from fleetpulse.stack.components import LOCAL_ALERT_TIMING
 from fleetpulse.stack.processes import ProcessTable
-from fleetpulse.topics import create_topics
 from grafana.stack import write_prometheus_rules
 
 DEMO_SPEEDUP = 60.0

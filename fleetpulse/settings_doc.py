@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 
 def markdown_table() -> str:

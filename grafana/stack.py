@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from grafana import alerts
 
 

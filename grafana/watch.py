@@ -94,7 +94,7 @@ def render(prometheus_url: str, top: int, threshold: float) -> str:
 @click.option("--once", is_flag=True, help="Print one screen and exit (for scripts).")
 def watch(prometheus_url: str | None, top: int, threshold: float, interval: float, once: bool) -> None:
     """Devices at risk, silent devices and firing alerts, refreshed in the terminal."""
-    from fleetpulse.settings import get_settings
+    from core.settings import get_settings
 
     url = (prometheus_url or get_settings().prometheus_url).rstrip("/")
     while True:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from producers.partitioning import Partitioner
+from core.partitioning import Partitioner
 
 
 def envelopes(

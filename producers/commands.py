@@ -10,11 +10,11 @@ import click
 import msgspec
 from prometheus_client import Counter, Gauge, start_http_server
 
-from fleetpulse.settings import Settings, get_settings
+from core.partitioning import Partitioner
+from core.settings import Settings, get_settings
 from producers.batching import envelopes
 from producers.fleet import PHASES, Fleet, invalid_mask, schedule_scripted, to_readings
 from producers.kafka_producer import ReadingProducer, StopFlag
-from producers.partitioning import Partitioner
 from schemas import DEVICE_TYPES, InvalidRecord
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ import msgspec
 from confluent_kafka import KafkaError, Message, Producer
 from prometheus_client import Counter, Gauge
 
-from fleetpulse.kafka_config import confluent_producer_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_producer_config
+from core.settings import Settings
 from schemas import DeadLetter, Reading, dead_letter_headers, encode
 from schemas.validation import check_plausible
 

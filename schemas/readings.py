@@ -3,7 +3,7 @@
 A message value is either one Reading JSON object (the default) or a batch envelope: a JSON array of
 Reading objects (opt-in, `fleetpulse simulate --batch N`), which cuts the consumer's per-message cost.
 Envelope rule: every reading in one array belongs to a device whose Kafka partition, murmur2 like the
-Java client and Faust (`(murmur2(device_id) & 0x7fffffff) % partitions`, `producers/partitioning.py`),
+Java client and Faust (`(murmur2(device_id) & 0x7fffffff) % partitions`, `core/partitioning.py`),
 is the message's own partition, so per-device state stays co-partitioned; the message key is the first
 reading's device_id. `schemas.validation.decode_batch` reads both forms and rejects bad elements one by
 one (an empty array is `empty_batch`).

@@ -16,7 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from faust.types import TP
 from prometheus_client import start_http_server
 
-from fleetpulse.kafka_config import confluent_config
+from core.kafka.config import confluent_config
 from schemas import encode
 from schemas.events import Liveness
 from streams import continuity, kpis, metrics, priors

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import faust
 
-from fleetpulse.kafka_config import faust_broker_credentials, faust_broker_url
-from fleetpulse.settings import get_settings
+from core.kafka.config import faust_broker_credentials, faust_broker_url
+from core.settings import get_settings
 
 settings = get_settings()
 DATA_DIR = Path(settings.stack_dir) / "worker-data"  # Faust's per-app data (RocksDB), not in the checkout

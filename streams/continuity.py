@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from confluent_kafka import Consumer, TopicPartition
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config
+from core.settings import Settings
 from streams.processor import Record
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ import logging
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from fleetpulse.kafka_config import confluent_producer_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_producer_config
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from fleetpulse.stack.components import all_components
 from tests.harness import free_port
 

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import requests
 from confluent_kafka import Consumer, Message, Producer
 
-from fleetpulse.kafka_config import confluent_config, confluent_producer_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config, confluent_producer_config
+from core.settings import Settings
 from fleetpulse.stack.components import register_target
 
 T = TypeVar("T")

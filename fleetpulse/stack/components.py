@@ -12,7 +12,7 @@ import boto3
 import requests
 from confluent_kafka.admin import AdminClient
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from fleetpulse.stack import install
 from grafana.alerts import Timing
 from grafana.stack import write_alertmanager_config, write_prometheus_rules

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from fleetpulse.stack.components import Component, all_components
 from fleetpulse.stack.install import InstallError
 from fleetpulse.stack.processes import ProcessTable

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from fleetpulse.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from streams.model import snapshot_kafka, snapshots
 from streams.model.snapshots import SnapshotError
 

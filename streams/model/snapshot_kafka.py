@@ -18,9 +18,9 @@ from collections.abc import Iterable, Iterator
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from fleetpulse.kafka_config import confluent_config, confluent_producer_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config, confluent_producer_config
+from core.settings import Settings
+from core.topics import create_topics
 from streams import priors
 from streams.model import federated
 from streams.model.snapshots import SnapshotError

@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 from streams.model.snapshots import SnapshotError
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}

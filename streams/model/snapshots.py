@@ -27,7 +27,7 @@ from typing import Protocol
 
 import msgspec
 
-from producers.partitioning import partition_for
+from core.partitioning import partition_for
 from streams.model import envelope, federated
 from streams.model.detector import MODEL_VERSION, DeviceModel
 from streams.state import DeviceState, decode_state, encode_state

@@ -8,7 +8,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 
 from connectors.tables import FLEET_ATTRIBUTE, FLEET_VALUE, dynamodb_client, ensure_tables
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 NOW = 1_795_000_000_000
 READINGS = 25  # of device d-000, one per second

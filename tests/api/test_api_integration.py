@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.settings import Settings
+from core.topics import create_topics
 from schemas.events import Feedback
 from tests.api.seed import NOW, READINGS, drop, seed
 from tests.conftest import isolated_settings

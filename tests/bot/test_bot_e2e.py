@@ -11,8 +11,8 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.settings import Settings
+from core.topics import create_topics
 from schemas.events import Feedback
 from tests.api.seed import drop, seed
 from tests.bot.fake_telegram import FakeTelegram

@@ -13,8 +13,8 @@ import pytest
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables, table_specs
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.settings import Settings
+from core.topics import create_topics
 from tests.conftest import isolated_settings
 from tests.harness import ROOT, settings_env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors import rest
 from connectors.desired import desired
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 
 def test_desired_configs_take_names_and_ttl_from_settings() -> None:

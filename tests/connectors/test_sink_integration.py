@@ -20,11 +20,11 @@ from api.metrics import DeadLetterTopicSize
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config
+from core.settings import Settings
+from core.topics import create_topics
 from fleetpulse.stack.components import Component, Connect, DynamoDb
 from fleetpulse.stack.processes import ProcessTable
-from fleetpulse.topics import create_topics
 from tests.conftest import isolated_settings
 from tests.harness import consume, free_port, produce_raw, wait_for
 

@@ -17,8 +17,8 @@ import click
 import pytest
 import yaml
 
+from core.settings import Settings
 from fleetpulse.cli import main as cli_main
-from fleetpulse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "fleetpulse"

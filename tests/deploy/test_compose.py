@@ -46,7 +46,7 @@ def test_app_service_command_is_a_real_subcommand(compose_config: dict[str, Any]
 def test_every_fleetpulse_variable_is_a_setting(compose_config: dict[str, Any], service: str) -> None:
     env = compose_config["services"][service].get("environment", {})
     unknown = sorted(name for name in env if name.startswith("FLEETPULSE_") and name not in SETTING_NAMES)
-    assert not unknown, f"{service} sets variables that are not in fleetpulse/settings.py: {unknown}"
+    assert not unknown, f"{service} sets variables that are not in core/settings.py: {unknown}"
 
 
 def test_app_containers_listen_on_all_interfaces(compose_config: dict[str, Any]) -> None:

@@ -273,7 +273,7 @@ def test_every_fleetpulse_variable_is_a_setting(values: Path) -> None:
     for _, spec in workloads(docs):
         names |= {env["name"] for c in containers(spec) for env in c.get("env", [])}
     unknown = sorted(n for n in names if n.startswith("FLEETPULSE_") and n not in SETTING_NAMES)
-    assert not unknown, f"not settings in fleetpulse/settings.py: {unknown}"
+    assert not unknown, f"not settings in core/settings.py: {unknown}"
 
 
 def _commands() -> list[tuple[str, list[str]]]:

@@ -9,9 +9,9 @@ import msgspec
 import pytest
 from confluent_kafka import Message
 
+from core.settings import Settings
+from core.topics import create_topics
 from fleetpulse.demo import DEMO_SPEEDUP, Story
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
 from schemas import FailureLabel, Score
 from schemas.validation import decode_event
 from streams.model.detector import ALERT_THRESHOLD

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config
+from core.settings import Settings
 from fleetpulse.settings_doc import markdown_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"

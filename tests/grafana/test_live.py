@@ -30,9 +30,9 @@ from pydantic import SecretStr
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import create_tables
-from fleetpulse.settings import Settings
+from core.settings import Settings
+from core.topics import create_topics
 from fleetpulse.stack.processes import ProcessTable
-from fleetpulse.topics import create_topics
 from grafana import alerts, watch
 from grafana import metrics as m
 from grafana.stack import write_alertmanager_config, write_prometheus_rules

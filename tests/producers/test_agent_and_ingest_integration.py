@@ -13,8 +13,8 @@ import msgspec
 import pytest
 import requests
 
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import DeadLetter, decode_reading
 from tests.conftest import isolated_settings
 from tests.harness import RealProcess, consume, free_port, wait_for

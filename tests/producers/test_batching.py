@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.partitioning import Partitioner
 from producers.batching import envelopes
-from producers.partitioning import Partitioner
 from schemas import decode_batch, encode
 from schemas.readings import Reading
 

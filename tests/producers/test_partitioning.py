@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from producers.partitioning import Partitioner, murmur2, partition_for
+from core.partitioning import Partitioner, murmur2, partition_for
 
 # org.apache.kafka.common.utils.UtilsTest#testMurmur2
 KAFKA_VECTORS = {

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
-from producers.partitioning import Partitioner
+from core.partitioning import Partitioner
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import decode_batch, decode_reading
 from tests.conftest import isolated_settings
 from tests.harness import RealProcess, consume, free_port

@@ -11,8 +11,8 @@ from collections import defaultdict
 import pytest
 import requests
 
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import FailureLabel, decode_event, decode_reading
 from tests.conftest import isolated_settings
 from tests.harness import RealProcess, consume, free_port, wait_for

@@ -13,9 +13,9 @@ import pytest
 import requests
 from confluent_kafka import Consumer, TopicPartition
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import Reading, encode
 from schemas.events import Feedback
 from tests.conftest import isolated_settings

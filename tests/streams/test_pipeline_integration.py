@@ -15,9 +15,9 @@ from confluent_kafka.admin import AdminClient
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import create_table, dynamodb_client
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import DeadLetter, decode_reading
 from streams.model.detector import MODEL_NAME
 from streams.model.service import ModelService

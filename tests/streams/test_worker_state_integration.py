@@ -21,9 +21,9 @@ import pytest
 import requests
 from confluent_kafka import Consumer, Producer
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
+from core.kafka.config import confluent_config
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import Reading, encode
 from schemas.events import DeviceEvent, Feedback, Liveness
 from schemas.window_stats import WindowStats

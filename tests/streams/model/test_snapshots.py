@@ -9,7 +9,7 @@ import random
 import msgspec
 import pytest
 
-from producers.partitioning import partition_for
+from core.partitioning import partition_for
 from streams.model import envelope, federated
 from streams.model.detector import MODEL_VERSION, DeviceModel
 from streams.model.snapshot_kafka import newest_positions, select_newest

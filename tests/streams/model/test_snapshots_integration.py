@@ -21,10 +21,10 @@ import pytest
 import requests
 from confluent_kafka import Producer
 
-from fleetpulse.kafka_config import confluent_producer_config
-from fleetpulse.settings import Settings
-from fleetpulse.topics import create_topics
-from producers.partitioning import partition_for
+from core.kafka.config import confluent_producer_config
+from core.partitioning import partition_for
+from core.settings import Settings
+from core.topics import create_topics
 from schemas import Reading, Score, encode
 from streams.model import envelope
 from streams.model.detector import COLD_WARMUP, PRIOR_WARMUP

@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from fleetpulse.settings import Settings
+from core.settings import Settings
 
 
 def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from fleetpulse.kafka_config import confluent_config
-from fleetpulse.settings import Settings
+from core.kafka.config import confluent_config
+from core.settings import Settings
 
 
 def project_topics(settings: Settings) -> list[str]:

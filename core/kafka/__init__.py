@@ -1,0 +1,1 @@
+"""Kafka for every process: client configuration, the one producer module, group-less readers."""
