@@ -41,3 +41,8 @@ def create_topics(
             if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
     return wanted
+
+
+def priors_topic(app_id: str) -> str:
+    """The workers' compacted fleet-prior topic: the newest entry per device type and worker."""
+    return f"{app_id}-model-priors"

@@ -95,7 +95,7 @@ def query(device_id: str, table: str, limit: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run the Faust stream worker (extra arguments go to `faust worker`)."""
-    import streams.agents  # noqa: F401  (registers the agents)
+    import streams.worker  # noqa: F401  (registers the agents, timers and views)
     from streams.app import app
 
     sys.argv = ["fleetpulse-worker", "worker", "--loglevel", "info", *ctx.args]

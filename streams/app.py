@@ -45,7 +45,7 @@ events_topic = raw_topic(settings.topic_events)
 stats_topic = raw_topic(settings.topic_stats)
 
 # device_id (bytes) -> streams.state.DeviceState (msgpack). Written with an explicit partition (the
-# readings' partition) because a take() batch mixes partitions; see agents.write_state.
+# readings' partition) because a take() batch mixes partitions; see streams/device_store.py.
 devices = app.Table(
     "devices",
     key_type=bytes,

@@ -17,6 +17,8 @@ from streams.model import envelope, federated
 from streams.model.detector import DeviceModel
 from streams.state import decode_state
 
+MAX_AGE_MS = 24 * 3600 * 1000  # entries older than this are from a worker that left: they no longer count
+
 
 class Entry(msgspec.Struct, array_like=True):
     at_ms: int

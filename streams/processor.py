@@ -1,6 +1,6 @@
 """The worker's per-batch logic, framework-free: raw records in; scores, window stats, state writes and
-rejects out. Faust only feeds batches and ships results (streams/agents.py), so this is unit-testable
-and benchmarkable without Kafka.
+rejects out. Faust only feeds batches and ships results (streams/readings_agent.py, events_agent.py), so this
+is unit-testable and benchmarkable without Kafka.
 
 Per batch each touched device's state is decoded once from the table and encoded once back, so the
 changelog carries one record per device per batch, not one per reading.

@@ -13,10 +13,11 @@ import aiohttp
 from faust.web import Request, Response, View
 
 from streams import kpis
-from streams.agents import processor
 from streams.app import app, devices
+from streams.device_store import load_state
 from streams.liveness import STATES
 from streams.model import envelope
+from streams.pipeline import processor
 from streams.processor import windows_from_state
 from streams.state import DeviceState, decode_state
 from streams.windows import SENSOR_NAMES
@@ -71,7 +72,7 @@ class DeviceStatus(View):
 
     @app.table_route(table=devices, match_info="device_id")
     async def _routed(self, request: Request, device_id: str) -> Response:
-        raw = devices.data.get(device_id.encode())
+        raw = load_state(device_id)
         if raw is None:
             return self.json({"error": f"unknown device {device_id!r}"}, status=404)
         state = decode_state(raw)

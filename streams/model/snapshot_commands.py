@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from core.settings import Settings, get_settings
+from core.topics import priors_topic
 from streams.model import snapshot_kafka, snapshots
 from streams.model.snapshots import SnapshotError
 
@@ -45,7 +46,7 @@ def export(uri: str | None, chunk_devices: int, priors_only: bool) -> None:
     try:
         store, bucket, prefix = _store(settings, uri, "--to")
         fleet_priors, priors_ends = snapshot_kafka.published_priors(settings)
-        offsets = {snapshot_kafka.priors_topic(settings.worker_app_id): priors_ends}
+        offsets = {priors_topic(settings.worker_app_id): priors_ends}
         states: Iterable[tuple[bytes, bytes]] = []
         if not priors_only:
             states, changelog_ends = snapshot_kafka.device_states(settings)
@@ -96,7 +97,7 @@ def import_(uri: str | None, priors: bool, devices: bool) -> None:
             keys = snapshot_kafka.publish_priors(
                 settings, snapshots.read_priors(store, folder, manifest), manifest.snapshot_id
             )
-            click.echo(f"priors    {len(keys)} published to {snapshot_kafka.priors_topic(settings.worker_app_id)}")
+            click.echo(f"priors    {len(keys)} published to {priors_topic(settings.worker_app_id)}")
         if devices:
             outcome = _restore(settings, store, folder, manifest, problems)
             click.echo(f"devices   restored {outcome['restored']}, kept newer state of {outcome['skipped_existing']}")

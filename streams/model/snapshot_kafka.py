@@ -20,22 +20,17 @@ from confluent_kafka.admin import AdminClient
 
 from core.kafka.config import confluent_config, confluent_producer_config
 from core.settings import Settings
-from core.topics import create_topics
+from core.topics import create_topics, priors_topic
 from streams import priors
 from streams.model import federated
 from streams.model.snapshots import SnapshotError
 
-PRIOR_MAX_AGE_MS = 24 * 3600 * 1000  # the worker's rule (streams.agents): older entries are workers gone
 IDLE_TIMEOUT_S = 60.0  # no record and no end-of-partition for this long: the broker is not answering
 Position = tuple[int, int]  # (partition, offset)
 
 
 def changelog_topic(app_id: str) -> str:
     return f"{app_id}-devices-changelog"  # Faust's name for the `devices` table's changelog
-
-
-def priors_topic(app_id: str) -> str:
-    return f"{app_id}-model-priors"  # streams.agents.PRIORS_TOPIC
 
 
 def _consumer(settings: Settings) -> Consumer:
@@ -156,7 +151,7 @@ def published_priors(settings: Settings) -> tuple[list[federated.Prior], dict[in
             entries.pop(key, None)
         else:
             entries[key] = value
-    return priors.merged(entries, PRIOR_MAX_AGE_MS), ends
+    return priors.merged(entries, priors.MAX_AGE_MS), ends
 
 
 def existing_devices(settings: Settings) -> set[bytes]:

@@ -8,14 +8,15 @@ import sys
 
 from faust.types import TP
 
-from streams.agents import _applied, app, readings_topic
+from streams.app import app, readings_topic
+from streams.device_store import applied
 
 
 @app.timer(interval=0.2)
 async def stop_delivering_partition_0() -> None:
     topic = readings_topic.get_topic_name()
     tp = TP(topic, 0)
-    if tp in app.consumer.assignment() and 0 in _applied(topic, {0}):
+    if tp in app.consumer.assignment() and 0 in applied(topic, {0}):
         app.consumer.pause_partitions([tp])
 
 

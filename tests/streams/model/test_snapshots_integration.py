@@ -24,7 +24,7 @@ from confluent_kafka import Producer
 from core.kafka.config import confluent_producer_config
 from core.partitioning import partition_for
 from core.settings import Settings
-from core.topics import create_topics
+from core.topics import create_topics, priors_topic
 from schemas import Reading, Score, encode
 from streams.model import envelope
 from streams.model.detector import COLD_WARMUP, PRIOR_WARMUP
@@ -33,7 +33,6 @@ from streams.model.snapshot_kafka import (
     device_states,
     end_offsets,
     existing_devices,
-    priors_topic,
     read_until,
     worker_members,
 )
