@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from core.kafka.config import confluent_config
+from core.kafka.consumer import reader
 from core.settings import Settings
 
 
@@ -24,7 +24,7 @@ class DeadLetterTopicSize(Collector):
 
     def records(self) -> int | None:
         """Records currently in the topic; 0 when it does not exist yet (nothing was rejected)."""
-        consumer = Consumer(confluent_config(self.settings, **{"group.id": "fleetpulse-api-dlq-probe", "log_level": 0}))
+        consumer = reader(self.settings, "fleetpulse-api-dlq-probe")
         try:
             metadata = consumer.list_topics(self.topic, timeout=5).topics.get(self.topic)
             if metadata is None or metadata.error is not None:

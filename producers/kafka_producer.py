@@ -1,9 +1,8 @@
-"""An idempotent confluent-kafka producer for validated records, with backpressure and metrics.
+"""The producers' side of Kafka: validated readings and events, dead letters, and counts of what Kafka acknowledged.
 
-Every producer of the project (simulator, host agent, phone ingestion) goes through `ReadingProducer`:
-idempotence + acks=all (no loss, no duplicates, no reordering on retry), a bounded local queue (a slow
-Kafka blocks the caller instead of growing memory), a delivery callback that counts what Kafka
-acknowledged, and the security settings from the settings object.
+Every producer of the project (simulator, host agent, phone ingestion) goes through `ReadingProducer`, built on
+the one Kafka producer (core/kafka/producer.py: idempotence + acks=all, so no loss, no duplicates, no reordering
+on retry; a bounded local queue, so a slow Kafka blocks the caller instead of growing memory).
 """
 
 from __future__ import annotations
@@ -11,15 +10,14 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import msgspec
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 from prometheus_client import Counter, Gauge
 
-from core.kafka.config import confluent_producer_config
+from core.kafka.producer import DeliveryCallback, KafkaProducer
 from core.settings import Settings
 from schemas import DeadLetter, Reading, dead_letter_headers, encode
 from schemas.validation import check_plausible
@@ -31,21 +29,12 @@ delivery_errors = Counter("fleetpulse_producer_delivery_errors", "Records Kafka 
 rejected = Counter("fleetpulse_producer_rejected", "Records refused before producing, by reason.", ["reason"])
 queue_depth = Gauge("fleetpulse_producer_queue_depth", "Records waiting in the producer's local queue.")
 
-DeliveryCallback = Callable[[KafkaError | None, Message], None]
-
 
 class ReadingProducer:
     """Validates before producing; blocks (polls) instead of growing memory when Kafka is slow."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        linger_ms: int = 20,
-        queue_max: int = 100_000,
-        queue_max_kbytes: int = 64 * 1024,
-        stage: str = "producer",
-    ) -> None:
+    def __init__(self, settings: Settings, *, stage: str = "producer", **options: Any) -> None:
+        """`options` tune the Kafka producer (core/kafka/producer.py), e.g. linger_ms."""
         self.topic = settings.topic_readings
         self.topic_events = settings.topic_events
         self.topic_dead_letters = settings.topic_dead_letters
@@ -56,17 +45,7 @@ class ReadingProducer:
         self.acknowledged_by_topic: dict[str, int] = {}
         for topic in (self.topic, self.topic_events, self.topic_dead_letters):
             delivery_errors.labels(topic)  # exported as 0 from the start, so rate() and alerts see the series
-        self._producer = Producer(
-            confluent_producer_config(
-                settings,
-                **{
-                    "linger.ms": linger_ms,
-                    "compression.type": "lz4",
-                    "queue.buffering.max.messages": queue_max,
-                    "queue.buffering.max.kbytes": queue_max_kbytes,
-                },
-            )
-        )
+        self._producer = KafkaProducer(settings, **options)
 
     def _on_delivery(self, error: KafkaError | None, message: Message, records: int = 1) -> None:
         """Counts records, not messages: a batch envelope message carries `records` readings."""
@@ -108,25 +87,14 @@ class ReadingProducer:
                 counted(error, message)
                 extra(error, message)
 
-        # librdkafka wants the partition argument absent (not None) to use its partitioner
-        where = {} if partition is None else {"partition": partition}
-        while True:
-            try:
-                self._producer.produce(
-                    topic or self.topic, value=value, key=key, on_delivery=callback, headers=headers, **where
-                )
-                break
-            except BufferError:  # local queue full: wait for deliveries rather than buffer without bound
-                self._producer.poll(0.05)
+        self._producer.produce(
+            topic or self.topic, key, value, partition=partition, headers=headers, on_delivery=callback
+        )
         self._producer.poll(0)
 
     def partition_count(self, topic: str | None = None, timeout: float = 10.0) -> int:
         """The topic's partition count from the cluster's metadata (once, at start: it only grows by hand)."""
-        name = topic or self.topic
-        metadata = self._producer.list_topics(name, timeout=timeout).topics.get(name)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
-            raise RuntimeError(f"topic {name} has no partitions in the cluster metadata: {metadata and metadata.error}")
-        return len(metadata.partitions)
+        return self._producer.partition_count(topic or self.topic, timeout)
 
     def send_event(self, event: msgspec.Struct) -> None:
         self.send_raw(event.device_id.encode(), encode(event), topic=self.topic_events)  # type: ignore[attr-defined]

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import NamedTuple
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
-from core.kafka.config import confluent_config
+from core.kafka.consumer import reader
 from core.settings import Settings
 from streams.processor import Record
 
@@ -85,18 +85,8 @@ class HoleReader:
 
     def __init__(self, settings: Settings, timeout_s: float = 30.0) -> None:
         self.timeout_s = timeout_s
-        self._consumer = Consumer(
-            confluent_config(
-                settings,
-                **{
-                    "group.id": f"{settings.worker_app_id}-hole-reader",  # required by librdkafka, never used
-                    "enable.auto.commit": False,
-                    "enable.auto.offset.store": False,
-                    "auto.offset.reset": "earliest",  # a hole already deleted by retention: read what is left
-                    "log_level": 0,
-                },
-            )
-        )
+        # earliest: a hole already deleted by retention reads what is left
+        self._consumer = reader(settings, f"{settings.worker_app_id}-hole-reader", **{"auto.offset.reset": "earliest"})
 
     def read(self, topic: str, hole: Hole) -> list[Record]:
         """Blocking: every record still in Kafka at the hole's offsets."""

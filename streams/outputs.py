@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, Message
 
-from core.kafka.config import confluent_producer_config
+from core.kafka.producer import Headers, KafkaProducer
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,16 +31,8 @@ class Outputs:
     def __init__(self, settings: Settings) -> None:
         self._failed: list[str] = []
         self.delivered: dict[tuple[str, int], int] = {}  # (topic, partition) -> newest acknowledged offset
-        self._producer = Producer(
-            confluent_producer_config(
-                settings,
-                **{
-                    "linger.ms": 5,
-                    "compression.type": "lz4",
-                    "queue.buffering.max.messages": 1_000_000,
-                    "on_delivery": self._on_delivery,
-                },
-            )
+        self._producer = KafkaProducer(
+            settings, linger_ms=5, queue_max=1_000_000, queue_max_kbytes=1_048_576, on_delivery=self._on_delivery
         )
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
@@ -55,16 +47,9 @@ class Outputs:
         for key, value in records:
             self.produce_to(topic, -1, key, value)
 
-    def produce_to(
-        self, topic: str, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
-    ) -> None:
+    def produce_to(self, topic: str, partition: int, key: bytes, value: bytes, headers: Headers | None = None) -> None:
         """One record; partition -1 lets the (murmur2) partitioner choose from the key."""
-        while True:
-            try:
-                self._producer.produce(topic, value, key, partition, headers=headers)
-                return
-            except BufferError:  # local queue full: serve delivery reports, then retry
-                self._producer.poll(0.05)
+        self._producer.produce(topic, key, value, partition=partition, headers=headers)
 
     async def flush(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 (librdkafka flush timeout)
         remaining = await asyncio.get_running_loop().run_in_executor(None, self._producer.flush, timeout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from core.kafka.config import confluent_config
+from core.kafka.consumer import reader
 from core.topics import priors_topic
 from streams import metrics, priors
 from streams.app import app, settings
@@ -50,11 +50,6 @@ async def _reader() -> Consumer:
     if _prior_reader is None:
         topic = app.topic(PRIORS_TOPIC, partitions=1, compacting=True, deleting=False)
         await topic.maybe_declare()
-        _prior_reader = Consumer(
-            confluent_config(
-                settings,
-                **{"group.id": f"{settings.worker_app_id}-priors", "enable.auto.commit": False, "log_level": 0},
-            )
-        )
+        _prior_reader = reader(settings, f"{settings.worker_app_id}-priors")
         _prior_reader.assign([TopicPartition(PRIORS_TOPIC, 0, OFFSET_BEGINNING)])
     return _prior_reader

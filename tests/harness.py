@@ -18,7 +18,8 @@ from confluent_kafka import Consumer, Message, Producer
 
 from core.kafka.config import confluent_config, confluent_producer_config
 from core.settings import Settings
-from fleetpulse.stack.components import register_target
+from fleetpulse.stack.components import Component, register_target
+from fleetpulse.stack.processes import ProcessTable
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +154,43 @@ def consume(
         consumer.close()
     assert done(), f"{topic}: {len(messages)} records within {timeout}s, expected {expected} and `until`"
     return messages
+
+
+def drain(settings: Settings, topic: str, idle_s: float = 5.0) -> list[bytes]:
+    """Every record value of a topic, read from the beginning until none arrived for `idle_s`."""
+    consumer = Consumer(
+        confluent_config(
+            settings,
+            **{"group.id": f"test-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest", "log_level": 0},
+        )
+    )
+    consumer.subscribe([topic])
+    values, last = [], time.monotonic()
+    try:
+        while time.monotonic() - last < idle_s:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                values.append(message.value())
+                last = time.monotonic()
+    finally:
+        consumer.close()
+    return values
+
+
+class OwnServers:
+    """Servers a test or bench starts for itself (so it may stop and restart them), tracked by pid."""
+
+    def __init__(self, stack_dir: Path) -> None:
+        self.processes = ProcessTable(stack_dir)
+
+    def start(self, component: Component, timeout: float = 120) -> None:
+        argv = component.prepare()
+        component.home.mkdir(parents=True, exist_ok=True)
+        self.processes.start(component.name, argv, env=component.env(), cwd=component.home)
+        wait_for(component.healthy, timeout, f"{component.name} healthy:\n{self.processes.tail(component.name)}")
+
+    def stop(self, component: Component) -> None:
+        self.processes.stop(component.name)
 
 
 def prometheus_query(settings: Settings, expr: str) -> list[dict[str, Any]]:

@@ -15,10 +15,12 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from core.kafka.config import confluent_config, confluent_producer_config
+from core.kafka.config import confluent_config
+from core.kafka.consumer import reader
+from core.kafka.producer import KafkaProducer
 from core.settings import Settings
 from core.topics import create_topics, priors_topic
 from streams import priors
@@ -34,17 +36,7 @@ def changelog_topic(app_id: str) -> str:
 
 
 def _consumer(settings: Settings) -> Consumer:
-    return Consumer(
-        confluent_config(
-            settings,
-            **{
-                "group.id": f"fleetpulse-snapshot-{uuid.uuid4().hex[:8]}",  # never commits: assign() only
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "log_level": 0,
-            },
-        )
-    )
+    return reader(settings, f"fleetpulse-snapshot-{uuid.uuid4().hex[:8]}", **{"enable.partition.eof": True})
 
 
 def end_offsets(settings: Settings, topic: str) -> dict[int, int] | None:
@@ -196,7 +188,7 @@ class Writer:
 
     def __init__(self, settings: Settings, topic: str) -> None:
         self.topic = topic
-        self.producer = Producer(confluent_producer_config(settings, log_level=0))
+        self.producer = KafkaProducer(settings, on_delivery=self._delivered, log_level=0)
         self.failed: list[str] = []
 
     def _delivered(self, error: KafkaError | None, _message: object) -> None:
@@ -204,12 +196,7 @@ class Writer:
             self.failed.append(str(error))
 
     def write(self, key: bytes, partition: int, value: bytes) -> None:
-        while True:
-            try:
-                self.producer.produce(self.topic, value, key, partition=partition, on_delivery=self._delivered)
-                return
-            except BufferError:  # local queue full: let deliveries drain (bounded memory on big imports)
-                self.producer.poll(0.5)
+        self.producer.produce(self.topic, key, value, partition=partition)
 
     def close(self) -> None:
         if self.producer.flush(60) or self.failed:

@@ -9,7 +9,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,10 +22,9 @@ from connectors.tables import dynamodb_client, ensure_tables
 from core.kafka.config import confluent_config
 from core.settings import Settings
 from core.topics import create_topics
-from fleetpulse.stack.components import Component, Connect, DynamoDb
-from fleetpulse.stack.processes import ProcessTable
+from fleetpulse.stack.components import Connect, DynamoDb
 from tests.conftest import isolated_settings
-from tests.harness import consume, free_port, produce_raw, wait_for
+from tests.harness import OwnServers, consume, free_port, produce_raw, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,22 +34,10 @@ N = 300
 OUTAGE_SECONDS = 60
 
 
-@dataclass
-class OwnStack:
-    settings: Settings
-    processes: ProcessTable
-    connect: Connect
-    dynamodb: DynamoDb
-    prefix: str
-
-    def start(self, component: Component, timeout: float = 120) -> None:
-        argv = component.prepare()
-        component.home.mkdir(parents=True, exist_ok=True)
-        self.processes.start(component.name, argv, env=component.env(), cwd=component.home)
-        wait_for(component.healthy, timeout, f"{component.name} healthy:\n{self.processes.tail(component.name)}")
-
-    def stop(self, component: Component) -> None:
-        self.processes.stop(component.name)
+class OwnStack(OwnServers):
+    def __init__(self, settings: Settings, connect: Connect, dynamodb: DynamoDb, prefix: str) -> None:
+        super().__init__(settings.stack_dir)
+        self.settings, self.connect, self.dynamodb, self.prefix = settings, connect, dynamodb, prefix
 
     def name(self, kind: str) -> str:
         return f"{self.prefix}fleetpulse-{kind}-dynamodb"
@@ -76,7 +62,7 @@ def own(stack: Settings) -> Iterator[OwnStack]:
     dynamodb = DynamoDb("dynamodb", settings)
     dynamodb.db_path = settings.stack_dir / "dynamodb.sqlite"
     dynamodb.db_path.parent.mkdir(parents=True, exist_ok=True)
-    own = OwnStack(settings, ProcessTable(settings.stack_dir), connect, dynamodb, f"test-{tag}-")
+    own = OwnStack(settings, connect, dynamodb, f"test-{tag}-")
     try:
         own.start(dynamodb)
         own.start(connect)

@@ -12,14 +12,13 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 
 import msgspec
 import pytest
 import requests
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from core.kafka.config import confluent_config
 from core.settings import Settings
@@ -28,7 +27,7 @@ from schemas import Reading, encode
 from schemas.events import DeviceEvent, Feedback, Liveness
 from schemas.window_stats import WindowStats
 from tests.conftest import isolated_settings
-from tests.harness import RealProcess, free_port, start_worker, wait_for, wait_worker_ready
+from tests.harness import RealProcess, drain, free_port, start_worker, wait_for, wait_worker_ready
 
 # Across these rebalances Faust sometimes never delivers a run of a partition's records (it commits past
 # messages dropped from its buffers, faust-streaming#312): before streams/continuity.py this module failed
@@ -88,26 +87,6 @@ def _worker(settings: Settings, name: str) -> RealProcess:
     worker = start_worker(settings, name)
     wait_worker_ready(settings, worker)
     return worker
-
-
-def _drain(settings: Settings, topic: str, idle_s: float = 5.0) -> list[bytes]:
-    consumer = Consumer(
-        confluent_config(
-            settings,
-            **{"group.id": f"test-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest", "log_level": 0},
-        )
-    )
-    consumer.subscribe([topic])
-    values, last = [], time.monotonic()
-    try:
-        while time.monotonic() - last < idle_s:
-            message = consumer.poll(0.5)
-            if message is not None and message.error() is None:
-                values.append(message.value())
-                last = time.monotonic()
-    finally:
-        consumer.close()
-    return values
 
 
 def _status(settings: Settings, device_id: str) -> dict:
@@ -201,7 +180,7 @@ def test_a_feedback_event_teaches_the_device_model(scenario: tuple[Settings, int
 def test_window_stats_count_every_reading_exactly_once(scenario: tuple[Settings, int]) -> None:
     settings, rounds = scenario
     windows: dict[tuple[str, str, int, int], WindowStats] = {}
-    raw = _drain(settings, settings.topic_stats)
+    raw = drain(settings, settings.topic_stats)
     for value in raw:
         stats = msgspec.json.decode(value, type=WindowStats)
         key = (stats.device_id, stats.sensor, stats.window_start, stats.window_end)
@@ -219,7 +198,7 @@ def test_a_device_that_stops_reporting_goes_silent(scenario: tuple[Settings, int
     settings, _ = scenario
 
     def silent_event() -> list[Liveness]:
-        events = [msgspec.json.decode(v, type=DeviceEvent) for v in _drain(settings, settings.topic_events, 2.0)]
+        events = [msgspec.json.decode(v, type=DeviceEvent) for v in drain(settings, settings.topic_events, 2.0)]
         return [e for e in events if isinstance(e, Liveness) and e.device_id == QUIET_DEVICE and e.state == "silent"]
 
     event = wait_for(silent_event, 30, f"a silent event for {QUIET_DEVICE}")[0]
