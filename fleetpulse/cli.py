@@ -152,7 +152,7 @@ def _register_domain_commands() -> None:
     from grafana.commands import grafana, watch
     from producers.commands import agent, ingest, simulate
     from streams.evaluation.commands import evaluate
-    from streams.model.snapshot_commands import model
+    from streams.snapshots.commands import model
 
     main.add_command(simulate)
     main.add_command(agent)

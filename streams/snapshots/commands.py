@@ -10,11 +10,11 @@ import click
 
 from core.settings import Settings, get_settings
 from core.topics import priors_topic
-from streams.model import snapshot_kafka, snapshots
-from streams.model.snapshots import SnapshotError
+from streams.snapshots import archive, kafka_io
+from streams.snapshots.archive import SnapshotError
 
 if TYPE_CHECKING:
-    from streams.model.snapshot_store import S3Store
+    from streams.snapshots.store import S3Store
 
 
 def _store(settings: Settings, uri: str | None, option: str) -> tuple[S3Store, str, str]:
@@ -23,7 +23,7 @@ def _store(settings: Settings, uri: str | None, option: str) -> tuple[S3Store, s
         raise SnapshotError(
             f"no snapshot location: give {option} s3://bucket/prefix or set FLEETPULSE_MODEL_SNAPSHOT_URI"
         )
-    from streams.model.snapshot_store import S3Store, parse_uri  # boto3: only when a snapshot command runs
+    from streams.snapshots.store import S3Store, parse_uri  # boto3: only when a snapshot command runs
 
     bucket, prefix = parse_uri(uri)
     store = S3Store(settings, bucket)
@@ -38,20 +38,20 @@ def model() -> None:
 
 @model.command("export")
 @click.option("--to", "uri", help="s3://bucket/prefix (default FLEETPULSE_MODEL_SNAPSHOT_URI).")
-@click.option("--chunk-devices", default=snapshots.DEFAULT_CHUNK_DEVICES, show_default=True, type=click.IntRange(1))
+@click.option("--chunk-devices", default=archive.DEFAULT_CHUNK_DEVICES, show_default=True, type=click.IntRange(1))
 @click.option("--priors-only", is_flag=True, help="Only the fleet priors, not every device's model.")
 def export(uri: str | None, chunk_devices: int, priors_only: bool) -> None:
     """Snapshot the worker's device models (its table's changelog) and fleet priors from Kafka into S3."""
     settings = get_settings()
     try:
         store, bucket, prefix = _store(settings, uri, "--to")
-        fleet_priors, priors_ends = snapshot_kafka.published_priors(settings)
+        fleet_priors, priors_ends = kafka_io.published_priors(settings)
         offsets = {priors_topic(settings.worker_app_id): priors_ends}
         states: Iterable[tuple[bytes, bytes]] = []
         if not priors_only:
-            states, changelog_ends = snapshot_kafka.device_states(settings)
-            offsets[snapshot_kafka.changelog_topic(settings.worker_app_id)] = changelog_ends
-        manifest = snapshots.export_snapshot(
+            states, changelog_ends = kafka_io.device_states(settings)
+            offsets[kafka_io.changelog_topic(settings.worker_app_id)] = changelog_ends
+        manifest = archive.export_snapshot(
             store,
             prefix,
             states,
@@ -90,13 +90,11 @@ def import_(uri: str | None, priors: bool, devices: bool) -> None:
     problems: list[str] = []
     try:
         store, _, prefix = _store(settings, uri, "--from")
-        folder, manifest = snapshots.open_snapshot(store, prefix)
-        snapshots.check_compatible(manifest, devices)
+        folder, manifest = archive.open_snapshot(store, prefix)
+        archive.check_compatible(manifest, devices)
         click.echo(f"snapshot {manifest.snapshot_id} ({manifest.devices} devices from {manifest.source_app_id})")
         if priors:
-            keys = snapshot_kafka.publish_priors(
-                settings, snapshots.read_priors(store, folder, manifest), manifest.snapshot_id
-            )
+            keys = kafka_io.publish_priors(settings, archive.read_priors(store, folder, manifest), manifest.snapshot_id)
             click.echo(f"priors    {len(keys)} published to {priors_topic(settings.worker_app_id)}")
         if devices:
             outcome = _restore(settings, store, folder, manifest, problems)
@@ -108,21 +106,21 @@ def import_(uri: str | None, priors: bool, devices: bool) -> None:
 
 
 def _restore(
-    settings: Settings, store: S3Store, folder: str, manifest: snapshots.Manifest, problems: list[str]
+    settings: Settings, store: S3Store, folder: str, manifest: archive.Manifest, problems: list[str]
 ) -> Counter[str]:
-    members = snapshot_kafka.worker_members(settings)
+    members = kafka_io.worker_members(settings)
     if members:
         raise SnapshotError(
             f"{members} worker(s) of {settings.worker_app_id} are running: the worker owns its table, so stop "
             "them before restoring devices (priors can be imported while they run: --no-devices)"
         )
-    topic = snapshot_kafka.changelog_topic(settings.worker_app_id)
-    snapshot_kafka.ensure_compacted_topic(settings, topic, settings.topic_partitions)
-    present = snapshot_kafka.existing_devices(settings)
-    writer = snapshot_kafka.Writer(settings, topic)
-    records = snapshots.device_records(store, folder, manifest, problems)
-    outcome = snapshots.restore_devices(records, present.__contains__, writer.write, settings.topic_partitions)
+    topic = kafka_io.changelog_topic(settings.worker_app_id)
+    kafka_io.ensure_compacted_topic(settings, topic, settings.topic_partitions)
+    present = kafka_io.existing_devices(settings)
+    writer = kafka_io.Writer(settings, topic)
+    records = archive.device_records(store, folder, manifest, problems)
+    outcome = archive.restore_devices(records, present.__contains__, writer.write, settings.topic_partitions)
     writer.close()
-    if snapshot_kafka.worker_members(settings):
+    if kafka_io.worker_members(settings):
         problems.append("a worker started during the restore: devices it recovered before the writes start cold")
     return outcome

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.settings import Settings
-from streams.model.snapshots import SnapshotError
+from streams.snapshots.archive import SnapshotError
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 

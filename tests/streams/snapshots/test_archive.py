@@ -12,8 +12,7 @@ import pytest
 from core.partitioning import partition_for
 from streams.model import envelope, federated
 from streams.model.detector import MODEL_VERSION, DeviceModel
-from streams.model.snapshot_kafka import newest_positions, select_newest
-from streams.model.snapshots import (
+from streams.snapshots.archive import (
     LATEST,
     MANIFEST,
     DeviceRecord,
@@ -26,6 +25,7 @@ from streams.model.snapshots import (
     read_priors,
     restore_devices,
 )
+from streams.snapshots.kafka_io import newest_positions, select_newest
 from streams.state import DeviceState, decode_state, encode_state
 from tests.streams.model.test_device_model import healthy
 

@@ -1,7 +1,7 @@
 """Model snapshots: a fleet's failure models (per-device envelopes and per-type fleet priors) as objects in
 an object store, to seed a new deployment or keep a restorable copy. Framework-free: the store is anything
-with `put`/`get` (S3 in production, `streams.model.snapshot_store`), the device states and priors come in
-as plain iterables (read from Kafka by `streams.model.snapshot_kafka`).
+with `put`/`get` (S3 in production, `streams.snapshots.store`), the device states and priors come in
+as plain iterables (read from Kafka by `streams.snapshots.kafka_io`).
 
 Layout under `<prefix>/<snapshot id>/`:
 

@@ -28,7 +28,8 @@ from core.topics import create_topics, priors_topic
 from schemas import Reading, Score, encode
 from streams.model import envelope
 from streams.model.detector import COLD_WARMUP, PRIOR_WARMUP
-from streams.model.snapshot_kafka import (
+from streams.snapshots.archive import DeviceRecord, Manifest
+from streams.snapshots.kafka_io import (
     changelog_topic,
     device_states,
     end_offsets,
@@ -36,7 +37,6 @@ from streams.model.snapshot_kafka import (
     read_until,
     worker_members,
 )
-from streams.model.snapshots import DeviceRecord, Manifest
 from streams.state import decode_state
 from tests.conftest import isolated_settings
 from tests.harness import (

@@ -25,7 +25,7 @@ from core.settings import Settings
 from core.topics import create_topics, priors_topic
 from streams import priors
 from streams.model import federated
-from streams.model.snapshots import SnapshotError
+from streams.snapshots.archive import SnapshotError
 
 IDLE_TIMEOUT_S = 60.0  # no record and no end-of-partition for this long: the broker is not answering
 Position = tuple[int, int]  # (partition, offset)
