@@ -187,9 +187,6 @@ class Settings(BaseSettings):
     alert_smtp_from: str = Field("fleetpulse@localhost", description="Sender address of alert e-mails.")
     grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana URL used in alert drilldown links.")
 
-    def secret_fields(self) -> set[str]:
-        return {name for name, f in type(self).model_fields.items() if f.annotation is SecretStr}
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -118,7 +118,3 @@ def make_scorer(kind: str, cached_devices: int = 0) -> Scorer:
         return ModelScorer(cached_devices=cached_devices)
     raise ValueError(f"unknown scorer {kind!r}: expected 'model' or 'baseline'")
 
-
-def score_reading(reading: Reading, context: DeviceContext, now_ms: int | None = None) -> Score:
-    """The stateless baseline score of one reading (kept for callers that need no device state)."""
-    return baseline.score(reading, now_ms)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from schemas.units import LIMITS, SENSORS
 from streams.model import features, telemetry
@@ -27,9 +27,6 @@ from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshol
 from streams.model.drift import DriftWatch
 from streams.model.features import SCALE_FLOOR, STILL_FREEZE, SensorBaseline
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
-
-if TYPE_CHECKING:
-    from streams.model.federated import Prior
 
 MODEL_VERSION = 3
 MODEL_NAME = f"river-device-v{MODEL_VERSION}"
@@ -159,12 +156,6 @@ class DeviceModel:
         self.buffer = LabelBuffer(len(self.names))
         self.drift = DriftWatch()
         self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
-
-    @staticmethod
-    def from_prior(prior: Prior) -> DeviceModel:
-        from streams.model.federated import from_prior  # federated builds on this module
-
-        return from_prior(prior)
 
     @property
     def schema_hash(self) -> str:

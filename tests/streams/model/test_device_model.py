@@ -148,7 +148,7 @@ def test_a_new_device_started_from_the_fleet_prior_detects_earlier_than_a_cold_o
                 return k
         return None
 
-    warm = first_alert(DeviceModel.from_prior(prior), fault_at=25)
+    warm = first_alert(federated.from_prior(prior), fault_at=25)
     cold = first_alert(DeviceModel("pc"), fault_at=25)
     print(f"first alert: warm {warm}, cold {cold}")
     assert warm is not None and warm >= 25  # no false alarm before the fault, then detected
@@ -158,7 +158,7 @@ def test_a_new_device_started_from_the_fleet_prior_detects_earlier_than_a_cold_o
     def false_alarms(model: DeviceModel) -> int:
         return sum(a.score >= 0.6 for a in run(model, random.Random("healthy"), 200, level=52))
 
-    assert false_alarms(DeviceModel.from_prior(prior)) <= false_alarms(DeviceModel("pc", warmup=12))
+    assert false_alarms(federated.from_prior(prior)) <= false_alarms(DeviceModel("pc", warmup=12))
 
 
 def test_federated_averaging_weights_by_labels_and_merges_partitions() -> None:
