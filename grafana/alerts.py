@@ -51,7 +51,9 @@ class Alert:
     per_device: bool = False  # routed and grouped by device_id
 
     def expr(self) -> str:
-        return f"{self.query} {self.op} {self.threshold:g}"
+        # Parenthesised: PromQL binds comparisons tighter than `or`/`and`/`unless`, so a bare `a or b > t`
+        # would apply the threshold to `b` only (and alert on every series of `a`).
+        return f"({self.query}) {self.op} {self.threshold:g}"
 
 
 def _score_with_top_reason() -> str:
