@@ -10,8 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A configuration mistake a user can fix: which setting, and what is wrong with it. The CLI prints it
+    as one line and exits 2 (no traceback)."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting, self.problem = setting, problem
 
 
 class Settings(BaseSettings):
@@ -45,6 +54,22 @@ class Settings(BaseSettings):
     bind_host: str = Field(
         "127.0.0.1",
         description="Address the project's HTTP and metrics servers listen on (0.0.0.0 in containers).",
+    )
+
+    # --- Event-time admission (schemas/admission.py): ingestion and the worker alike ---
+    event_time_max_ahead_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="A reading more than this ahead of its Kafka record's timestamp (at phone ingestion: the "
+        "server's clock) is dead-lettered `future_time`: a device clock or unit bug must not move event time. "
+        "0 = no bound.",
+    )
+    event_time_max_age_seconds: float = Field(
+        7 * 86400.0,
+        ge=0,
+        description="A reading older than this behind its Kafka record's timestamp (the server's clock at "
+        "ingestion) is dead-lettered `too_old` (a replayed backlog is judged by its records' own times). "
+        "0 = no bound.",
     )
 
     # --- Stream worker ---
@@ -184,6 +209,17 @@ class Settings(BaseSettings):
 
     def secret_fields(self) -> set[str]:
         return {name for name, f in type(self).model_fields.items() if f.annotation is SecretStr}
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per bad setting: its variable, what is wrong, and the value given (never a secret's)."""
+    secret = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        given = "" if field in secret or "input" not in problem else f" (got {problem['input']!r})"
+        lines.append(f"FLEETPULSE_{field.upper()}: {problem['msg']}{given}")
+    return lines
 
 
 @lru_cache(maxsize=1)

@@ -95,10 +95,12 @@ class ReadingProducer:
         partition: int | None = None,
         records: int = 1,
         headers: list[tuple[str, bytes]] | None = None,
+        timestamp_ms: int | None = None,
     ) -> None:
         """Produce pre-encoded, already validated bytes (the simulator validates a whole round at once).
         `partition` overrides the key's partition (batch envelopes pick it); `records` is how many
-        readings the message carries, for the acknowledged counts."""
+        readings the message carries, for the acknowledged counts; `timestamp_ms` the record's timestamp
+        (default: now)."""
         callback = self._on_delivery if records == 1 else partial(self._on_delivery, records=records)
         if on_delivery is not None:
             counted = callback
@@ -109,7 +111,9 @@ class ReadingProducer:
                 extra(error, message)
 
         # librdkafka wants the partition argument absent (not None) to use its partitioner
-        where = {} if partition is None else {"partition": partition}
+        where: dict[str, int] = {} if partition is None else {"partition": partition}
+        if timestamp_ms is not None:
+            where["timestamp"] = timestamp_ms
         while True:
             try:
                 self._producer.produce(

@@ -18,8 +18,10 @@ from prometheus_client import start_http_server
 
 from fleetpulse.kafka_config import confluent_config
 from schemas import encode
+from schemas.admission import TimeBounds
 from schemas.events import Liveness
 from streams import continuity, kpis, metrics, priors
+from streams.admission import Admission
 from streams.app import app, applied_offsets, devices, events_topic, readings_topic, scores_topic, settings, stats_topic
 from streams.dead_letters import reject
 from streams.liveness import DEAD, STATES, LivenessConfig, PartitionClocks, sweep
@@ -35,6 +37,10 @@ processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
     clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
     scorer=make_scorer(settings.worker_scorer, settings.worker_model_cache_devices),
+    admission=Admission(
+        TimeBounds.from_seconds(settings.event_time_max_ahead_seconds, settings.event_time_max_age_seconds),
+        settings.topic_partitions,  # the readings topic's: Faust refuses to start when its tables' count differs
+    ),
 )
 liveness_config = LivenessConfig(
     late_factor=settings.worker_late_factor,
@@ -145,7 +151,7 @@ async def _process_batch(delivered: list[Record], readings_name: str, scores_nam
 
 def _record(event: faust.EventT) -> Record:
     message = event.message
-    return Record(message.partition, message.offset, message.value or b"", message.key)
+    return Record(message.partition, message.offset, message.value or b"", message.key, int(message.timestamp * 1000))
 
 
 async def _complete(topic: str, delivered: list[Record]) -> list[Record]:
@@ -236,14 +242,15 @@ def _sync_index() -> None:
         return
     index = processor.live
     for partition in [p for p in processor.clocks.clocks if p not in active]:
-        del processor.clocks.clocks[partition]
+        processor.clocks.forget(partition)
     index.clear()  # rebuilt from the recovered table: it is the truth for the partitions we now own
     for key, value in list(devices.data.items()):
         state = decode_state(value)
         if state.partition in active:
             index[key.decode()] = live_from_state(state)
-            # a partition's clock starts at its newest device, so silence is judged even if none reports
-            processor.clocks.observe(state.partition, state.last_seen)
+            # a partition's clock starts from its devices' stored times, so silence is judged even if none
+            # reports (from their median: one stored outlier cannot keep its neighbours dead)
+            processor.clocks.observe(state.partition, state.last_seen, key.decode())
     for device_id in [d for d in processor.latest if d not in index]:
         del processor.latest[device_id]
     for device_id in [d for d in processor.last_window if d not in index]:
