@@ -139,9 +139,10 @@ def _healthy_lag(rng: random.Random) -> Callable[[int], float]:
 def _dead_letters(rng: random.Random) -> Fleet:
     bad_json = [1.0 if rng.random() < 0.008 else 0.0 for _ in range(SAMPLES)]  # ~3 per 10 min
     fleet = {f'{m.DEAD_LETTERS}{{reason="bad_json",{WORKER}}}': _counter(bad_json, WORKER_RESTART)}
-    # Out-of-range readings from long ago: the counter exists, stays flat, and is gone after the restart.
-    flat = [3.0 if i < WORKER_RESTART else None for i in range(SAMPLES)]
-    fleet[f'{m.DEAD_LETTERS}{{reason="out_of_range",{WORKER}}}'] = flat
+    # Refusals from long ago: the counters exist, stay flat, and are gone after the restart.
+    for reason in ("out_of_range", "future_time", "wrong_partition"):
+        flat = [3.0 if i < WORKER_RESTART else None for i in range(SAMPLES)]
+        fleet[f'{m.DEAD_LETTERS}{{reason="{reason}",{WORKER}}}'] = flat
     return fleet
 
 
@@ -205,9 +206,12 @@ def _at_critical(fleet: Fleet, rng: random.Random) -> None:
     fleet[key] = _from_onset(fleet[key], lambda i: 1.0)
 
 
-def _out_of_range(fleet: Fleet, rng: random.Random) -> None:
-    key = f'{m.DEAD_LETTERS}{{reason="out_of_range",{WORKER}}}'
-    fleet[key] = _from_onset(fleet[key], lambda i: 4.0 if i < WORKER_RESTART else None)  # one reading
+def _one_more_dead_letter(reason: str) -> Callable[[Fleet, random.Random], None]:
+    def change(fleet: Fleet, rng: random.Random) -> None:
+        key = f'{m.DEAD_LETTERS}{{reason="{reason}",{WORKER}}}'
+        fleet[key] = _from_onset(fleet[key], lambda i: 4.0 if i < WORKER_RESTART else None)  # one reading
+
+    return change
 
 
 def _consumer_behind(fleet: Fleet, rng: random.Random) -> None:
@@ -257,7 +261,9 @@ FAILURES = (
     Failure("DeviceSilent", _silent, 'device_id="d03"'),
     Failure("FleetSilentShareHigh", _fleet_silent, ""),
     Failure("DeviceSensorAtCriticalLimit", _at_critical, 'device_id="d07",sensor="power_w"'),
-    Failure("SensorReadingsBeyondPhysicalRange", _out_of_range, 'reason="out_of_range"'),
+    Failure("SensorReadingsBeyondPhysicalRange", _one_more_dead_letter("out_of_range"), 'reason="out_of_range"'),
+    Failure("ReadingsWithImpossibleTime", _one_more_dead_letter("future_time"), 'reason="future_time"'),
+    Failure("ReadingsOnWrongPartition", _one_more_dead_letter("wrong_partition"), 'reason="wrong_partition"'),
     Failure("PipelineConsumerLagHigh", _consumer_behind, ""),
     Failure("PipelineEventLagHigh", _events_late, ""),
     Failure("DeadLettersGrowing", _dead_letters_growing, 'reason="bad_json"', lead_s=45),
