@@ -42,11 +42,7 @@ processor = Processor(
         settings.topic_partitions,  # the readings topic's: Faust refuses to start when its tables' count differs
     ),
 )
-liveness_config = LivenessConfig(
-    late_factor=settings.worker_late_factor,
-    silent_after_ms=int(settings.worker_silent_seconds * 1000),
-    dead_after_ms=int(settings.worker_dead_seconds * 1000),
-)
+liveness_config = LivenessConfig.of(settings)
 outputs = Outputs(settings)
 _index_assignment: frozenset[int] | None = None
 

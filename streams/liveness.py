@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from fleetpulse.settings import Settings
 
 STATES: tuple[str, ...] = ("on_time", "late", "silent", "dead")
 ON_TIME, LATE, SILENT, DEAD = range(4)
@@ -27,6 +30,15 @@ class LivenessConfig(NamedTuple):
     late_factor: float = 3.0
     silent_after_ms: int = 600_000
     dead_after_ms: int = 3_600_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> LivenessConfig:
+        """The worker's thresholds; the query API judges with the same ones (one view of liveness)."""
+        return cls(
+            late_factor=settings.worker_late_factor,
+            silent_after_ms=int(settings.worker_silent_seconds * 1000),
+            dead_after_ms=int(settings.worker_dead_seconds * 1000),
+        )
 
 
 class EventClock:
