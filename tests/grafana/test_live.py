@@ -37,7 +37,8 @@ from grafana import alerts, watch
 from grafana import metrics as m
 from grafana.stack import write_alertmanager_config, write_prometheus_rules
 from producers.kafka_producer import ReadingProducer
-from schemas import Reading
+from producers.partitioning import partition_for
+from schemas import Reading, encode
 from tests.conftest import isolated_settings
 from tests.grafana.queries import dashboard_queries, grafana_rule_queries, substitute
 from tests.harness import RealProcess, free_port, produce_raw, start_worker, wait_for, wait_worker_ready
@@ -238,6 +239,14 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         # One reading beyond its physical range: dead-lettered by the worker as out_of_range.
         bad = b'{"device_id": "gf-bad", "device_type": "pc", "ts": 1795000000000, "seq": 1, "load_pct": 140}'
         produce_raw(settings, settings.topic_readings, [(b"gf-bad", bad)])
+        # One reading dated a day ahead (future_time) and one keyed by something else (wrong_partition).
+        ahead = encode(_reading("gf-ahead", 1, 50.0, age_s=-86_400))
+        wrong_key = next(
+            k for k in (b"k%d" % i for i in range(100)) if _partition(k, settings) != _partition(b"gf-x", settings)
+        )
+        produce_raw(
+            settings, settings.topic_readings, [(b"gf-ahead", ahead), (wrong_key, encode(_reading("gf-x", 1, 50.0)))]
+        )
         yield obs
     finally:
         stop.set()
@@ -248,6 +257,10 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             processes.stop(name)
         smtp.stop()
         telegram.shutdown()
+
+
+def _partition(key: bytes, settings: Settings) -> int:
+    return partition_for(key, settings.topic_partitions)
 
 
 def _ready(url: str) -> bool:
@@ -325,7 +338,8 @@ def test_a_silent_device_pages_with_its_name(fired: Observability) -> None:
 
 
 def test_every_dashboard_and_alert_query_returns_series(fired: Observability) -> None:
-    wait_for(lambda: fired.query(f'{m.DEAD_LETTERS}{{reason="out_of_range"}}'), 30, "the out_of_range dead letter")
+    for reason in ("out_of_range", "future_time", "wrong_partition"):
+        wait_for(lambda r=reason: fired.query(f'{m.DEAD_LETTERS}{{reason="{r}"}}'), 30, f"the {reason} dead letter")
     queries = dashboard_queries() + grafana_rule_queries()
     queries += [(f"prometheus rule {a.name} (value)", a.query) for a in alerts.catalogue(TIMING)]
     empty, skipped = [], []
