@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from schemas import InvalidRecord
+from schemas import InvalidRecord, decode_reading
 from schemas.admission import FUTURE_TIME, TOO_OLD, TimeBounds, check_event_time, check_nanoseconds
 
 NOW = 1_795_000_000_000
@@ -63,3 +65,13 @@ def test_times_that_cannot_be_nanoseconds_are_named(value: int, guess: str) -> N
 def test_nanoseconds_of_this_century_pass() -> None:
     check_nanoseconds(1_795_000_000_000_000_000)
     check_nanoseconds(10**18)
+
+
+@pytest.mark.parametrize("field", ["ts", "seq", "throttled"])
+def test_integers_past_64_bits_are_out_of_range_not_a_later_crash(field: str) -> None:
+    """JSON integers have no size; one past int64 used to pass validation and then fail every msgpack
+    encode of its device's state (a poison pill: that device's every batch crashed)."""
+    reading = {"device_id": "pi-7", "device_type": "raspberry_pi", "ts": NOW, "seq": 3, field: 10**30}
+    with pytest.raises(InvalidRecord) as raised:
+        decode_reading(json.dumps(reading).encode())
+    assert raised.value.reason == "out_of_range"
