@@ -140,7 +140,9 @@ class Settings(BaseSettings):
     ingest_port: int = Field(9111, description="Phone ingestion (Sensor Logger HTTP push) port.")
     ingest_metrics_port: int = Field(9104, description="Prometheus metrics port of phone ingestion.")
     ingest_tokens_file: str = Field(
-        "", description="JSON file {device_id: bearer token} of phones allowed to push; empty = none."
+        "",
+        description="JSON file {device: bearer token, 16+ characters} of phones allowed to push; device = the "
+        "app's deviceId or the phone-<deviceId> FleetPulse shows, either works. Empty = none.",
     )
     ingest_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted push body, bytes.")
     ingest_rate_per_minute: int = Field(120, gt=0, description="Pushes accepted per phone per minute.")
