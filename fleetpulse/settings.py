@@ -209,13 +209,14 @@ class Settings(BaseSettings):
     alert_smtp_from: str = Field("fleetpulse@localhost", description="Sender address of alert e-mails.")
     grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana URL used in alert drilldown links.")
 
-    def secret_fields(self) -> set[str]:
-        return {name for name, f in type(self).model_fields.items() if f.annotation is SecretStr}
+    @classmethod
+    def secret_fields(cls) -> set[str]:
+        return {name for name, f in cls.model_fields.items() if f.annotation is SecretStr}
 
 
 def settings_problems(error: ValidationError) -> list[str]:
     """One line per bad setting: its variable, what is wrong, and the value given (never a secret's)."""
-    secret = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
+    secret = Settings.secret_fields()
     lines = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
