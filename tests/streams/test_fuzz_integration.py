@@ -41,7 +41,7 @@ def fuzzed(stack: Settings) -> Iterator[tuple[Settings, int, RealProcess]]:
         topic_partitions=fuzz_bench.PARTITIONS,
         worker_device_metrics="all",
         worker_liveness_sweep_seconds=0.5,
-        worker_silent_seconds=15.0,
+        worker_silent_seconds=30.0,
         simulator_cadence_seconds=1.0,
         simulator_failure_rate_per_hour=0.0,
         event_time_max_age_seconds=7 * 86400.0,  # the production bounds: the inputs are dated around now
