@@ -6,7 +6,8 @@ Envelope rule: every reading in one array belongs to a device whose Kafka partit
 Java client and Faust (`(murmur2(device_id) & 0x7fffffff) % partitions`, `producers/partitioning.py`),
 is the message's own partition, so per-device state stays co-partitioned; the message key is the first
 reading's device_id. `schemas.validation.decode_batch` reads both forms and rejects bad elements one by
-one (an empty array is `empty_batch`).
+one (an empty array is `empty_batch`). The worker enforces the partition rule for single readings and
+envelope elements alike (`streams/admission.py`: `wrong_partition`).
 """
 
 from __future__ import annotations
