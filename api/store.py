@@ -13,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from api import pagination
 from connectors.tables import FLEET_ATTRIBUTE, FLEET_INDEX, FLEET_VALUE, dynamodb_client
 from core.settings import Settings
+from streams.liveness import STATES, LivenessConfig, classify
 
 WARNING_SCORE, CRITICAL_SCORE = 0.5, 0.8
 _deserializer, _serializer = TypeDeserializer(), TypeSerializer()
@@ -46,17 +47,17 @@ class Page:
 class FleetStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.liveness_config = LivenessConfig.of(settings)
         self.client = dynamodb_client(settings)
 
     def now_ms(self) -> int:
         return int(time.time() * 1000)
 
     def liveness(self, last_seen_ms: int, now_ms: int) -> str:
-        """Derived from the newest score's event time, with the streams engine's thresholds."""
-        age = (now_ms - last_seen_ms) / 1000
-        if age >= self.settings.worker_dead_seconds:
-            return "dead"
-        return "silent" if age >= self.settings.worker_silent_seconds else "on_time"
+        """Derived from the newest score's event time by the worker's own rule and thresholds
+        (streams/liveness.classify), so the API and the worker agree; without the device's learned cadence
+        there is no `late` here (the device status shows the worker's own verdict)."""
+        return STATES[classify(now_ms - last_seen_ms, 0.0, self.liveness_config)]
 
     def _summary_row(self, row: dict[str, Any], now_ms: int) -> dict[str, Any]:
         return {

@@ -10,8 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A configuration mistake a user can fix: which setting, and what is wrong with it. The CLI prints it
+    as one line and exits 2 (no traceback)."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting, self.problem = setting, problem
 
 
 class Settings(BaseSettings):
@@ -45,6 +54,22 @@ class Settings(BaseSettings):
     bind_host: str = Field(
         "127.0.0.1",
         description="Address the project's HTTP and metrics servers listen on (0.0.0.0 in containers).",
+    )
+
+    # --- Event-time admission (schemas/admission.py): ingestion and the worker alike ---
+    event_time_max_ahead_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="A reading more than this ahead of its Kafka record's timestamp (at phone ingestion: the "
+        "server's clock) is dead-lettered `future_time`: a device clock or unit bug must not move event time. "
+        "0 = no bound.",
+    )
+    event_time_max_age_seconds: float = Field(
+        7 * 86400.0,
+        ge=0,
+        description="A reading older than this behind its Kafka record's timestamp (the server's clock at "
+        "ingestion) is dead-lettered `too_old` (a replayed backlog is judged by its records' own times). "
+        "0 = no bound.",
     )
 
     # --- Stream worker ---
@@ -120,7 +145,9 @@ class Settings(BaseSettings):
     ingest_port: int = Field(9111, description="Phone ingestion (Sensor Logger HTTP push) port.")
     ingest_metrics_port: int = Field(9104, description="Prometheus metrics port of phone ingestion.")
     ingest_tokens_file: str = Field(
-        "", description="JSON file {device_id: bearer token} of phones allowed to push; empty = none."
+        "",
+        description="JSON file {device: bearer token, 16+ characters} of phones allowed to push; device = the "
+        "app's deviceId or the phone-<deviceId> FleetPulse shows, either works. Empty = none.",
     )
     ingest_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted push body, bytes.")
     ingest_rate_per_minute: int = Field(120, gt=0, description="Pushes accepted per phone per minute.")
@@ -186,6 +213,21 @@ class Settings(BaseSettings):
     alert_smtp_smarthost: str = Field("127.0.0.1:25", description="SMTP server (host:port) for alert e-mails.")
     alert_smtp_from: str = Field("fleetpulse@localhost", description="Sender address of alert e-mails.")
     grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana URL used in alert drilldown links.")
+
+    @classmethod
+    def secret_fields(cls) -> set[str]:
+        return {name for name, f in cls.model_fields.items() if f.annotation is SecretStr}
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per bad setting: its variable, what is wrong, and the value given (never a secret's)."""
+    secret = Settings.secret_fields()
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        given = "" if field in secret or "input" not in problem else f" (got {problem['input']!r})"
+        lines.append(f"FLEETPULSE_{field.upper()}: {problem['msg']}{given}")
+    return lines
 
 
 @lru_cache(maxsize=1)

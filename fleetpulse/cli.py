@@ -6,11 +6,35 @@ import logging
 import sys
 
 import click
+from pydantic import ValidationError
 
-from core.settings import get_settings
+from core.settings import ConfigError, get_settings, settings_problems
+
+CONFIG_EXIT = 2  # like click's usage errors: the invocation or its configuration is wrong
 
 
-@click.group()
+class _Main(click.Group):
+    """Configuration mistakes end any subcommand with one line per problem and exit 2, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            _config_exit([str(error)])
+        except ValidationError as error:
+            if error.title != "Settings":
+                raise
+            _config_exit(settings_problems(error))
+        return None
+
+
+def _config_exit(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"configuration error: {line}", err=True)
+    sys.exit(CONFIG_EXIT)
+
+
+@click.group(cls=_Main)
 def main() -> None:
     """FleetPulse: watch a fleet of devices and predict their failures."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -68,8 +92,10 @@ def stack_logs(name: str, lines: int) -> None:
 @main.command("topics")
 def topics() -> None:
     """Create the project's topics (idempotent)."""
+    from core.kafka.config import require_kafka
     from core.topics import create_topics
 
+    require_kafka(get_settings())
     created = create_topics(get_settings())
     click.echo(f"created: {', '.join(created) or 'none (all exist)'}")
 
@@ -95,6 +121,9 @@ def query(device_id: str, table: str, limit: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run the Faust stream worker (extra arguments go to `faust worker`)."""
+    from core.kafka.config import require_kafka
+
+    require_kafka(get_settings())
     import streams.worker  # noqa: F401  (registers the agents, timers and views)
     from streams.app import app
 

@@ -51,7 +51,9 @@ class Alert:
     per_device: bool = False  # routed and grouped by device_id
 
     def expr(self) -> str:
-        return f"{self.query} {self.op} {self.threshold:g}"
+        # Parenthesised: PromQL binds comparisons tighter than `or`/`and`/`unless`, so a bare `a or b > t`
+        # would apply the threshold to `b` only (and alert on every series of `a`).
+        return f"({self.query}) {self.op} {self.threshold:g}"
 
 
 def _score_with_top_reason() -> str:
@@ -138,6 +140,31 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             '{{ printf "%.0f" $value }} readings beyond physical limits ({{ $labels.reason }}) in 10 min',
             "Readings outside their sensor's physical or plausible range went to the dead-letter topic: "
             "usually a unit bug in a producer (MHz sent as GHz) or a broken sensor.",
+        ),
+        Alert(
+            "ReadingsWithImpossibleTime",
+            "fp-readings-impossible-time",
+            f'sum by (reason) (increase({m.DEAD_LETTERS}{{reason=~"future_time|too_old"}}[10m]))',
+            ">",
+            0,
+            0,
+            "warning",
+            '{{ printf "%.0f" $value }} readings refused for their event time ({{ $labels.reason }}) in 10 min',
+            "Readings dated too far ahead of or behind the time they were sent went to the dead-letter topic "
+            "instead of moving event time: a device clock that is wrong, or a time in the wrong unit. The dead "
+            "letters name the device; bounds: FLEETPULSE_EVENT_TIME_MAX_AHEAD_SECONDS / _MAX_AGE_SECONDS.",
+        ),
+        Alert(
+            "ReadingsOnWrongPartition",
+            "fp-readings-wrong-partition",
+            f'sum by (reason) (increase({m.DEAD_LETTERS}{{reason="wrong_partition"}}[10m]))',
+            ">",
+            0,
+            0,
+            "warning",
+            '{{ printf "%.0f" $value }} readings on the wrong partition for their device in 10 min',
+            "A producer keys readings by something other than device_id (or partitions them itself): they "
+            "went to the dead-letter topic, whose key and x-source-partition header say which producer.",
         ),
         Alert(
             "PipelineConsumerLagHigh",

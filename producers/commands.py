@@ -10,12 +10,14 @@ import click
 import msgspec
 from prometheus_client import Counter, Gauge, start_http_server
 
+from core.kafka.config import require_kafka
 from core.partitioning import Partitioner
 from core.settings import Settings, get_settings
 from producers.batching import envelopes
 from producers.fleet import PHASES, Fleet, invalid_mask, schedule_scripted, to_readings
 from producers.kafka_producer import ReadingProducer, StopFlag
 from schemas import DEVICE_TYPES, InvalidRecord
+from schemas.admission import TimeBounds
 
 log = logging.getLogger(__name__)
 rounds_total = Counter("fleetpulse_simulator_rounds", "Rounds of readings the simulator produced.")
@@ -33,6 +35,10 @@ def produce_round(
         events = fleet.take_events()
     bad, fields = invalid_mask(fleet, batch)
     readings = to_readings(fleet, batch)
+    # Faster than real time, the simulation's clock runs ahead of the wall clock: its records carry it, so
+    # event-time admission (schemas/admission.py) judges them by it. Never stamped into the past, where
+    # the topic's time-based retention would delete them.
+    stamp = ts if ts > time.time() * 1000 else None
     batched: list[tuple[bytes, bytes]] = []
     for reading, device, is_bad in zip(readings, batch.index.tolist(), bad.tolist(), strict=True):
         value = _encoder.encode(reading)
@@ -41,10 +47,10 @@ def produce_round(
         elif partitioner is not None and batch_size > 1:
             batched.append((fleet.keys[device], value))
         else:
-            producer.send_raw(fleet.keys[device], value)
+            producer.send_raw(fleet.keys[device], value, timestamp_ms=stamp)
     if batched:
         for partition, key, value, count in envelopes(batched, partitioner, batch_size):  # type: ignore[arg-type]
-            producer.send_raw(key, value, partition=partition, records=count)
+            producer.send_raw(key, value, partition=partition, records=count, timestamp_ms=stamp)
     for event in events:
         producer.send_event(event)
     return len(readings)
@@ -120,6 +126,7 @@ def simulate(
     size = devices or settings.simulator_devices
     if not 1 <= size <= 100_000:
         raise click.BadParameter("must be 1..100000", param_hint="--devices")
+    require_kafka(settings)
     start_http_server(settings.simulator_metrics_port, addr=settings.bind_host)
     fleet = Fleet(
         size=size,
@@ -166,6 +173,7 @@ def agent(once: bool, device_id: str | None, device_type: str | None) -> None:
     from producers.host_agent import HostAgent
 
     settings = get_settings()
+    require_kafka(settings)
     host = HostAgent(device_id or settings.agent_device_id, device_type)
     producer = ReadingProducer(settings, stage="agent")
     stop = StopFlag()
@@ -196,12 +204,15 @@ def ingest(port: int | None) -> None:
     from producers.phone_ingest import IngestServer, load_tokens
 
     settings = get_settings()
+    tokens = load_tokens(settings.ingest_tokens_file)  # a bad file ends here, before any port is taken
+    require_kafka(settings)
     start_http_server(settings.ingest_metrics_port, addr=settings.bind_host)
     server = IngestServer(
         ReadingProducer(settings, stage="ingest"),
-        load_tokens(settings.ingest_tokens_file),
+        tokens,
         settings.ingest_max_body_bytes,
         settings.ingest_rate_per_minute,
+        TimeBounds.from_seconds(settings.event_time_max_ahead_seconds, settings.event_time_max_age_seconds),
     )
     # aiohttp handles SIGTERM/SIGINT itself: stops accepting, runs cleanup (which flushes the producer).
     web.run_app(server.app(), host=settings.bind_host, port=port or settings.ingest_port, print=None)

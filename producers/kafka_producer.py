@@ -74,10 +74,12 @@ class ReadingProducer:
         partition: int | None = None,
         records: int = 1,
         headers: list[tuple[str, bytes]] | None = None,
+        timestamp_ms: int | None = None,
     ) -> None:
         """Produce pre-encoded, already validated bytes (the simulator validates a whole round at once).
         `partition` overrides the key's partition (batch envelopes pick it); `records` is how many
-        readings the message carries, for the acknowledged counts."""
+        readings the message carries, for the acknowledged counts; `timestamp_ms` the record's timestamp
+        (default: now)."""
         callback = self._on_delivery if records == 1 else partial(self._on_delivery, records=records)
         if on_delivery is not None:
             counted = callback
@@ -88,7 +90,13 @@ class ReadingProducer:
                 extra(error, message)
 
         self._producer.produce(
-            topic or self.topic, key, value, partition=partition, headers=headers, on_delivery=callback
+            topic or self.topic,
+            key,
+            value,
+            partition=partition,
+            headers=headers,
+            on_delivery=callback,
+            timestamp_ms=timestamp_ms,
         )
         self._producer.poll(0)
 

@@ -4,9 +4,12 @@ The app POSTs `{messageId, sessionId, deviceId, payload: [{name, time (ns since 
 Health-relevant sensors (battery level/state/voltage/health, battery temperature, thermal state) become
 one reading per push, at the newest mapped sample's time; motion sensors are counted and ignored.
 
-Per-device bearer tokens (a JSON file {device_id: token}); a body-size limit and a per-device rate
-limit; 4xx with a JSON `{error, reason}` on bad input, each counted by reason; 2xx only after Kafka
-acknowledged the reading (503 when it did not).
+Per-device bearer tokens (a JSON file {device: token}, where device is the app's deviceId or the
+`phone-<deviceId>` FleetPulse shows: either works); a body-size limit and a per-device rate limit; 4xx
+with a JSON `{error, reason}` on bad input, each counted by reason; 2xx only after Kafka acknowledged the
+reading (503 when it did not). Sample times must be nanoseconds (422 `not_nanoseconds` otherwise) and
+the reading's time within the event-time bounds around the server's clock (422 `future_time` /
+`too_old`, schemas/admission.py): a phone with a wrong clock or unit cannot date readings to 1970 or 2083.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ import msgspec
 from aiohttp import web
 from prometheus_client import Counter
 
+from core.settings import ConfigError
 from producers.kafka_producer import ReadingProducer
 from schemas import InvalidRecord, Reading, decode_reading, encode
+from schemas.admission import TimeBounds, check_event_time, check_nanoseconds
 
 log = logging.getLogger(__name__)
 requests_total = Counter("fleetpulse_ingest_requests", "Pushes answered, by HTTP status.", ["status"])
@@ -89,10 +94,12 @@ def _thermal(values: dict[str, Any]) -> str | None:
 
 
 def to_reading(push: Push, seq: int) -> Reading | None:
-    """Map one push onto one canonical reading; None when it carries no health-relevant sensor."""
+    """Map one push onto one canonical reading; None when it carries no health-relevant sensor. Raises
+    InvalidRecord(not_nanoseconds) when a sample's time cannot be nanoseconds since the epoch."""
     fields: dict[str, Any] = {}
     newest_ns = 0
     for sample in push.payload:
+        check_nanoseconds(sample.time)
         name = sample.name.lower()
         before = len(fields)
         if name == "battery":
@@ -145,19 +152,48 @@ class TokenBucket:
         return True
 
 
+TOKENS_SETTING = "FLEETPULSE_INGEST_TOKENS_FILE"
+MIN_TOKEN_CHARS = 16
+
+
 def load_tokens(path: str) -> dict[str, str]:
+    """{device: token}; every way the file can be wrong is a ConfigError naming the setting and the entry."""
     if not path:
-        log.warning("no FLEETPULSE_INGEST_TOKENS_FILE: every push will be refused (401)")
+        log.warning("no %s: every push will be refused (401)", TOKENS_SETTING)
         return {}
-    tokens = json.loads(Path(path).read_text())
-    if not isinstance(tokens, dict) or not all(isinstance(v, str) and len(v) >= 16 for v in tokens.values()):
-        raise ValueError(f"{path}: expected {{device_id: token}} with tokens of at least 16 characters")
+    try:
+        tokens = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise ConfigError(TOKENS_SETTING, f"cannot read {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise ConfigError(TOKENS_SETTING, f"{path} is not JSON: {error}") from None
+    if not isinstance(tokens, dict):
+        raise ConfigError(TOKENS_SETTING, f"{path} must be a JSON object {{device_id: token}}")
+    for device, token in tokens.items():
+        if not isinstance(token, str) or len(token) < MIN_TOKEN_CHARS:
+            raise ConfigError(
+                TOKENS_SETTING,
+                f"{path}: the token of {device!r} must be a string of at least {MIN_TOKEN_CHARS} characters",
+            )
     return tokens
 
 
+def token_covers(device: str, app_device_id: str) -> bool:
+    """A token file entry names the phone by the app's deviceId or by the device id FleetPulse shows."""
+    return device in (app_device_id, phone_device_id(app_device_id))
+
+
 class IngestServer:
-    def __init__(self, producer: ReadingProducer, tokens: dict[str, str], max_body: int, per_minute: int) -> None:
+    def __init__(
+        self,
+        producer: ReadingProducer,
+        tokens: dict[str, str],
+        max_body: int,
+        per_minute: int,
+        time_bounds: TimeBounds | None = None,
+    ) -> None:
         self.producer, self.tokens, self.max_body = producer, tokens, max_body
+        self.time_bounds = time_bounds or TimeBounds()
         self.limiter = TokenBucket(per_minute)
         self.seq: dict[str, int] = {}
         self._stop = threading.Event()
@@ -220,9 +256,15 @@ class IngestServer:
             reason = "bad_json" if not isinstance(error, msgspec.ValidationError) else "bad_payload"
             self.producer.dead_letter(device, body, reason, str(error))
             raise Rejected(400, reason, f"not a Sensor Logger push: {error}") from None
-        if push.deviceId != device:
+        if not token_covers(device, push.deviceId):
             raise Rejected(403, "wrong_device", "this token belongs to another device")
-        reading = to_reading(push, self.seq.get(device, 0))
+        try:
+            reading = to_reading(push, self.seq.get(device, 0))
+            if reading is not None:
+                check_event_time(reading.ts, int(time.time() * 1000), self.time_bounds)
+        except InvalidRecord as error:
+            self.producer.dead_letter(device, body, error.reason, error.error)
+            raise Rejected(422, error.reason, error.error) from None
         if reading is None:
             requests_total.labels("200").inc()
             return web.json_response({"readings": 0, "note": "no health-relevant sensor in this push"})

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from schemas.readings import DeviceId, EpochMillis
+from schemas.readings import MAX_INT64, DeviceId, EpochMillis
 
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 
@@ -23,7 +23,7 @@ class Score(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     schema_version: Annotated[int, Meta(ge=1)] = 1
     device_id: DeviceId
     ts: EpochMillis
-    seq: Annotated[int, Meta(ge=0)]
+    seq: Annotated[int, Meta(ge=0, le=MAX_INT64)]
     score: Probability
     model: str
     reasons: list[Reason] = []

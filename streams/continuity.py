@@ -99,7 +99,10 @@ class HoleReader:
                 if message is not None and message.error() is None:
                     if message.offset() >= hole.end:
                         return records
-                    records.append(Record(hole.partition, message.offset(), message.value() or b"", message.key()))
+                    _kind, timestamp_ms = message.timestamp()
+                    records.append(
+                        Record(hole.partition, message.offset(), message.value() or b"", message.key(), timestamp_ms)
+                    )
                     if message.offset() == hole.end - 1:
                         return records
                 (position,) = self._consumer.position([TopicPartition(topic, hole.partition)])

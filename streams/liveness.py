@@ -1,7 +1,7 @@
 """Device liveness, framework-free: a learned reporting cadence per device and a state decided by a sweep.
 
 Clock choice (documented in the README): liveness runs on EVENT time, on one clock per partition: the
-newest event time seen in that partition, advanced by wall time x `rate` while nothing newer arrives.
+lower median of its devices' newest event times, advanced by wall time x `rate` while that stands still.
 Per partition, because partitions progress at different speeds (a backlog after a failover must not
 make its devices look silent next to a partition that is caught up). So with the simulator's
 --speedup S (and rate S) a "10 min silent" device is 10 simulated minutes silent, a replayed backlog is
@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 STATES: tuple[str, ...] = ("on_time", "late", "silent", "dead")
 ON_TIME, LATE, SILENT, DEAD = range(4)
@@ -27,6 +30,15 @@ class LivenessConfig(NamedTuple):
     late_factor: float = 3.0
     silent_after_ms: int = 600_000
     dead_after_ms: int = 3_600_000
+
+    @classmethod
+    def of(cls, settings: Settings) -> LivenessConfig:
+        """The worker's thresholds; the query API judges with the same ones (one view of liveness)."""
+        return cls(
+            late_factor=settings.worker_late_factor,
+            silent_after_ms=int(settings.worker_silent_seconds * 1000),
+            dead_after_ms=int(settings.worker_dead_seconds * 1000),
+        )
 
 
 class EventClock:
@@ -50,22 +62,48 @@ class EventClock:
 
 
 class PartitionClocks:
-    """One EventClock per partition; a device is judged by its own partition's clock."""
+    """One EventClock per partition; a device is judged by its own partition's clock.
+
+    A partition's clock follows the lower median of its devices' newest event times (and wall time x rate
+    while that median stands still), not the newest event time of any one device: no single device (a
+    wrong clock, a poisoned reading admission let through, a stored state from before admission) can move
+    the time its neighbours are judged by; moving it takes half of the partition's devices.
+    """
 
     def __init__(self, rate: float = 1.0, wall: Callable[[], float] = time.time) -> None:
         self.rate, self._wall = rate, wall
         self.clocks: dict[int, EventClock] = {}
+        self._newest: dict[int, dict[str, int]] = {}  # partition -> device -> newest event time
+        self._stale: set[int] = set()  # partitions whose devices advanced since their clock was settled
 
-    def observe(self, partition: int, ts_ms: int) -> None:
-        clock = self.clocks.get(partition)
-        if clock is None:
-            clock = self.clocks[partition] = EventClock(self.rate, self._wall)
-        clock.observe(ts_ms)
+    def observe(self, partition: int, ts_ms: int, device_id: str = "") -> None:
+        """A reading of `device_id` (or, without one, a partition-wide time) at event time ts_ms."""
+        devices = self._newest.get(partition)
+        if devices is None:
+            devices = self._newest[partition] = {}
+            self.clocks[partition] = EventClock(self.rate, self._wall)
+        if ts_ms > devices.get(device_id, -1):
+            devices[device_id] = ts_ms
+            self._stale.add(partition)
+
+    def forget(self, partition: int) -> None:
+        """This worker no longer owns the partition."""
+        self.clocks.pop(partition, None)
+        self._newest.pop(partition, None)
+        self._stale.discard(partition)
+
+    def _settle(self) -> None:
+        for partition in self._stale:
+            newest = sorted(self._newest[partition].values())
+            self.clocks[partition].observe(newest[(len(newest) - 1) // 2])
+        self._stale.clear()
 
     def now(self) -> dict[int, int]:
+        self._settle()
         return {partition: clock.now_ms() for partition, clock in self.clocks.items()}
 
     def now_ms(self, partition: int) -> int:
+        self._settle()
         clock = self.clocks.get(partition)
         return clock.now_ms() if clock is not None else -1
 

@@ -41,14 +41,15 @@ def _sync_index() -> None:
         return
     index = processor.live
     for partition in [p for p in processor.clocks.clocks if p not in active]:
-        del processor.clocks.clocks[partition]
+        processor.clocks.forget(partition)
     index.clear()  # rebuilt from the recovered table: it is the truth for the partitions we now own
     for device_id, value in states():
         state = decode_state(value)
         if state.partition in active:
             index[device_id] = live_from_state(state)
-            # a partition's clock starts at its newest device, so silence is judged even if none reports
-            processor.clocks.observe(state.partition, state.last_seen)
+            # a partition's clock starts from its devices' stored times, so silence is judged even if none
+            # reports (from their median: one stored outlier cannot keep its neighbours dead)
+            processor.clocks.observe(state.partition, state.last_seen, device_id)
     for device_id in [d for d in processor.latest if d not in index]:
         del processor.latest[device_id]
     for device_id in [d for d in processor.last_window if d not in index]:

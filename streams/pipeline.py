@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from schemas.admission import TimeBounds
+from streams.admission import Admission
 from streams.app import app, readings_topic, settings
 from streams.liveness import LivenessConfig, PartitionClocks
 from streams.outputs import Outputs
@@ -15,12 +17,12 @@ processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
     clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
     scorer=make_scorer(settings.worker_scorer, settings.worker_model_cache_devices),
+    admission=Admission(
+        TimeBounds.from_seconds(settings.event_time_max_ahead_seconds, settings.event_time_max_age_seconds),
+        settings.topic_partitions,  # the readings topic's: Faust refuses to start when its tables' count differs
+    ),
 )
-liveness_config = LivenessConfig(
-    late_factor=settings.worker_late_factor,
-    silent_after_ms=int(settings.worker_silent_seconds * 1000),
-    dead_after_ms=int(settings.worker_dead_seconds * 1000),
-)
+liveness_config = LivenessConfig.of(settings)
 outputs = Outputs(settings)
 batch_lock = asyncio.Lock()
 

@@ -17,6 +17,7 @@ from schemas import InvalidRecord, Reading, Score, decode_batch, decode_event, e
 from schemas.events import FailureLabel, Feedback
 from schemas.validation import Rejected
 from schemas.window_stats import WindowStats
+from streams.admission import Admission, refused_part
 from streams.liveness import Live, PartitionClocks
 from streams.scoring import DeviceContext, ModelScorer, Scorer
 from streams.state import DeviceState, decode_state, encode_state
@@ -32,6 +33,7 @@ class Record(NamedTuple):
     offset: int
     value: bytes
     key: bytes | None = None  # for dead letters
+    timestamp_ms: int | None = None  # the Kafka record's timestamp; None: unknown (the worker's clock is used)
 
 
 _WHOLE_MESSAGE = 1 << 30  # an element position past any envelope's last
@@ -63,8 +65,10 @@ class Processor:
         lateness_ms: int,
         clocks: PartitionClocks | None = None,
         scorer: Scorer | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.lateness_ms = lateness_ms
+        self.admission = admission  # None: every schema-valid reading is applied (unit tests, benches)
         self.clocks = clocks or PartitionClocks()
         self.scorer: Scorer = scorer or ModelScorer()
         self.live: dict[str, Live] = {}  # liveness index of the devices this worker owns
@@ -82,7 +86,7 @@ class Processor:
         applied_up_to: dict[str, tuple[int, int, int]] = {}  # device -> (partition, offset, element) applied
         scorer = self.scorer
         applied = late = replayed = 0
-        for record, element, reading in self._readings(batch, rejects):
+        for record, element, reading in self._readings(batch, rejects, now_ms):
             device_id = reading.device_id
             entry = touched.get(device_id)
             if entry is None:
@@ -110,7 +114,7 @@ class Processor:
                 if kind == "1m":
                     self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
             live.observe(ts)
-            self.clocks.observe(record.partition, ts)
+            self.clocks.observe(record.partition, ts, device_id)
             score = scorer.score(model, reading, DeviceContext(windows, live, state.readings), now_ms)
             state.score, state.score_ts, state.model = score.score, ts, score.model
             self.latest[device_id] = (reading, score)
@@ -120,18 +124,22 @@ class Processor:
         writes = {d: (s.partition, self._close(d, s, w, v, m)) for d, (s, w, v, m) in touched.items()}
         return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
 
-    @staticmethod
     def _readings(
-        batch: Sequence[Record], rejects: list[tuple[int, Rejected]]
+        self, batch: Sequence[Record], rejects: list[tuple[int, Rejected]], now_ms: int
     ) -> Iterator[tuple[Record, int, Reading]]:
-        """Every valid reading of the batch with its position among the message's valid readings (stable:
-        decoding is deterministic), from single-reading messages and batch envelopes alike; what is invalid
-        (a whole message, or one element of an envelope) goes to `rejects`."""
+        """Every valid, admitted reading of the batch with its position among the message's valid readings
+        (stable: decoding and admission are deterministic), from single-reading messages and batch envelopes
+        alike; what is invalid or refused (a whole message, or one element of an envelope) goes to `rejects`."""
+        admission = self.admission
         for index, record in enumerate(batch):
             readings, rejected = decode_batch(record.value)
             rejects.extend((index, part) for part in rejected)
             for element, reading in enumerate(readings):
-                yield record, element, reading
+                refused = admission and admission.refuse(record.partition, record.timestamp_ms, reading, now_ms)
+                if refused is None:
+                    yield record, element, reading
+                else:
+                    rejects.append((index, refused_part(record.value, element, reading, rejected, refused)))
 
     def learn(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> LearnResult:
         """Failure labels and feedback verdicts from the events topic, taught to the device's model. Events

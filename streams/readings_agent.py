@@ -61,7 +61,7 @@ async def process_batch(delivered: list[Record]) -> None:
 
 def record_of(event: faust.EventT) -> Record:
     message = event.message
-    return Record(message.partition, message.offset, message.value or b"", message.key)
+    return Record(message.partition, message.offset, message.value or b"", message.key, int(message.timestamp * 1000))
 
 
 async def complete(topic: str, delivered: list[Record]) -> list[Record]:

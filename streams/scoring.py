@@ -117,4 +117,3 @@ def make_scorer(kind: str, cached_devices: int = 0) -> Scorer:
     if kind == "model":
         return ModelScorer(cached_devices=cached_devices)
     raise ValueError(f"unknown scorer {kind!r}: expected 'model' or 'baseline'")
-

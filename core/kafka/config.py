@@ -6,8 +6,10 @@ import ssl
 from typing import Any
 
 import faust
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
-from core.settings import Settings
+from core.settings import ConfigError, Settings
 
 
 def confluent_config(settings: Settings, **extra: Any) -> dict[str, Any]:
@@ -53,3 +55,17 @@ def faust_broker_credentials(settings: Settings) -> faust.types.auth.Credentials
 
 def faust_broker_url(settings: Settings) -> str:
     return ";".join(f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(","))
+
+
+def require_kafka(settings: Settings, timeout_s: float = 10.0) -> None:
+    """Fail at start, as a ConfigError naming the setting, when no broker answers a metadata request (the
+    clients would otherwise retry silently, or forever)."""
+    admin = AdminClient(confluent_config(settings, log_level=0))  # no librdkafka log lines: the error says it
+    try:
+        admin.list_topics(timeout=timeout_s)
+    except KafkaException as error:
+        reason = error.args[0].str() if error.args and hasattr(error.args[0], "str") else str(error)
+        raise ConfigError(
+            "FLEETPULSE_KAFKA_BOOTSTRAP_SERVERS",
+            f"no Kafka broker answered at {settings.kafka_bootstrap_servers} within {timeout_s:.0f} s ({reason})",
+        ) from None

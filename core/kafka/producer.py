@@ -48,12 +48,16 @@ class KafkaProducer:
         partition: int | None = None,
         headers: Headers | None = None,
         on_delivery: DeliveryCallback | None = None,
+        timestamp_ms: int | None = None,
     ) -> None:
-        """Queue one record; `partition` None (or -1) lets the murmur2 partitioner choose from the key."""
-        # librdkafka wants the partition and callback arguments absent (not None) to use its defaults
+        """Queue one record; `partition` None (or -1) lets the murmur2 partitioner choose from the key;
+        `timestamp_ms` None stamps it with the producer's clock."""
+        # librdkafka wants these arguments absent (not None) to use its defaults
         extra: dict[str, Any] = {} if partition is None or partition < 0 else {"partition": partition}
         if on_delivery is not None:
             extra["on_delivery"] = on_delivery
+        if timestamp_ms is not None:
+            extra["timestamp"] = timestamp_ms
         while True:
             try:
                 self._producer.produce(topic, value=value, key=key, headers=headers, **extra)

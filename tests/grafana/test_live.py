@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import create_tables
+from core.partitioning import partition_for
 from core.settings import Settings
 from core.topics import create_topics
 from fleetpulse.stack.processes import ProcessTable
@@ -37,7 +38,7 @@ from grafana import alerts, watch
 from grafana import metrics as m
 from grafana.stack import write_alertmanager_config, write_prometheus_rules
 from producers.kafka_producer import ReadingProducer
-from schemas import Reading
+from schemas import Reading, encode
 from tests.conftest import isolated_settings
 from tests.grafana.queries import dashboard_queries, grafana_rule_queries, substitute
 from tests.harness import RealProcess, free_port, produce_raw, start_worker, wait_for, wait_worker_ready
@@ -45,6 +46,9 @@ from tests.harness import RealProcess, free_port, produce_raw, start_worker, wai
 pytestmark = pytest.mark.integration
 
 HOT, SILENT = "gf-pc-hot", "gf-pc-silent"
+# Far past the PC's critical 95 °C: the model scores a PC at 97 °C 0.69 and reaches the page threshold
+# (0.8) only past ~113 °C, so a 97 °C device never paged once the threshold really applied to the score.
+HOT_C = 118.0
 CALM = [f"gf-pc-calm{i}" for i in range(3)]
 BOT_TOKEN, CHAT_ID = "123456:test-token", 4242
 TIMING = alerts.TEST
@@ -238,6 +242,14 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         # One reading beyond its physical range: dead-lettered by the worker as out_of_range.
         bad = b'{"device_id": "gf-bad", "device_type": "pc", "ts": 1795000000000, "seq": 1, "load_pct": 140}'
         produce_raw(settings, settings.topic_readings, [(b"gf-bad", bad)])
+        # One reading dated a day ahead (future_time) and one keyed by something else (wrong_partition).
+        ahead = encode(_reading("gf-ahead", 1, 50.0, age_s=-86_400))
+        wrong_key = next(
+            k for k in (b"k%d" % i for i in range(100)) if _partition(k, settings) != _partition(b"gf-x", settings)
+        )
+        produce_raw(
+            settings, settings.topic_readings, [(b"gf-ahead", ahead), (wrong_key, encode(_reading("gf-x", 1, 50.0)))]
+        )
         yield obs
     finally:
         stop.set()
@@ -248,6 +260,10 @@ def live(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             processes.stop(name)
         smtp.stop()
         telegram.shutdown()
+
+
+def _partition(key: bytes, settings: Settings) -> int:
+    return partition_for(key, settings.topic_partitions)
 
 
 def _ready(url: str) -> bool:
@@ -261,10 +277,10 @@ def _feed(settings: Settings, stop: threading.Event) -> None:
     """Every 0.5 s a reading per device, in event time = now; the silent device stops after 4 s."""
     producer = ReadingProducer(settings)
     # One reading 2 minutes back first, so the live ones close its 1-min window (window-stat metrics).
-    producer.send(_reading(HOT, 0, 97.0, age_s=120.0))
+    producer.send(_reading(HOT, 0, HOT_C, age_s=120.0))
     started, seq = time.monotonic(), 1
     while not stop.is_set():
-        producer.send(_reading(HOT, seq, 97.0))  # past the PC's critical 95 °C: alert-level score
+        producer.send(_reading(HOT, seq, HOT_C))
         for device in CALM:
             producer.send(_reading(device, seq, 55.0))
         if time.monotonic() - started < 4:
@@ -296,11 +312,11 @@ def test_a_hot_device_pages_once_on_telegram_and_email_with_device_and_reasons(f
     print(f"--- Telegram ---\n{message}\n--- e-mail ---\n{mails[0]}")  # shown with -s
     score = re.search(r"failure score (\d\.\d\d)", message)
     assert "DeviceFailureScoreHigh" in message and score and float(score[1]) >= 0.5, message
-    assert "temperature_c=97" in message, f"the cause (latest readings) is named:\n{message}"
+    assert f"temperature_c={HOT_C:g}" in message, f"the cause (latest readings) is named:\n{message}"
     if m.DEVICE_REASON not in m.NOT_YET_EXPOSED:
         assert "Reasons: temperature_c" in message and "top reason: temperature_c" in message, message
     assert f"var-device_id={HOT}" in message, "drilldown link"
-    assert f"device {HOT}" in mails[0] and "temperature_c=97" in mails[0], mails[0]
+    assert f"device {HOT}" in mails[0] and f"temperature_c={HOT_C:g}" in mails[0], mails[0]
     assert all(path == f"/bot{BOT_TOKEN}/sendMessage" for path in fired.telegram.paths if "sendMessage" in path)
     assert all(int(msg["chat_id"]) == CHAT_ID for msg in fired.telegram.messages)
 
@@ -325,7 +341,8 @@ def test_a_silent_device_pages_with_its_name(fired: Observability) -> None:
 
 
 def test_every_dashboard_and_alert_query_returns_series(fired: Observability) -> None:
-    wait_for(lambda: fired.query(f'{m.DEAD_LETTERS}{{reason="out_of_range"}}'), 30, "the out_of_range dead letter")
+    for reason in ("out_of_range", "future_time", "wrong_partition"):
+        wait_for(lambda r=reason: fired.query(f'{m.DEAD_LETTERS}{{reason="{r}"}}'), 30, f"the {reason} dead letter")
     queries = dashboard_queries() + grafana_rule_queries()
     queries += [(f"prometheus rule {a.name} (value)", a.query) for a in alerts.catalogue(TIMING)]
     empty, skipped = [], []

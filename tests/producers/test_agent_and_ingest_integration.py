@@ -23,7 +23,13 @@ pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent / "fixtures"
 ANDROID = json.loads((FIXTURES / "sensor_logger_android.json").read_text())
 IOS = json.loads((FIXTURES / "sensor_logger_ios.json").read_text())
-TOKENS = {ANDROID["deviceId"]: "android-token-0123456789", IOS["deviceId"]: "ios-token-0123456789ab"}
+# A third phone, its token keyed by the device id FleetPulse shows (phone-<deviceId>), not the app's.
+SHOWN = {**json.loads(json.dumps(IOS)), "deviceId": "E1F2-shown-id"}
+TOKENS = {
+    ANDROID["deviceId"]: "android-token-0123456789",
+    IOS["deviceId"]: "ios-token-0123456789ab",
+    f"phone-{SHOWN['deviceId']}": "shown-token-0123456789",
+}
 
 
 def test_one_real_reading_of_this_machine_lands_and_validates(stack: Settings) -> None:
@@ -98,6 +104,8 @@ def test_sensor_logger_pushes_land_mapped_after_kafka_acknowledged(ingest: tuple
         ("not_a_push", 400, "bad_payload"),
         ("implausible", 422, "out_of_range"),
         ("too_large", 413, "too_large"),
+        ("milliseconds", 422, "not_nanoseconds"),
+        ("far_future", 422, "future_time"),
     ],
 )
 def test_bad_pushes_are_refused_with_a_clear_status_and_counted(
@@ -120,12 +128,25 @@ def test_bad_pushes_are_refused_with_a_clear_status_and_counted(
         body = json.loads(json.dumps(IOS))
         body["payload"][0]["values"]["batteryLevel"] = 7.5  # 750 %: a unit bug
         response = _push(url, body, token)
+    elif case in ("milliseconds", "far_future"):  # the shown-id phone: the iOS one's rate limit is spent
+        body = json.loads(json.dumps(SHOWN))
+        for sample in body["payload"]:
+            sample["time"] = sample["time"] // 1_000_000 if case == "milliseconds" else 3_500_000_000 * 10**9
+        response = _push(url, body, TOKENS[f"phone-{SHOWN['deviceId']}"])
     else:
         response = _push(url, None, token, raw=b"x" * 10_000)
     assert response.status_code == status, response.text
     assert response.json()["reason"] == reason and response.json()["error"]
+    if case == "milliseconds":
+        assert "not nanoseconds" in response.json()["error"] and "milliseconds" in response.json()["error"]
     assert _rejected(settings)[reason] == before + 1
     assert server.alive()
+
+
+def test_a_token_keyed_by_the_shown_device_id_is_accepted(ingest: tuple) -> None:
+    _, url, _ = ingest
+    response = _push(url, SHOWN, TOKENS[f"phone-{SHOWN['deviceId']}"])
+    assert response.status_code == 200 and response.json()["device_id"] == f"phone-{SHOWN['deviceId']}", response.text
 
 
 def test_authenticated_garbage_is_dead_lettered_and_the_rate_limit_applies(ingest: tuple) -> None:

@@ -3,6 +3,8 @@ state machine's repair, and validation before producing."""
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 import numpy as np
 import pytest
@@ -122,3 +124,34 @@ def test_every_mode_is_known_to_the_schema() -> None:
 
     assert tuple(m.name for m in MODES) == FAILURE_MODES
     assert np.all([m.degrading_min[0] >= 30 for m in MODES if m.detectable])
+
+
+class _Recorder:
+    """Stands in for ReadingProducer: records each send's record timestamp (unit test, no Kafka)."""
+
+    def __init__(self) -> None:
+        self.stamps: list[int | None] = []
+
+    def send_raw(self, key: bytes, value: bytes, **options: object) -> None:
+        self.stamps.append(options.get("timestamp_ms"))  # type: ignore[arg-type]
+
+    def send_event(self, event: object) -> None:
+        pass
+
+    def dead_letter(self, *args: object) -> None:
+        pass
+
+
+def test_a_simulation_ahead_of_the_wall_clock_stamps_its_records_with_its_own_time() -> None:
+    """Event-time admission judges a reading by its record's timestamp: an accelerated simulation's
+    readings run ahead of the wall clock, so its records carry the simulated time (never a past one,
+    which time-based retention would delete)."""
+    from producers.commands import produce_round
+
+    fleet = Fleet(size=3, seed=1, failure_rate_per_hour=0.0)
+    ahead = int(time.time() * 1000) + 3_600_000
+    fleet.start(START)
+    recorder = _Recorder()
+    produce_round(fleet, recorder, ahead)  # type: ignore[arg-type]
+    produce_round(fleet, recorder, START + 5_000)  # type: ignore[arg-type]
+    assert recorder.stamps == [ahead] * 3 + [None] * 3

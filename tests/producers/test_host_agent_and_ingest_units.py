@@ -10,7 +10,7 @@ import pytest
 
 from producers.host_agent import HostAgent, decode_throttled, parse_throttled
 from producers.phone_ingest import Push, TokenBucket, to_reading
-from schemas import decode_reading, encode
+from schemas import InvalidRecord, decode_reading, encode
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -93,3 +93,12 @@ def test_the_rate_limit_refuses_the_burst_beyond_its_capacity() -> None:
     bucket = TokenBucket(per_minute=3)
     assert [bucket.allow("a") for _ in range(4)] == [True, True, True, False]
     assert bucket.allow("b")  # per device
+
+
+def test_a_push_timed_in_milliseconds_is_refused_not_dated_1970() -> None:
+    push = _fixture("sensor_logger_android.json")
+    for sample in push.payload:
+        sample.time //= 1_000_000
+    with pytest.raises(InvalidRecord) as raised:
+        to_reading(push, seq=0)
+    assert raised.value.reason == "not_nanoseconds" and "looks like milliseconds" in raised.value.error

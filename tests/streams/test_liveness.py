@@ -79,3 +79,59 @@ def test_each_partition_has_its_own_clock_so_a_backlog_does_not_look_silent() ->
     changes = sweep({"behind": behind, "ahead": ahead}, clocks.now(), CONFIG)
     assert [(c.device_id, c.state) for c in changes] == [("ahead", SILENT)]
     assert sweep({"unknown": Live(7, T0, T0)}, clocks.now(), CONFIG) == []  # no clock yet: not judged
+
+
+def _reporting_partition(clocks: PartitionClocks, devices: int, rounds: int) -> dict[str, Live]:
+    """`devices` on partition 0, each reporting every 5 s of event time."""
+    fleet = {f"d{d}": Live(0, T0, T0) for d in range(devices)}
+    for r in range(rounds):
+        for device_id, live in fleet.items():
+            live.observe(T0 + r * 5_000)
+            clocks.observe(0, T0 + r * 5_000, device_id)
+    return fleet
+
+
+def test_one_device_from_the_far_future_cannot_move_its_partitions_clock() -> None:
+    wall = [0.0]
+    clocks = PartitionClocks(rate=1.0, wall=lambda: wall[0])
+    fleet = _reporting_partition(clocks, devices=5, rounds=12)
+    poisoned = Live(0, T0, T0)
+    fleet["poisoned"] = poisoned
+    poisoned.observe(3_500_000_000_000)  # a reading dated 2080
+    clocks.observe(0, 3_500_000_000_000, "poisoned")
+    assert clocks.now_ms(0) == T0 + 11 * 5_000, "the lower median of the devices' newest times"
+    assert sweep(fleet, clocks.now(), CONFIG) == [], "nobody that kept reporting is late, silent or dead"
+
+
+def test_the_clock_follows_half_the_partition_and_wall_time_when_all_are_quiet() -> None:
+    wall = [0.0]
+    clocks = PartitionClocks(rate=1.0, wall=lambda: wall[0])
+    fleet = _reporting_partition(clocks, devices=4, rounds=3)
+    assert clocks.now_ms(0) == T0 + 10_000
+    for device_id in ("d0", "d1"):  # half of them move on: still the lower median
+        clocks.observe(0, T0 + 60_000, device_id)
+    assert clocks.now_ms(0) == T0 + 10_000
+    clocks.observe(0, T0 + 60_000, "d2")  # three of four: it moves
+    assert clocks.now_ms(0) == T0 + 60_000
+    wall[0] += 700  # nothing arrives for 700 wall seconds: the quiet device d3 is judged silent
+    states = {c.device_id: c.state for c in sweep(fleet, clocks.now(), CONFIG)}
+    assert states["d3"] == SILENT
+
+
+def test_a_stored_outlier_does_not_keep_its_neighbours_dead_after_a_restart() -> None:
+    """After a restart the clocks are rebuilt from the stored devices' newest times (agents._sync_index):
+    one stored far-future time must not put the partition decades ahead again."""
+    clocks = PartitionClocks(rate=1.0, wall=lambda: 0.0)
+    stored = {f"d{d}": Live(0, T0, T0 + 50_000, cadence_ms=5_000, state=DEAD) for d in range(5)}
+    stored["poisoned"] = Live(0, T0, 3_500_000_000_000, cadence_ms=5_000)
+    for device_id, live in stored.items():
+        clocks.observe(live.partition, live.last_seen, device_id)
+    states = {c.device_id: c.state for c in sweep(stored, clocks.now(), CONFIG)}
+    assert states == {f"d{d}": ON_TIME for d in range(5)}, "they were dead only by the outlier's clock"
+
+
+def test_a_forgotten_partition_has_no_clock() -> None:
+    clocks = PartitionClocks()
+    clocks.observe(2, T0, "d0")
+    clocks.forget(2)
+    assert clocks.now() == {} and clocks.now_ms(2) == -1

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
+from core.partitioning import partition_for
 from schemas import Reading, encode
+from schemas.admission import TimeBounds
 from schemas.window_stats import WindowStats
+from streams.admission import Admission
 from streams.processor import Processor, Record
 from streams.state import decode_state
 
@@ -103,3 +106,68 @@ def test_a_message_redelivered_within_one_batch_is_counted_once() -> None:
     result = _run(Processor(lateness_ms=0), table, [first, second, first, second])
     assert result.applied == 2 and result.replayed == 2
     assert decode_state(table["d0"]).readings == 2
+
+
+# --- admission: event time and partition (streams/admission.py) ---------------------------------------
+
+PARTITIONS = 3
+
+
+def _admitting() -> Processor:
+    return Processor(lateness_ms=0, admission=Admission(TimeBounds(300_000, 7 * 86_400_000), PARTITIONS))
+
+
+def _on_its_partition(reading: Reading, offset: int, timestamp_ms: int | None = T0) -> Record:
+    partition = partition_for(reading.device_id.encode(), PARTITIONS)
+    return Record(partition, offset, encode(reading), reading.device_id.encode(), timestamp_ms)
+
+
+def _pc(device_id: str, ts: int, seq: int = 0) -> Reading:
+    return Reading(device_id=device_id, device_type="pc", ts=ts, seq=seq, temperature_c=45.0)
+
+
+def test_readings_far_from_their_records_time_are_dead_lettered_with_their_own_reason() -> None:
+    table: dict[str, bytes] = {}
+    batch = [
+        _on_its_partition(_pc("d0", T0 + 60_000), 0),  # a minute ahead of its record: a clock a bit fast
+        _on_its_partition(_pc("d1", 3_500_000_000_000), 1),  # 2080
+        _on_its_partition(_pc("d2", 5), 2),  # 1970
+        _on_its_partition(_pc("d3", T0 - 86_400_000), 3, timestamp_ms=T0 - 86_400_000 + 1),  # a replayed backlog
+    ]
+    result = _run(_admitting(), table, batch)
+    assert [(i, r.index, r.error.reason) for i, r in result.rejects] == [(1, None, "future_time"), (2, None, "too_old")]
+    assert result.rejects[0][1].payload == batch[1].value
+    assert result.applied == 2 and set(table) == {"d0", "d3"}, "a refused reading touches no state"
+
+
+def test_without_a_record_timestamp_the_workers_clock_is_the_reference() -> None:
+    result = _run(_admitting(), {}, [_on_its_partition(_pc("d0", T0), 0, timestamp_ms=None)])
+    assert [r.error.reason for _, r in result.rejects] == ["too_old"], "T0 is in 2026-11, weeks before now"
+
+
+def test_a_reading_on_another_devices_partition_is_dead_lettered_wrong_partition() -> None:
+    table: dict[str, bytes] = {}
+    right = _on_its_partition(_pc("d0", T0), 0)
+    wrong = right._replace(partition=(right.partition + 1) % PARTITIONS, offset=1)  # keyed by something else
+    result = _run(_admitting(), table, [right, wrong])
+    [(index, rejected)] = result.rejects
+    assert (index, rejected.error.reason) == (1, "wrong_partition")
+    assert f"partition {right.partition} of {PARTITIONS}" in rejected.error.error
+    assert decode_state(table["d0"]).readings == 1 and decode_state(table["d0"]).partition == right.partition
+
+
+def test_an_envelope_dead_letters_its_refused_elements_with_their_array_position() -> None:
+    table: dict[str, bytes] = {}
+    home = partition_for(b"d0", PARTITIONS)
+    stranger = next(f"x{i}" for i in range(100) if partition_for(f"x{i}".encode(), PARTITIONS) != home)
+    neighbour = next(f"n{i}" for i in range(100) if partition_for(f"n{i}".encode(), PARTITIONS) == home)
+    bad = b'{"device_id": "d0", "device_type": "pc", "ts": 1, "seq": 0, "load_pct": 140}'
+    value = _envelope(_pc("d0", T0), _pc(stranger, T0), _pc("d0", T0 + 5_000, 1), _pc(neighbour, 9_999_999_999_999))
+    value = value[:-1] + b"," + bad + b"," + encode(_pc("d0", T0 + 10_000, 2)) + b"]"
+    message = Record(home, 4, value, b"d0", T0)
+    result = _run(_admitting(), table, [message])
+    parts = sorted((r.index, r.error.reason) for _, r in result.rejects)
+    assert parts == [(1, "wrong_partition"), (3, "future_time"), (4, "out_of_range")]
+    assert result.applied == 3 and decode_state(table["d0"]).readings == 3
+    replay = _run(_admitting(), table, [message])  # the same positions refused again, nothing applied twice
+    assert replay.applied == 0 and replay.replayed == 3 and len(replay.rejects) == 3
