@@ -151,6 +151,16 @@ class Settings(BaseSettings):
     )
     ingest_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted push body, bytes.")
     ingest_rate_per_minute: int = Field(120, gt=0, description="Pushes accepted per phone per minute.")
+    ingest_linger_ms: float = Field(
+        20.0,
+        ge=0,
+        le=1000,
+        description="How long a pushed reading may wait for others of its partition, to share one batch "
+        "envelope message (0 = one message per reading). Phones are answered after Kafka's ack either way.",
+    )
+    ingest_envelope_max_readings: int = Field(
+        100, ge=1, le=1000, description="Most readings in one coalesced envelope message (1 = no envelopes)."
+    )
 
     # --- DynamoDB and Kafka Connect ---
     dynamodb_endpoint: str = Field(

@@ -201,18 +201,24 @@ def ingest(port: int | None) -> None:
     """Receive Sensor Logger HTTP pushes from phones (POST /push) and produce canonical readings."""
     from aiohttp import web
 
+    from producers.coalescing import Coalescer
     from producers.phone_ingest import IngestServer, load_tokens
 
     settings = get_settings()
     tokens = load_tokens(settings.ingest_tokens_file)  # a bad file ends here, before any port is taken
     require_kafka(settings)
     start_http_server(settings.ingest_metrics_port, addr=settings.bind_host)
+    producer = ReadingProducer(settings, stage="ingest")
+    coalescer = Coalescer(
+        producer, producer.partition_count(), settings.ingest_linger_ms, settings.ingest_envelope_max_readings
+    )
     server = IngestServer(
-        ReadingProducer(settings, stage="ingest"),
+        producer,
         tokens,
         settings.ingest_max_body_bytes,
         settings.ingest_rate_per_minute,
         TimeBounds.from_seconds(settings.event_time_max_ahead_seconds, settings.event_time_max_age_seconds),
+        coalescer,
     )
     # aiohttp handles SIGTERM/SIGINT itself: stops accepting, runs cleanup (which flushes the producer).
     web.run_app(server.app(), host=settings.bind_host, port=port or settings.ingest_port, print=None)

@@ -29,6 +29,7 @@ from aiohttp import web
 from prometheus_client import Counter
 
 from core.settings import ConfigError
+from producers.coalescing import Coalescer, NotAcknowledged
 from producers.kafka_producer import ReadingProducer
 from schemas import InvalidRecord, Reading, decode_reading, encode
 from schemas.admission import TimeBounds, check_event_time, check_nanoseconds
@@ -191,8 +192,11 @@ class IngestServer:
         max_body: int,
         per_minute: int,
         time_bounds: TimeBounds | None = None,
+        coalescer: Coalescer | None = None,
     ) -> None:
+        """Without a coalescer every reading is its own message (no partition metadata needed)."""
         self.producer, self.tokens, self.max_body = producer, tokens, max_body
+        self.coalescer = coalescer or Coalescer(producer, partitions=1, linger_ms=0, max_readings=1)
         self.time_bounds = time_bounds or TimeBounds()
         self.limiter = TokenBucket(per_minute)
         self.seq: dict[str, int] = {}
@@ -215,6 +219,7 @@ class IngestServer:
         self._poller.start()
 
     async def _stop_poller(self) -> None:
+        await self.coalescer.flush_all()
         self._stop.set()
         await asyncio.get_running_loop().run_in_executor(None, self.producer.flush, 30.0)
 
@@ -280,22 +285,8 @@ class IngestServer:
         return web.json_response({"readings": 1, "device_id": reading.device_id, "ts": reading.ts})
 
     async def _produce_acknowledged(self, key: bytes, value: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        acked: asyncio.Future[None] = loop.create_future()
-
-        def on_delivery(error: object, _message: object) -> None:
-            def settle() -> None:
-                if acked.done():
-                    return
-                if error is None:
-                    acked.set_result(None)
-                else:
-                    acked.set_exception(RuntimeError(str(error)))
-
-            loop.call_soon_threadsafe(settle)
-
-        await loop.run_in_executor(None, lambda: self.producer.send_raw(key, value, on_delivery=on_delivery))
+        """Through the coalescer: one envelope per partition and linger, answered after Kafka's ack."""
         try:
-            await asyncio.wait_for(acked, timeout=30)
-        except (RuntimeError, TimeoutError) as error:
+            await asyncio.wait_for(self.coalescer.send(key, value), timeout=30)
+        except (NotAcknowledged, TimeoutError) as error:
             raise Rejected(503, "kafka_unavailable", f"Kafka did not acknowledge: {error}") from None
