@@ -11,7 +11,7 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 # Dependencies first, so editing the code does not re-download them.
 COPY docker/requirements.lock ./requirements.lock
-RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: -r requirements.lock
+RUN /opt/venv/bin/pip install --no-deps --require-hashes --only-binary=:all: -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY fleetpulse ./fleetpulse
 COPY producers ./producers

@@ -1,5 +1,6 @@
 # The two commands in the README: `make demo` (the main job) and `make test` (the whole suite).
-# Both install what they need: a virtualenv here, jars in ~/.cache/fleetpulse, Prometheus from Debian.
+# Both install what they need: a virtualenv here (exactly uv.lock), jars and dynoxide in ~/.cache/fleetpulse,
+# Prometheus from Debian. Every version is pinned: a fresh clone runs what was tested.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,15 +13,24 @@ TEST_ENV := FLEETPULSE_STACK_DIR=.stack-test FLEETPULSE_KAFKA_BOOTSTRAP_SERVERS=
 	FLEETPULSE_DYNAMODB_PORT=18000 FLEETPULSE_DYNAMODB_ENDPOINT=http://127.0.0.1:18000 \
 	FLEETPULSE_PROMETHEUS_PORT=19090 FLEETPULSE_PROMETHEUS_URL=http://127.0.0.1:19090 FLEETPULSE_ALERTMANAGER_PORT=19094
 
-.PHONY: install tools helm-sync demo up down status test test-unit lint format bench clean
+.PHONY: install lock tools helm-sync demo up down status test test-unit lint format bench clean
 
-$(INSTALLED): pyproject.toml
+# uv (pinned with hashes in docker/uv.txt) syncs the venv to uv.lock exactly; --locked fails rather than
+# re-resolve when pyproject.toml and the lock disagree. The machine's Python is used, never a download.
+$(INSTALLED): pyproject.toml uv.lock docker/uv.txt
+	@echo "installing the locked Python environment into $(VENV) …"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r docker/uv.txt
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync -q --locked --extra dev --python $(BIN)/python
 	touch $@
 
 install: $(INSTALLED)
+
+# Refresh uv.lock on purpose (newest versions pyproject allows), then the image's export of it.
+lock: install
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv lock --upgrade --python $(BIN)/python
+	$(BIN)/python docker/lock.py
+	rm -f $(INSTALLED) && $(MAKE) install
 
 # helm and docker-compose for tests/deploy, into ~/.cache/fleetpulse/bin (idempotent).
 tools:

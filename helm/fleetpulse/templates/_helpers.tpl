@@ -62,7 +62,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "fleetpulse.dynamodbEndpoint" -}}
-{{- if .Values.dynamodbLocal.enabled }}
+{{- if .Values.dynoxide.enabled }}
 {{- printf "http://%s-dynamodb:8000" (include "fleetpulse.fullname" .) }}
 {{- else }}
 {{- .Values.dynamodb.endpoint }}
