@@ -27,6 +27,7 @@ from streams.outputs import Outputs
 from streams.processor import Processor, Record, copy_live, live_from_state
 from streams.scoring import ModelScorer, make_scorer
 from streams.state import decode_state, encode_state
+from streams.storage import StoragePolicy, score_record
 from streams.windows import SENSOR_NAMES
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
     clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
     scorer=make_scorer(settings.worker_scorer, settings.worker_model_cache_devices),
+    storage=StoragePolicy.from_settings(settings),
 )
 liveness_config = LivenessConfig(
     late_factor=settings.worker_late_factor,
@@ -120,6 +122,8 @@ async def _process_batch(delivered: list[Record], readings_name: str, scores_nam
     result = processor.process(batch, load_state)
     outputs.produce(scores_name, result.scores)
     outputs.produce(stats_name, result.stats)
+    outputs.produce(settings.topic_scores_store, result.stored_scores)
+    outputs.produce(settings.topic_windows_store, result.stored_windows)
     for index, part in result.rejects:
         reject(outputs, DEAD_LETTERS, readings_name, batch[index], part.error, payload=part.payload, element=part.index)
     # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
@@ -135,6 +139,8 @@ async def _process_batch(delivered: list[Record], readings_name: str, scores_nam
     metrics.readings_applied.inc(result.applied)
     metrics.records_out.labels(scores_name).inc(len(result.scores))
     metrics.records_out.labels(stats_name).inc(len(result.stats))
+    metrics.records_out.labels(settings.topic_scores_store).inc(len(result.stored_scores))
+    metrics.records_out.labels(settings.topic_windows_store).inc(len(result.stored_windows))
     metrics.late_readings.inc(result.late)
     metrics.replayed_readings.inc(result.replayed)
     metrics.batch_seconds.observe(elapsed)
@@ -278,16 +284,29 @@ async def _sweep() -> None:
             metrics.records_out.labels(events_topic.get_topic_name()).inc()
             if change.state == DEAD:
                 metrics.device_lifespan_seconds.observe((live.last_seen - live.first_seen) / 1000)
-            persist.append(change)
+            persist.append((change, _store_liveness(change.device_id, change.state)))
         await outputs.flush()  # the events first, then the state that says they were sent
-        for change in persist:
+        for change, stored in persist:
             raw = load_state(change.device_id)
             if raw is not None:  # persisted, so a restart does not emit the transition again
                 state = decode_state(raw)
                 copy_live(state, change.live)
+                if stored:
+                    state.stored_liveness = change.state
                 write_state(change.device_id, change.live.partition, encode_state(state))
         await commit_states()
     metrics.collector.snapshot = _snapshot(now)
+
+
+def _store_liveness(device_id: str, state: int) -> bool:
+    """Under the aggregated policy a liveness change rewrites the device's status row: its newest score with
+    the new verdict (the row is otherwise written only when the score matters). False when nothing was sent."""
+    storage, newest = processor.storage, processor.latest.get(device_id)
+    if storage is None or not storage.select_scores or newest is None:
+        return False
+    outputs.produce_to(settings.topic_scores_store, -1, device_id.encode(), score_record(newest[1], state))
+    metrics.records_out.labels(settings.topic_scores_store).inc()
+    return True
 
 
 def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
