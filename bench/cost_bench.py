@@ -6,9 +6,15 @@ goes through Kafka, the worker (default policy: it emits the full streams and th
 Kafka Connect into dynoxide. Two sets of sinks read the same topics into two sets of tables: the default
 policy's (window rows, selected scores and status rows, events; raw readings off, as above
 storage_raw_max_devices) and keep-everything's (every reading, score and status row, plus windows and
-events). Writes are what the sink tasks report having written ("Wrote N items to DynamoDB table T", after
-de-duplication within a put), read from the Connect log; the write units per write come from the items'
-DynamoDB sizes (a sample of each table; one unit per started KB). Needs the dev stack.
+events).
+
+Two counts per table: what the sink tasks report having written in this run ("Wrote N items to DynamoDB
+table T", read from the Connect log), and the records the sink received (its topic's records; readings
+counted per reading). The simulator runs as fast as it can, so one put often holds several scores of a
+device and the status sink collapses them into one write; at the real 5 s cadence a put rarely holds two
+of one device, so the cost is computed from the records received (the real-time write count, the higher).
+Write units per write come from the items' DynamoDB sizes (a sample of each table; one unit per started
+KB). Needs the dev stack.
 
     python -m bench.cost_bench [devices] [hours]
 """
@@ -24,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from confluent_kafka import Consumer, TopicPartition
 
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables, table_specs
+from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from tests.conftest import isolated_settings
@@ -98,30 +106,42 @@ def _wait_quiet(log: Path, since: int, quiet_s: float = 20.0) -> dict[str, int]:
     raise SystemExit(f"sinks still writing after {STAGE_TIMEOUT_S:.0f}s: {last}")
 
 
-def _tables(settings: Settings) -> dict[str, str]:
+def _topic_size(settings: Settings, topic: str) -> int:
+    consumer = Consumer(confluent_config(settings, **{"group.id": "bench-probe", "log_level": 0}))
+    try:
+        partitions = range(settings.topic_partitions)
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
+    finally:
+        consumer.close()
+
+
+def _tables(settings: Settings, readings: int) -> dict[str, tuple[str, int]]:
+    """{label: (table, records its sink received)} for the sinks the settings' policy runs."""
+    scores_topic = settings.topic_scores_store if settings.storage_policy == "aggregated" else settings.topic_scores
+    scores = _topic_size(settings, scores_topic)
     return {
-        "readings": settings.table_readings,
-        "windows": settings.table_windows,
-        "scores": settings.table_scores,
-        "device status": settings.table_device_status,
-        "events": settings.table_events,
+        "readings": (settings.table_readings, readings if settings.stores_raw_readings() else 0),
+        "windows": (settings.table_windows, _topic_size(settings, settings.topic_windows_store)),
+        "scores": (settings.table_scores, scores),
+        "device status": (settings.table_device_status, scores),
+        "events": (settings.table_events, _topic_size(settings, settings.topic_events)),
     }
 
 
-def _report(name: str, settings: Settings, totals: dict[str, int], device_hours: float) -> float:
-    """Prints one policy's table; returns its write units per device-hour."""
+def _report(name: str, settings: Settings, totals: dict[str, int], readings: int, device_hours: float) -> float:
+    """Prints one policy's table; returns its write units per device-hour at the real-time pace."""
     print(f"\n{name}")
-    print(f"  {'table':<14} {'writes':>9} {'per device-h':>13} {'units/write':>12}")
+    print(f"  {'table':<14} {'sink wrote':>10} {'records':>9} {'per device-h':>13} {'units/write':>12}")
     writes = units = 0.0
-    for label, table in _tables(settings).items():
-        count = totals.get(table, 0)
-        per_write = _units_per_write(settings, table) if count else 1.0
-        writes, units = writes + count, units + count * per_write
-        print(f"  {label:<14} {count:>9} {count / device_hours:>13.1f} {per_write:>12.2f}")
+    for label, (table, records) in _tables(settings, readings).items():
+        wrote = totals.get(table, 0)
+        per_write = _units_per_write(settings, table) if wrote else 1.0
+        writes, units = writes + records, units + records * per_write
+        print(f"  {label:<14} {wrote:>10} {records:>9} {records / device_hours:>13.1f} {per_write:>12.2f}")
     per_device_hour = writes / device_hours
     unit_hours = units / device_hours
     dollars = unit_hours * 1_000 * HOURS_PER_MONTH * ON_DEMAND_PER_MILLION_WRU / 1e6
-    print(f"  writes per device-hour: {per_device_hour:.1f}  ({unit_hours:.1f} write units)")
+    print(f"  writes per device-hour: {per_device_hour:.1f}  ({unit_hours:.1f} write units; at 5 s cadence, real time)")
     print(f"  $ per 1,000 devices per month: {dollars:,.2f}  (on-demand, ${ON_DEMAND_PER_MILLION_WRU}/M units)")
     return unit_hours
 
@@ -167,19 +187,19 @@ def main(devices: int = 100, hours: float = 2.0) -> None:
         assert sim.process is not None and sim.process.wait(STAGE_TIMEOUT_S) == 0, sim.log()
         totals = _wait_quiet(log, since)
         print(f"{devices} devices x {hours:g} event-hours at {CADENCE_S}s = {devices * rounds} readings")
-        device_hours = devices * hours
+        device_hours, readings = devices * hours, devices * rounds
         policies = {
-            "default": _report("default policy (aggregated, raw readings off)", default, totals, device_hours),
-            "everything": _report("keep everything", everything, totals, device_hours),
+            "default": _report("default policy (aggregated, raw off)", default, totals, readings, device_hours),
+            "everything": _report("keep everything", everything, totals, readings, device_hours),
         }
         _sizing(policies)
     finally:
         worker.stop()
         for name in connectors:
             rest.delete(base.connect_url, name)
-        for settings in (default, everything):
-            for spec in table_specs(settings):
-                dynamodb_client(settings).delete_table(TableName=spec.name)
+        client = dynamodb_client(default)
+        for name in {spec.name for s in (default, everything) for spec in table_specs(s)}:
+            client.delete_table(TableName=name)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,45 @@
-"""Sink throughput (items/s into DynamoDB through Kafka Connect) next to the score stream's rate
-(scores/s out of the Faust worker), measured in one run on the same machine.
+"""Sink throughput (items/s into DynamoDB through Kafka Connect) next to the rate the worker produces the
+items it stores, and the server's own ceiling, measured in one run on the same machine.
 
 1. A fixed simulated fleet's readings go to a fresh readings topic (not timed).
-2. The worker scores them: scores/s = scores produced / time from the first to the last score.
-3. Then the scores sink starts on the full scores topic: items/s = items / time from the first to the
-   last item in DynamoDB. The two stages run one after the other so they don't share the 2 cores.
+2. The worker (default storage policy) scores them: its rate = scores produced / time from the first to the
+   last score. In the same time it produced the store-bound records: selected scores (each gives a score
+   and a status item) and window rows.
+3. Sinks, one stage at a time so they don't share the 2 cores: keep everything (the scores sink on the
+   full scores topic), the default policy (scores, status and windows sinks on the store-bound topics),
+   and the keep-everything scores sink with one batch in flight (the sink before concurrent batches).
+   A stage's items/s = items the sink tasks report written ("Wrote N items ... in T ms" in the Connect
+   log) / time from the start of the first such put to the end of the last.
+4. The server's ceiling: BatchWriteItem of score-sized items straight from boto3 clients (processes x
+   threads), no Kafka, no Connect: when a sink's rate is near it, the server is the bound, not the sink.
 Bounded: READINGS records, each stage times out after STAGE_TIMEOUT_S. Needs the dev stack.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors import rest
 from connectors.desired import desired
-from connectors.tables import dynamodb_client, ensure_tables
+from connectors.tables import TableSpec, dynamodb_client, ensure_table, ensure_tables, table_specs
 from fleetpulse.kafka_config import confluent_config
 from fleetpulse.settings import Settings
 from fleetpulse.topics import create_topics
 from tests.conftest import isolated_settings
 from tests.harness import RealProcess, start_worker, wait_worker_ready
 
-DEVICES, ROUNDS = 50, 200
+DEVICES, ROUNDS = 200, 300
 READINGS = DEVICES * ROUNDS
-STAGE_TIMEOUT_S = 90.0
+STAGE_TIMEOUT_S = 180.0
 START_MS = (int(time.time()) // 3600 - 1) * 3_600_000  # recent, so the readings TTL does not expire them
+PUT = re.compile(r"^\[([\d-]+ [\d:,]+)\] INFO Wrote (\d+) items to DynamoDB table (\S+) from .* in (\d+) ms", re.M)
+CEILING_PROCESSES, CEILING_THREADS, CEILING_ITEMS = 4, 4, 40_000
 
 
 def _topic_size(settings: Settings, topic: str) -> int:
@@ -39,70 +51,159 @@ def _topic_size(settings: Settings, topic: str) -> int:
         consumer.close()
 
 
-def _scan_count(settings: Settings, table: str) -> int:
-    client, total, start = dynamodb_client(settings), 0, None
-    while True:
-        params = {"TableName": table, "Select": "COUNT", **({"ExclusiveStartKey": start} if start else {})}
-        page = client.scan(**params)
-        total += page["Count"]
-        if not (start := page.get("LastEvaluatedKey")):
-            return total
-
-
-def _rate(progress: Callable[[], int], target: int, what: str, interval: float = 0.25) -> tuple[int, float]:
-    """(count, seconds from the first to the last unit); the clock starts when progress first moves."""
+def _worker_rate(settings: Settings, target: int) -> tuple[int, float]:
+    """(scores, seconds from the first to the last score)."""
     deadline = time.monotonic() + STAGE_TIMEOUT_S
     first_at = last_at = None
     count = last = 0
-    while time.monotonic() < deadline:
-        count = progress()
+    while time.monotonic() < deadline and count < target:
+        count = _topic_size(settings, settings.topic_scores)
         now = time.monotonic()
         if count and first_at is None:
             first_at = now
         if count != last:
             last_at, last = now, count
-        if count >= target:
-            break
-        time.sleep(interval)
+        time.sleep(0.25)
     if first_at is None or last_at is None or last_at == first_at:
-        raise SystemExit(f"{what}: no measurable progress ({count} of {target}) within {STAGE_TIMEOUT_S:.0f}s")
+        raise SystemExit(f"score stream: no measurable progress ({count} of {target}) in {STAGE_TIMEOUT_S:.0f}s")
     return count, last_at - first_at
 
 
+def _puts(log: Path, since: int, tables: set[str]) -> list[tuple[float, int, int]]:
+    """(end time, items, duration ms) of every put the sinks logged for `tables` since the offset."""
+    with log.open("rb") as f:
+        f.seek(since)
+        text = f.read().decode(errors="replace")
+    out = []
+    for stamp, items, table, ms in PUT.findall(text):
+        if table in tables:
+            end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            out.append((end, int(items), int(ms)))
+    return out
+
+
+def _sink_stage(settings: Settings, connectors: dict[str, dict[str, str]], target: int) -> tuple[int, float]:
+    """Runs the connectors until their tables received `target` items; (items, seconds of writing)."""
+    log = Path(settings.stack_dir).resolve() / "logs" / "connect.log"
+    since = log.stat().st_size
+    tables = {config["dynamodb.table"] for config in connectors.values()}
+    for name, config in connectors.items():
+        rest.apply_config(settings.connect_url, name, config)
+    deadline, puts = time.monotonic() + STAGE_TIMEOUT_S, []
+    try:
+        while time.monotonic() < deadline:
+            puts = _puts(log, since, tables)
+            if sum(p[1] for p in puts) >= target:
+                break
+            time.sleep(1)
+    finally:
+        for name in connectors:
+            rest.delete(settings.connect_url, name)
+    items = sum(p[1] for p in puts)
+    if items < target:
+        raise SystemExit(f"sinks wrote {items} of {target} items to {tables} in {STAGE_TIMEOUT_S:.0f}s")
+    started = min(end - ms / 1000 for end, _, ms in puts)
+    return items, max(end for end, _, _ in puts) - started
+
+
+def _write_share(args: tuple[dict[str, object], str, int, int]) -> None:
+    endpoint, table, first, count = args
+    settings = Settings(**endpoint)  # type: ignore[arg-type]
+    client = dynamodb_client(settings)
+
+    def batch(start: int) -> None:
+        requests = [{"PutRequest": {"Item": _score_item(i)}} for i in range(start, min(start + 25, first + count))]
+        while requests:
+            response = client.batch_write_item(RequestItems={table: requests})
+            requests = response.get("UnprocessedItems", {}).get(table, [])
+
+    with ThreadPoolExecutor(CEILING_THREADS) as pool:
+        list(pool.map(batch, range(first, first + count, 25)))
+
+
+def _score_item(i: int) -> dict[str, dict[str, str]]:
+    reasons = {"L": [{"M": {"sensor": {"S": "temperature_c"}, "contribution": {"N": "0.4123"}}}]}
+    return {"device_id": {"S": f"d{i % 500}"}, "ts": {"N": str(START_MS + i)}, "score": {"N": "0.123456"},
+            "model": {"S": "model"}, "scored_at": {"N": str(START_MS + i)}, "seq": {"N": str(i)},
+            "reasons": reasons}  # fmt: skip
+
+
+def _server_ceiling(settings: Settings) -> tuple[int, float]:
+    """Items/s of BatchWriteItem from plain clients, with the concurrency of several sink tasks."""
+    table = f"{settings.table_scores}_ceiling"
+    client = dynamodb_client(settings)
+    ensure_table(client, TableSpec(table, sort_key=("ts", "N")))
+    endpoint = {k: getattr(settings, k) for k in ("dynamodb_endpoint", "aws_region", "aws_access_key_id")}
+    endpoint["aws_secret_access_key"] = settings.aws_secret_access_key.get_secret_value()
+    share = CEILING_ITEMS // CEILING_PROCESSES
+    jobs = [(endpoint, table, p * share, share) for p in range(CEILING_PROCESSES)]
+    try:
+        with ProcessPoolExecutor(CEILING_PROCESSES) as pool:
+            started = time.perf_counter()
+            list(pool.map(_write_share, jobs))
+            return share * CEILING_PROCESSES, time.perf_counter() - started
+    finally:
+        client.delete_table(TableName=table)
+
+
 def main() -> None:
-    settings = isolated_settings(Settings(), readings_ttl_days=1.0)
+    settings = isolated_settings(Settings(), readings_ttl_days=1.0, storage_raw_readings="off")
+    everything = settings.model_copy(update={"storage_policy": "everything"})
+    sequential = everything.model_copy(update={"table_scores": f"{settings.table_scores}_seq"})
     create_topics(settings)
-    ensure_tables(settings)
+    for s in (settings, sequential):
+        ensure_tables(s)
     args = ["--devices", str(DEVICES), "--rounds", str(ROUNDS), "--start-ms", str(START_MS), "--speedup", "0"]
     sim = RealProcess(settings, "simulate", *args, "--api-port", "0", log_name=f"{settings.worker_app_id}-sim")
     sim.start()
-    assert sim.process is not None and sim.process.wait(120) == 0, sim.log()
+    assert sim.process is not None and sim.process.wait(300) == 0, sim.log()
     readings = _topic_size(settings, settings.topic_readings)
 
     worker = start_worker(settings)
     try:
         wait_worker_ready(settings, worker)
-        scores, score_s = _rate(lambda: _topic_size(settings, settings.topic_scores), readings, "score stream")
+        scores, score_s = _worker_rate(settings, readings)
+        time.sleep(2)  # the last batch's store-bound records
+        selected = _topic_size(settings, settings.topic_scores_store)
+        windows = _topic_size(settings, settings.topic_windows_store)
     finally:
         worker.stop()
 
-    name = f"{settings.worker_app_id}-fleetpulse-scores-dynamodb"
-    config = desired(settings, f"{settings.worker_app_id}-")[name]
-    rest.apply_config(settings.connect_url, name, config)
+    prefix = f"{settings.worker_app_id}-"
     try:
-        items, sink_s = _rate(lambda: _scan_count(settings, settings.table_scores), scores, "scores sink", 0.5)
+        full = _sink_stage(everything, desired(everything, prefix, kinds=("scores",)), scores)
+        policy_items = 2 * selected + windows  # a selected score is a score item and a status item
+        policy = _sink_stage(settings, desired(settings, prefix, kinds=("scores", "device-status", "windows")),
+                             policy_items)  # fmt: skip
+        one = desired(sequential, f"{prefix}seq-", kinds=("scores",))
+        for config in one.values():
+            config["dynamodb.max.in.flight"] = "1"
+        single = _sink_stage(sequential, one, scores)
+        ceiling = _server_ceiling(settings)
     finally:
-        rest.delete(settings.connect_url, name)
-        for table in (settings.table_readings, settings.table_scores, settings.table_events,
-                      settings.table_device_status, settings.table_alert_acks):  # fmt: skip
-            dynamodb_client(settings).delete_table(TableName=table)
+        for s in (settings, sequential):
+            for spec in table_specs(s):
+                dynamodb_client(s).delete_table(TableName=spec.name)
 
-    score_rate, sink_rate = scores / score_s, items / sink_s
-    print(f"readings produced      {readings:>7}")
-    print(f"score stream (worker)  {scores:>7} scores in {score_s:6.2f}s = {score_rate:8.0f} scores/s")
-    print(f"scores sink (Connect)  {items:>7} items  in {sink_s:6.2f}s = {sink_rate:8.0f} items/s")
-    print(f"sink / score stream    {sink_rate / score_rate:.2f}x  (>= 1: the sink keeps up with the scores)")
-    print("(one Connect worker, tasks.max=2, DynamoDB Local on loopback, 2 shared cores)")
+    stream_rate = scores / score_s
+    policy_rate = policy_items / score_s
+    print(f"readings produced        {readings:>7}  ({DEVICES} devices x {ROUNDS} rounds, one reading per message)")
+    print(f"worker                   {scores:>7} scores in {score_s:6.2f}s = {stream_rate:8.0f} scores/s;"
+          f" store-bound: {selected} selected scores, {windows} window rows = {policy_rate:6.0f} items/s")  # fmt: skip
+    rows = [
+        ("keep everything: scores sink", full, stream_rate),
+        ("default policy: scores+status+windows", policy, policy_rate),
+        ("keep everything, 1 batch in flight", single, stream_rate),
+    ]
+    for label, (items, seconds), produced in rows:
+        rate = items / seconds
+        print(f"{label:<38} {items:>7} items in {seconds:6.2f}s = {rate:8.0f} items/s"
+              f" = {rate / produced:5.2f}x what the worker produced for it")  # fmt: skip
+    items, seconds = ceiling
+    print(f"{'server ceiling: boto3 BatchWriteItem':<38} {items:>7} items in {seconds:6.2f}s = {items / seconds:8.0f}"
+          f" items/s ({CEILING_PROCESSES} processes x {CEILING_THREADS} threads, 25 per call)")  # fmt: skip
+    print(f"(one Connect worker, tasks.max={settings.topic_partitions} per connector, 8 batches in flight per task,"
+          " dynoxide on loopback, 2 shared cores)")  # fmt: skip
 
 
 if __name__ == "__main__":

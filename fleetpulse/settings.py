@@ -160,7 +160,13 @@ class Settings(BaseSettings):
         500, ge=0, description="Largest fleet for which 'auto' keeps raw readings (720 writes per device-hour)."
     )
     storage_score_delta: float = Field(
-        0.1, gt=0, le=1, description="A score is stored when it moved at least this much from the stored one."
+        0.1,
+        gt=0,
+        le=1,
+        description="A score is stored when it moved at least this much from the stored one (at or above the floor).",
+    )
+    storage_score_floor: float = Field(
+        0.5, ge=0, le=1, description="Below this score (the API's warning level) only band changes and heartbeats."
     )
     storage_heartbeat_seconds: float = Field(
         300.0, gt=0, description="Event-time seconds after which a device's score is stored even if unchanged."

@@ -37,6 +37,8 @@ class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
     stored_score: float = -1.0
     stored_ts: int = -1
     stored_liveness: int = -1
+    peak_score: float = -1.0  # the highest score since the stored one, and its event time (-1: none yet)
+    peak_ts: int = -1
 
 
 _encoder = msgspec.msgpack.Encoder()

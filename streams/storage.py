@@ -5,11 +5,14 @@ topic); DynamoDB gets:
 
 - one window row per device and closed 1-minute window, all sensors in one item (mean/min/max/last/std/
   slope and count per sensor), which is what the API answers time ranges from when raw readings are off;
-- under the aggregated policy, a score only when it matters: the device's first, one that moved at least
-  `delta` from the stored one, one that crosses an alert band (the API's warning and critical levels and
-  the model's alert threshold), a liveness change, a drift detection, and otherwise one per heartbeat of
-  event time. The status sink reads the same records, so the status row follows the same rule and always
-  names a score that is in the scores table.
+- under the aggregated policy, a score only when it matters: the device's first, one that crosses an alert
+  band (the API's warning and critical levels and the model's alert threshold), a liveness change, a drift
+  detection, one that moved at least `delta` from the stored one while either is at or above `floor`, and
+  otherwise one per heartbeat of event time. Below the floor (the API's warning level) a score is noise by
+  construction: the model's scores are calibrated, 0.3 happens once in ~19 readings of a healthy device, so
+  a delta there would store every flicker twice (up and back). No flicker is lost: every stored record
+  carries the highest score since the previous one (`peak_score`, `peak_ts`). The status sink reads the
+  same records, so the status row follows the same rule and always names a score in the scores table.
 
 What was stored last lives in the device's state (`DeviceState.stored_*`), so the decisions move with the
 partition, and a replayed reading (skipped by the replay guard) cannot store anything twice.
@@ -43,9 +46,12 @@ class StoragePolicy:
     """Decides per score whether it is stored; `select_scores=False` stores every one (keep everything),
     in which case the score sinks read the full scores topic and nothing is sent to the store topic."""
 
-    def __init__(self, select_scores: bool, delta: float = 0.1, heartbeat_ms: int = 300_000) -> None:
+    def __init__(
+        self, select_scores: bool, delta: float = 0.1, floor: float = 0.5, heartbeat_ms: int = 300_000
+    ) -> None:
         self.select_scores = select_scores
         self.delta = delta
+        self.floor = floor
         self.heartbeat_ms = heartbeat_ms
 
     @classmethod
@@ -53,31 +59,41 @@ class StoragePolicy:
         return cls(
             select_scores=settings.storage_policy == "aggregated",
             delta=settings.storage_score_delta,
+            floor=settings.storage_score_floor,
             heartbeat_ms=int(settings.storage_heartbeat_seconds * 1000),
         )
 
     def matters(self, state: DeviceState, score: Score, liveness: int) -> bool:
         if state.stored_ts < 0:
             return True
+        value, stored = score.score, state.stored_score
         return (
-            abs(score.score - state.stored_score) >= self.delta
-            or alert_band(score.score) != alert_band(state.stored_score)
+            alert_band(value) != alert_band(stored)
             or liveness != state.stored_liveness
             or score.ts - state.stored_ts >= self.heartbeat_ms
             or bool(score.drift)
+            or (abs(value - stored) >= self.delta and max(value, stored) >= self.floor)
         )
 
     def keep(self, state: DeviceState, score: Score, liveness: int) -> bytes | None:
         """The store-bound record of `score` if the policy stores it (and remember that it did), else None."""
+        if state.peak_ts < 0 or score.score > state.peak_score:
+            state.peak_score, state.peak_ts = score.score, score.ts
         if not self.matters(state, score, liveness):
             return None
+        record = score_record(score, liveness, state.peak_score, state.peak_ts)
         state.stored_score, state.stored_ts, state.stored_liveness = score.score, score.ts, liveness
-        return score_record(score, liveness)
+        state.peak_score, state.peak_ts = -1.0, -1
+        return record
 
 
-def score_record(score: Score, liveness: int) -> bytes:
-    """The score as on the scores topic plus the worker's liveness verdict at that time, for the status row."""
-    return _json.encode(msgspec.to_builtins(score) | {"liveness": STATES[liveness]})
+def score_record(score: Score, liveness: int, peak_score: float | None = None, peak_ts: int | None = None) -> bytes:
+    """The score as on the scores topic plus the worker's liveness verdict at that time (for the status row)
+    and the highest score since the previous stored record."""
+    extra: dict[str, Any] = {"liveness": STATES[liveness]}
+    if peak_ts is not None and peak_ts >= 0:
+        extra |= {"peak_score": peak_score, "peak_ts": peak_ts}
+    return _json.encode(msgspec.to_builtins(score) | extra)
 
 
 def _round(value: float) -> float:

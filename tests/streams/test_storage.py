@@ -24,13 +24,27 @@ def _score(ts: int, value: float, drift: bool | None = None) -> Score:
 def test_a_score_is_stored_when_it_matters_and_otherwise_once_per_heartbeat() -> None:
     state = DeviceState()
     kept = [POLICY.keep(state, _score(T0, 0.2), ON_TIME) is not None]  # the first
-    kept.append(POLICY.keep(state, _score(T0 + 5_000, 0.25), ON_TIME) is not None)  # small change: no
-    kept.append(POLICY.keep(state, _score(T0 + 10_000, 0.31), ON_TIME) is not None)  # moved >= delta
-    kept.append(POLICY.keep(state, _score(T0 + 15_000, 0.35), SILENT) is not None)  # liveness changed
-    kept.append(POLICY.keep(state, _score(T0 + 20_000, 0.36), SILENT) is not None)  # nothing new
-    kept.append(POLICY.keep(state, _score(T0 + 320_000, 0.36), SILENT) is not None)  # heartbeat
-    kept.append(POLICY.keep(state, _score(T0 + 325_000, 0.36, drift=True), SILENT) is not None)  # drift
-    assert kept == [True, False, True, True, False, True, True]
+    kept.append(POLICY.keep(state, _score(T0 + 5_000, 0.35), ON_TIME) is not None)  # below the floor: noise
+    kept.append(POLICY.keep(state, _score(T0 + 10_000, 0.0), ON_TIME) is not None)  # and back
+    kept.append(POLICY.keep(state, _score(T0 + 15_000, 0.55), ON_TIME) is not None)  # warning band
+    kept.append(POLICY.keep(state, _score(T0 + 20_000, 0.62), ON_TIME) is not None)  # < delta
+    kept.append(POLICY.keep(state, _score(T0 + 25_000, 0.66), ON_TIME) is not None)  # >= delta above the floor
+    kept.append(POLICY.keep(state, _score(T0 + 30_000, 0.66), SILENT) is not None)  # liveness changed
+    kept.append(POLICY.keep(state, _score(T0 + 35_000, 0.66), SILENT) is not None)  # nothing new
+    kept.append(POLICY.keep(state, _score(T0 + 335_000, 0.66), SILENT) is not None)  # heartbeat
+    kept.append(POLICY.keep(state, _score(T0 + 340_000, 0.66, drift=True), SILENT) is not None)  # drift
+    assert kept == [True, False, False, True, False, True, True, False, True, True]
+
+
+def test_every_stored_record_carries_the_peak_since_the_previous_one() -> None:
+    state = DeviceState()
+    POLICY.keep(state, _score(T0, 0.0), ON_TIME)
+    for i, value in enumerate([0.1, 0.42, 0.05, 0.0]):
+        assert POLICY.keep(state, _score(T0 + (i + 1) * 5_000, value), ON_TIME) is None
+    record = msgspec.json.decode(POLICY.keep(state, _score(T0 + 300_000, 0.01), ON_TIME) or b"")
+    assert (record["score"], record["peak_score"], record["peak_ts"]) == (0.01, 0.42, T0 + 10_000)
+    next_record = msgspec.json.decode(POLICY.keep(state, _score(T0 + 600_000, 0.02), ON_TIME) or b"")
+    assert next_record["peak_score"] == 0.02  # a new interval starts after each stored record
 
 
 def test_every_alert_band_crossing_is_stored_even_below_the_delta() -> None:
