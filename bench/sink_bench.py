@@ -10,18 +10,22 @@ items it stores, and the server's own ceiling, measured in one run on the same m
    and the keep-everything scores sink with one batch in flight (the sink before concurrent batches).
    A stage's items/s = items the sink tasks report written ("Wrote N items ... in T ms" in the Connect
    log) / time from the start of the first such put to the end of the last.
-4. The server's ceiling: BatchWriteItem of score-sized items straight from boto3 clients (processes x
-   threads), no Kafka, no Connect: when a sink's rate is near it, the server is the bound, not the sink.
+4. The server's ceiling, before the sinks and after them (the machine is shared, so it moves): BatchWriteItem
+   of score-sized items from a plain Java client with the sink's SDK (bench/jvm/BatchWriteCeiling.java), 8
+   and 24 calls in flight (one task; all of a connector's tasks), no Kafka, no Connect. When a sink's rate
+   is near it, the server is the bound, not the sink.
 Bounded: READINGS records, each stage times out after STAGE_TIMEOUT_S. Needs the dev stack.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -38,8 +42,13 @@ DEVICES, ROUNDS = 200, 300
 READINGS = DEVICES * ROUNDS
 STAGE_TIMEOUT_S = 180.0
 START_MS = (int(time.time()) // 3600 - 1) * 3_600_000  # recent, so the readings TTL does not expire them
-PUT = re.compile(r"^\[([\d-]+ [\d:,]+)\] INFO Wrote (\d+) items to DynamoDB table (\S+) from .* in (\d+) ms", re.M)
-CEILING_PROCESSES, CEILING_THREADS, CEILING_ITEMS = 4, 4, 40_000
+PUT = re.compile(
+    r"^\[([\d-]+ [\d:,]+)\] INFO Wrote (\d+) items to DynamoDB table (\S+) from (\d+) records .* in (\d+) ms", re.M
+)
+CEILING_ITEMS = 40_000
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = ROOT / "connectors" / "dynamodb-sink" / "target" / "plugin" / "fleetpulse-dynamodb-sink"
+CEILING_PROGRAM = ROOT / "bench" / "jvm" / "BatchWriteCeiling.java"
 
 
 def _topic_size(settings: Settings, topic: str) -> int:
@@ -69,21 +78,29 @@ def _worker_rate(settings: Settings, target: int) -> tuple[int, float]:
     return count, last_at - first_at
 
 
-def _puts(log: Path, since: int, tables: set[str]) -> list[tuple[float, int, int]]:
-    """(end time, items, duration ms) of every put the sinks logged for `tables` since the offset."""
+class Put(NamedTuple):
+    end: float
+    items: int
+    records: int
+    ms: int
+
+
+def _puts(log: Path, since: int, tables: set[str]) -> list[Put]:
+    """Every put the sinks logged for `tables` since the offset."""
     with log.open("rb") as f:
         f.seek(since)
         text = f.read().decode(errors="replace")
     out = []
-    for stamp, items, table, ms in PUT.findall(text):
+    for stamp, items, table, records, ms in PUT.findall(text):
         if table in tables:
             end = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
-            out.append((end, int(items), int(ms)))
+            out.append(Put(end, int(items), int(records), int(ms)))
     return out
 
 
-def _sink_stage(settings: Settings, connectors: dict[str, dict[str, str]], target: int) -> tuple[int, float]:
-    """Runs the connectors until their tables received `target` items; (items, seconds of writing)."""
+def _sink_stage(settings: Settings, connectors: dict[str, dict[str, str]], target: int) -> tuple[int, int, float]:
+    """Runs the connectors until they took `target` records; (records, items written, seconds of writing).
+    Items can be fewer than records: a put keeps one item per key (the status sink, a device's newest)."""
     log = Path(settings.stack_dir).resolve() / "logs" / "connect.log"
     since = log.stat().st_size
     tables = {config["dynamodb.table"] for config in connectors.values()}
@@ -93,55 +110,34 @@ def _sink_stage(settings: Settings, connectors: dict[str, dict[str, str]], targe
     try:
         while time.monotonic() < deadline:
             puts = _puts(log, since, tables)
-            if sum(p[1] for p in puts) >= target:
+            if sum(p.records for p in puts) >= target:
                 break
             time.sleep(1)
     finally:
         for name in connectors:
             rest.delete(settings.connect_url, name)
-    items = sum(p[1] for p in puts)
-    if items < target:
-        raise SystemExit(f"sinks wrote {items} of {target} items to {tables} in {STAGE_TIMEOUT_S:.0f}s")
-    started = min(end - ms / 1000 for end, _, ms in puts)
-    return items, max(end for end, _, _ in puts) - started
+    records = sum(p.records for p in puts)
+    if records < target:
+        raise SystemExit(f"sinks took {records} of {target} records for {tables} in {STAGE_TIMEOUT_S:.0f}s")
+    started = min(p.end - p.ms / 1000 for p in puts)
+    return records, sum(p.items for p in puts), max(p.end for p in puts) - started
 
 
-def _write_share(args: tuple[dict[str, object], str, int, int]) -> None:
-    endpoint, table, first, count = args
-    settings = Settings(**endpoint)  # type: ignore[arg-type]
-    client = dynamodb_client(settings)
-
-    def batch(start: int) -> None:
-        requests = [{"PutRequest": {"Item": _score_item(i)}} for i in range(start, min(start + 25, first + count))]
-        while requests:
-            response = client.batch_write_item(RequestItems={table: requests})
-            requests = response.get("UnprocessedItems", {}).get(table, [])
-
-    with ThreadPoolExecutor(CEILING_THREADS) as pool:
-        list(pool.map(batch, range(first, first + count, 25)))
-
-
-def _score_item(i: int) -> dict[str, dict[str, str]]:
-    reasons = {"L": [{"M": {"sensor": {"S": "temperature_c"}, "contribution": {"N": "0.4123"}}}]}
-    return {"device_id": {"S": f"d{i % 500}"}, "ts": {"N": str(START_MS + i)}, "score": {"N": "0.123456"},
-            "model": {"S": "model"}, "scored_at": {"N": str(START_MS + i)}, "seq": {"N": str(i)},
-            "reasons": reasons}  # fmt: skip
-
-
-def _server_ceiling(settings: Settings) -> tuple[int, float]:
-    """Items/s of BatchWriteItem from plain clients, with the concurrency of several sink tasks."""
-    table = f"{settings.table_scores}_ceiling"
+def _server_ceiling(settings: Settings, threads: int) -> tuple[int, float]:
+    """(items, seconds) of BatchWriteItem from a plain Java client (bench/jvm/BatchWriteCeiling.java: the sink's
+    SDK and HTTP client, `threads` calls in flight, no Kafka, no Connect) into a fresh table."""
+    table = f"{settings.table_scores}_ceiling_{threads}"
     client = dynamodb_client(settings)
     ensure_table(client, TableSpec(table, sort_key=("ts", "N")))
-    endpoint = {k: getattr(settings, k) for k in ("dynamodb_endpoint", "aws_region", "aws_access_key_id")}
-    endpoint["aws_secret_access_key"] = settings.aws_secret_access_key.get_secret_value()
-    share = CEILING_ITEMS // CEILING_PROCESSES
-    jobs = [(endpoint, table, p * share, share) for p in range(CEILING_PROCESSES)]
+    classpath = [str(PLUGIN_DIR / "*"), *map(str, sorted(Path(settings.cache_dir).glob("kafka/slf4j-api-*.jar")))]
     try:
-        with ProcessPoolExecutor(CEILING_PROCESSES) as pool:
-            started = time.perf_counter()
-            list(pool.map(_write_share, jobs))
-            return share * CEILING_PROCESSES, time.perf_counter() - started
+        out = subprocess.run(
+            ["java", "-cp", os.pathsep.join(classpath), str(CEILING_PROGRAM), settings.dynamodb_endpoint, table,
+             str(CEILING_ITEMS), str(threads)],
+            capture_output=True, text=True, check=True, timeout=STAGE_TIMEOUT_S,
+        )  # fmt: skip
+        items, seconds = out.stdout.split()
+        return int(items), float(seconds)
     finally:
         client.delete_table(TableName=table)
 
@@ -170,38 +166,41 @@ def main() -> None:
         worker.stop()
 
     prefix = f"{settings.worker_app_id}-"
+    ceilings = [(f"{threads} in flight, before the sinks", _server_ceiling(settings, threads)) for threads in (8, 24)]
     try:
         full = _sink_stage(everything, desired(everything, prefix, kinds=("scores",)), scores)
-        policy_items = 2 * selected + windows  # a selected score is a score item and a status item
+        policy_records = 2 * selected + windows  # a selected score goes to the scores and the status sink
         policy = _sink_stage(settings, desired(settings, prefix, kinds=("scores", "device-status", "windows")),
-                             policy_items)  # fmt: skip
+                             policy_records)  # fmt: skip
         one = desired(sequential, f"{prefix}seq-", kinds=("scores",))
         for config in one.values():
             config["dynamodb.max.in.flight"] = "1"
         single = _sink_stage(sequential, one, scores)
-        ceiling = _server_ceiling(settings)
+        ceilings += [
+            (f"{threads} in flight, after the sinks", _server_ceiling(settings, threads)) for threads in (8, 24)
+        ]
     finally:
-        for s in (settings, sequential):
-            for spec in table_specs(s):
-                dynamodb_client(s).delete_table(TableName=spec.name)
+        client = dynamodb_client(settings)
+        for name in {spec.name for s in (settings, sequential) for spec in table_specs(s)}:
+            client.delete_table(TableName=name)
 
     stream_rate = scores / score_s
-    policy_rate = policy_items / score_s
+    policy_rate = policy_records / score_s
     print(f"readings produced        {readings:>7}  ({DEVICES} devices x {ROUNDS} rounds, one reading per message)")
     print(f"worker                   {scores:>7} scores in {score_s:6.2f}s = {stream_rate:8.0f} scores/s;"
-          f" store-bound: {selected} selected scores, {windows} window rows = {policy_rate:6.0f} items/s")  # fmt: skip
+          f" store-bound: {selected} selected scores, {windows} window rows = {policy_rate:.0f} records/s")  # fmt: skip
     rows = [
         ("keep everything: scores sink", full, stream_rate),
         ("default policy: scores+status+windows", policy, policy_rate),
         ("keep everything, 1 batch in flight", single, stream_rate),
     ]
-    for label, (items, seconds), produced in rows:
-        rate = items / seconds
-        print(f"{label:<38} {items:>7} items in {seconds:6.2f}s = {rate:8.0f} items/s"
-              f" = {rate / produced:5.2f}x what the worker produced for it")  # fmt: skip
-    items, seconds = ceiling
-    print(f"{'server ceiling: boto3 BatchWriteItem':<38} {items:>7} items in {seconds:6.2f}s = {items / seconds:8.0f}"
-          f" items/s ({CEILING_PROCESSES} processes x {CEILING_THREADS} threads, 25 per call)")  # fmt: skip
+    for label, (records, items, seconds), produced in rows:
+        rate = records / seconds
+        print(f"{label:<38} {records:>7} records ({items} items) in {seconds:6.2f}s = {rate:8.0f} records/s"
+              f" = {rate / produced:5.2f}x the worker's rate for it")  # fmt: skip
+    for label, (items, seconds) in ceilings:
+        print(f"{'server ceiling, ' + label:<38} {items:>7} items in {seconds:6.2f}s = {items / seconds:8.0f} items/s"
+              " (plain Java client, BatchWriteItem of 25)")  # fmt: skip
     print(f"(one Connect worker, tasks.max={settings.topic_partitions} per connector, 8 batches in flight per task,"
           " dynoxide on loopback, 2 shared cores)")  # fmt: skip
 
