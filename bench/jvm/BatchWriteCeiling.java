@@ -44,7 +44,7 @@ public final class BatchWriteCeiling {
             }
             batches.add(batch);
         }
-        write(client, table, batches.subList(0, Math.min(40, batches.size())), threads); // warm up the JIT and pool
+        write(client, table, batches.subList(0, Math.min(400, batches.size())), threads); // warm up the JIT and pool
         long started = System.nanoTime();
         write(client, table, batches, threads);
         double seconds = (System.nanoTime() - started) / 1e9;
