@@ -11,9 +11,9 @@ items it stores, and the server's own ceiling, measured in one run on the same m
    A stage's items/s = items the sink tasks report written ("Wrote N items ... in T ms" in the Connect
    log) / time from the start of the first such put to the end of the last.
 4. The server's ceiling, before the sinks and after them (the machine is shared, so it moves): BatchWriteItem
-   of score-sized items from a plain Java client with the sink's SDK (bench/jvm/BatchWriteCeiling.java), 8
-   and 24 calls in flight (one task; all of a connector's tasks), no Kafka, no Connect. When a sink's rate
-   is near it, the server is the bound, not the sink.
+   of score-sized items from a plain Java client with the sink's SDK (bench/jvm/BatchWriteCeiling.java,
+   warmed up on 25k items first), 8, 24 and 48 calls in flight (one task; a connector's 3 tasks; more), no
+   Kafka, no Connect. When a sink's rate is near it, the server is the bound, not the sink.
 Bounded: READINGS records, each stage times out after STAGE_TIMEOUT_S. Needs the dev stack.
 """
 
@@ -123,21 +123,21 @@ def _sink_stage(settings: Settings, connectors: dict[str, dict[str, str]], targe
     return records, sum(p.items for p in puts), max(p.end for p in puts) - started
 
 
-def _server_ceiling(settings: Settings, threads: int) -> tuple[int, float]:
-    """(items, seconds) of BatchWriteItem from a plain Java client (bench/jvm/BatchWriteCeiling.java: the sink's
-    SDK and HTTP client, `threads` calls in flight, no Kafka, no Connect) into a fresh table."""
-    table = f"{settings.table_scores}_ceiling_{threads}"
+def _server_ceilings(settings: Settings, in_flight: tuple[int, ...] = (8, 24, 48)) -> list[tuple[int, int, float]]:
+    """[(calls in flight, items, seconds)] of BatchWriteItem from a plain Java client (bench/jvm/
+    BatchWriteCeiling.java: the sink's SDK and HTTP client, warmed up, no Kafka, no Connect) into a fresh table."""
+    table = f"{settings.table_scores}_ceiling"
     client = dynamodb_client(settings)
     ensure_table(client, TableSpec(table, sort_key=("ts", "N")))
     classpath = [str(PLUGIN_DIR / "*"), *map(str, sorted(Path(settings.cache_dir).glob("kafka/slf4j-api-*.jar")))]
     try:
         out = subprocess.run(
             ["java", "-cp", os.pathsep.join(classpath), str(CEILING_PROGRAM), settings.dynamodb_endpoint, table,
-             str(CEILING_ITEMS), str(threads)],
+             str(CEILING_ITEMS), ",".join(map(str, in_flight))],
             capture_output=True, text=True, check=True, timeout=STAGE_TIMEOUT_S,
         )  # fmt: skip
-        items, seconds = out.stdout.split()
-        return int(items), float(seconds)
+        runs = [line.split() for line in out.stdout.splitlines() if line.strip()]
+        return [(int(threads), int(items), float(seconds)) for threads, items, seconds in runs]
     finally:
         client.delete_table(TableName=table)
 
@@ -166,7 +166,7 @@ def main() -> None:
         worker.stop()
 
     prefix = f"{settings.worker_app_id}-"
-    ceilings = [(f"{threads} in flight, before the sinks", _server_ceiling(settings, threads)) for threads in (8, 24)]
+    ceilings = [("before the sinks", run) for run in _server_ceilings(settings)]
     try:
         full = _sink_stage(everything, desired(everything, prefix, kinds=("scores",)), scores)
         policy_records = 2 * selected + windows  # a selected score goes to the scores and the status sink
@@ -176,9 +176,7 @@ def main() -> None:
         for config in one.values():
             config["dynamodb.max.in.flight"] = "1"
         single = _sink_stage(sequential, one, scores)
-        ceilings += [
-            (f"{threads} in flight, after the sinks", _server_ceiling(settings, threads)) for threads in (8, 24)
-        ]
+        ceilings += [("after the sinks", run) for run in _server_ceilings(settings)]
     finally:
         client = dynamodb_client(settings)
         for name in {spec.name for s in (settings, sequential) for spec in table_specs(s)}:
@@ -198,9 +196,10 @@ def main() -> None:
         rate = records / seconds
         print(f"{label:<38} {records:>7} records ({items} items) in {seconds:6.2f}s = {rate:8.0f} records/s"
               f" = {rate / produced:5.2f}x the worker's rate for it")  # fmt: skip
-    for label, (items, seconds) in ceilings:
-        print(f"{'server ceiling, ' + label:<38} {items:>7} items in {seconds:6.2f}s = {items / seconds:8.0f} items/s"
-              " (plain Java client, BatchWriteItem of 25)")  # fmt: skip
+    for when, (threads, items, seconds) in ceilings:
+        label = f"server ceiling, {threads} in flight, {when}"
+        print(f"{label:<38} {items:>7} items in {seconds:6.2f}s = {items / seconds:8.0f} items/s"
+              " (plain Java client, warmed up, BatchWriteItem of 25)")  # fmt: skip
     print(f"(one Connect worker, tasks.max={settings.topic_partitions} per connector, 8 batches in flight per task,"
           " dynoxide on loopback, 2 shared cores)")  # fmt: skip
 

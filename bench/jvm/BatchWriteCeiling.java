@@ -17,11 +17,13 @@ import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 /**
- * The server's own BatchWriteItem ceiling: THREADS clients' worth of concurrent calls of 25 score-sized items
- * each, with the same SDK and HTTP client as the sink but no Kafka and no Connect. Prints "items seconds".
+ * The server's own BatchWriteItem ceiling: concurrent calls of 25 score-sized items each, with the same SDK and
+ * HTTP client as the sink but no Kafka and no Connect. After a warm-up (the JIT compiles the SDK's hot paths;
+ * until then the client, not the server, is the bound), writes ITEMS fresh items once per in-flight count and
+ * prints "threads items seconds" for each.
  *
  * <p>Run as a single-file program: java -cp 'plugin/*:slf4j-api.jar' BatchWriteCeiling.java endpoint table
- * items threads
+ * items threads[,threads...]
  */
 public final class BatchWriteCeiling {
 
@@ -29,27 +31,35 @@ public final class BatchWriteCeiling {
         String endpoint = args[0];
         String table = args[1];
         int items = Integer.parseInt(args[2]);
-        int threads = Integer.parseInt(args[3]);
+        int[] inFlight = java.util.Arrays.stream(args[3].split(",")).mapToInt(Integer::parseInt).toArray();
         DynamoDbClient client = DynamoDbClient.builder()
                 .region(Region.US_EAST_1)
                 .endpointOverride(URI.create(endpoint))
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("bench", "bench")))
                 .httpClientBuilder(UrlConnectionHttpClient.builder())
                 .build();
+        write(client, table, batches(0, WARM_UP_ITEMS), inFlight[0]);
+        for (int run = 0; run < inFlight.length; run++) {
+            List<List<WriteRequest>> batches = batches(WARM_UP_ITEMS + run * items, items);
+            long started = System.nanoTime();
+            write(client, table, batches, inFlight[run]);
+            System.out.println(inFlight[run] + " " + items + " " + (System.nanoTime() - started) / 1e9);
+        }
+        client.close();
+    }
+
+    private static final int WARM_UP_ITEMS = 25_000;
+
+    private static List<List<WriteRequest>> batches(int first, int count) {
         List<List<WriteRequest>> batches = new ArrayList<>();
-        for (int from = 0; from < items; from += 25) {
+        for (int from = first; from < first + count; from += 25) {
             List<WriteRequest> batch = new ArrayList<>();
-            for (int i = from; i < Math.min(from + 25, items); i++) {
+            for (int i = from; i < Math.min(from + 25, first + count); i++) {
                 batch.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item(i)).build()).build());
             }
             batches.add(batch);
         }
-        write(client, table, batches.subList(0, Math.min(400, batches.size())), threads); // warm up the JIT and pool
-        long started = System.nanoTime();
-        write(client, table, batches, threads);
-        double seconds = (System.nanoTime() - started) / 1e9;
-        System.out.println(items + " " + seconds);
-        client.close();
+        return batches;
     }
 
     private static void write(DynamoDbClient client, String table, List<List<WriteRequest>> batches, int threads)

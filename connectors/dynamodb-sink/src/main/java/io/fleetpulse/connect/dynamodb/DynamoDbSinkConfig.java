@@ -123,10 +123,11 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
                 GROUP_WRITES, ++order, Width.SHORT, "Retry backoff (ms)");
         def.define(RETRY_BACKOFF_MAX_MS, Type.LONG, 10_000L, Range.between(1, 300_000), Importance.LOW,
                 "Cap of the exponential backoff bound.", GROUP_WRITES, ++order, Width.SHORT, "Retry backoff cap (ms)");
-        def.define(RETRY_TIMEOUT_MS, Type.LONG, 300_000L, Range.between(0, 86_400_000), Importance.MEDIUM,
+        def.define(RETRY_TIMEOUT_MS, Type.LONG, 180_000L, Range.between(0, 86_400_000), Importance.MEDIUM,
                 "Longest time one batch is retried. Past it the task fails (loudly, with the last error) instead of"
                         + " dropping the records: their offsets were not committed, so a restarted task rewrites"
-                        + " them.",
+                        + " them. Keep it below the consumer's max.poll.interval.ms (5 min by default): put() holds"
+                        + " the task's consumer while it retries.",
                 GROUP_WRITES, ++order, Width.SHORT, "Retry time (ms)");
         return def;
     }

@@ -25,7 +25,7 @@ class DynamoDbSinkConnectorTest {
         assertEquals(8, config.maxInFlight());
         assertEquals(50, config.retryBackoffMs());
         assertEquals(10_000, config.retryBackoffMaxMs());
-        assertEquals(300_000, config.retryTimeoutMs());
+        assertEquals(180_000, config.retryTimeoutMs());
         assertEquals("", config.accessKeyId());
         assertEquals(0, config.ttlSeconds());
     }
