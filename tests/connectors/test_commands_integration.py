@@ -58,6 +58,6 @@ def test_apply_diff_pause_resume_restart_status(env: tuple[Settings, str]) -> No
         result = _cli(settings, "connectors", command, "--prefix", prefix, readings)
         assert result.returncode == 0 and f"{readings}: {state}" in result.stdout, result.stderr
     status = _cli(settings, "connectors", "status", "--prefix", prefix)
-    assert status.returncode == 0 and status.stdout.count("RUNNING [0:RUNNING") == 4, status.stdout
+    assert status.returncode == 0 and status.stdout.count("RUNNING [0:RUNNING") == 5, status.stdout
     unknown = _cli(settings, "connectors", "pause", "--prefix", prefix, "nope")
     assert unknown.returncode != 0 and "unknown connector" in unknown.stderr
