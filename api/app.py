@@ -161,7 +161,11 @@ def create_app(settings: Settings, store: FleetStore | None = None, publisher: E
         if from_ms > to_ms:
             raise ApiError(400, "bad_request", "from_ms must not be after to_ms")
         page = store.readings(device_id, from_ms, to_ms, limit, page_token)
-        return {"items": page.items, "next_page_token": page.next_page_token}
+        body: dict[str, Any] = {"items": page.items, "next_page_token": page.next_page_token}
+        if store.readings_source() == "windows":
+            body["source"] = "windows"
+            body["note"] = "raw readings are not stored (storage policy); one item per 1-minute window, sensor means"
+        return body
 
     @app.get("/v1/fleet/summary", dependencies=auth, summary="Counts by state, share of silent devices")
     def fleet_summary(now_ms: NowMs = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from core.settings import Settings
 from streams.liveness import STATES, LivenessConfig, classify
 
 WARNING_SCORE, CRITICAL_SCORE = 0.5, 0.8
+_LIVENESS_ORDER = ("on_time", "late", "silent", "dead")
 _deserializer, _serializer = TypeDeserializer(), TypeSerializer()
 
 
@@ -36,6 +37,20 @@ def _item(raw: dict[str, Any]) -> dict[str, Any]:
 
 def risk_state(score: float) -> str:
     return "critical" if score >= CRITICAL_SCORE else "warning" if score >= WARNING_SCORE else "ok"
+
+
+def reading_from_window(row: dict[str, Any]) -> dict[str, Any]:
+    """A window row shaped like a reading: each sensor's mean under its own name (at the window's start),
+    plus the window's end, reading count and per-sensor statistics."""
+    stats = row.get("stats", {})
+    reading = {
+        "device_id": row["device_id"],
+        "ts": row["ts"],
+        "window_end": row.get("end"),
+        "device_type": row.get("device_type"),
+    }
+    reading |= {sensor: s.get("mean") for sensor, s in stats.items()}
+    return reading | {"count": max((s.get("n", 0) for s in stats.values()), default=0), "stats": stats}
 
 
 @dataclass
@@ -59,13 +74,23 @@ class FleetStore:
         there is no `late` here (the device status shows the worker's own verdict)."""
         return STATES[classify(now_ms - last_seen_ms, 0.0, self.liveness_config)]
 
+    def row_liveness(self, row: dict[str, Any], now_ms: int) -> str:
+        """A row the storage policy wrote carries the worker's verdict (rewritten on every change), but the
+        row itself may be up to a heartbeat old: derive from its age minus the heartbeat, so a stopped worker
+        still shows as silence, and take the worse of the two."""
+        ts = int(row.get("ts", 0))
+        if "liveness" not in row:
+            return self.liveness(ts, now_ms)
+        derived = self.liveness(ts + int(self.settings.storage_heartbeat_seconds * 1000), now_ms)
+        return max(str(row["liveness"]), derived, key=_LIVENESS_ORDER.index)
+
     def _summary_row(self, row: dict[str, Any], now_ms: int) -> dict[str, Any]:
         return {
             "device_id": row["device_id"],
             "ts": row.get("ts"),
             "score": row.get("score"),
             "state": risk_state(float(row.get("score", 0))),
-            "liveness": self.liveness(int(row.get("ts", 0)), now_ms),
+            "liveness": self.row_liveness(row, now_ms),
             "alert_id": f"{row['device_id']}@{row.get('ts')}",
         }
 
@@ -94,10 +119,16 @@ class FleetStore:
             if not (token := page.next_page_token):
                 return rows
 
+    def readings_source(self) -> str:
+        """Where readings in a time range come from: the raw readings, or the 1-min windows when the storage
+        policy does not keep raw readings."""
+        return "readings" if self.settings.stores_raw_readings() else "windows"
+
     def readings(self, device_id: str, from_ms: int, to_ms: int, limit: int, page_token: str | None) -> Page:
-        query = pagination.fingerprint("readings", device_id, from_ms, to_ms)
+        windows = self.readings_source() == "windows"
+        query = pagination.fingerprint("readings", device_id, from_ms, to_ms, *(["windows"] if windows else []))
         params: dict[str, Any] = {
-            "TableName": self.settings.table_readings,
+            "TableName": self.settings.table_windows if windows else self.settings.table_readings,
             "KeyConditionExpression": "device_id = :d AND ts BETWEEN :a AND :b",
             "ExpressionAttributeValues": {":d": {"S": device_id}, ":a": {"N": str(from_ms)}, ":b": {"N": str(to_ms)}},
             "Limit": limit,
@@ -107,6 +138,8 @@ class FleetStore:
             params["ExclusiveStartKey"] = start
         response = self.client.query(**params)
         items = [_item(raw) for raw in response["Items"]]
+        if windows:
+            items = [reading_from_window(item) for item in items]
         return Page(items, pagination.encode(response.get("LastEvaluatedKey"), query))
 
     def device_status(self, device_id: str, now_ms: int, top_reasons: int = 3) -> dict[str, Any] | None:

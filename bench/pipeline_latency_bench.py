@@ -83,7 +83,7 @@ def _percentiles(latencies: list[float]) -> str:
 
 
 def main() -> None:
-    settings = isolated_settings(Settings())
+    settings = isolated_settings(Settings(), storage_policy="everything")  # every score, to time each one
     connectors = _setup(settings)
     worker = start_worker(settings)
     try:

@@ -1,6 +1,10 @@
 """The connector configs we want running: the JSON files in connectors/, with the names that depend on
-settings (topics, tables, the dead-letter topic, the readings TTL) filled in from the settings, so one
-set of files serves the demo, the tests (isolated names) and production."""
+settings (topics, tables, the dead-letter topic, TTLs, tasks per partition) filled in from the settings, so
+one set of files serves the demo, the tests (isolated names) and production.
+
+The storage policy picks the sinks and their topics: under `aggregated` the score and status sinks read
+the store-bound scores topic (what the worker's policy selected) and the readings sink runs only while raw
+readings are kept; under `everything` they read the full scores topic and every reading is stored."""
 
 from __future__ import annotations
 
@@ -17,28 +21,41 @@ class Sink:
     file: str
     topic_field: str
     table_field: str
+    store_topic_field: str = ""  # the topic it reads instead under the aggregated policy
+    ttl_days_field: str = ""
 
 
 SINKS = {
-    "readings": Sink("readings-dynamodb.json", "topic_readings", "table_readings"),
-    "scores": Sink("scores-dynamodb.json", "topic_scores", "table_scores"),
+    "readings": Sink("readings-dynamodb.json", "topic_readings", "table_readings", ttl_days_field="readings_ttl_days"),
+    "scores": Sink("scores-dynamodb.json", "topic_scores", "table_scores", "topic_scores_store"),
     "events": Sink("events-dynamodb.json", "topic_events", "table_events"),
-    "device-status": Sink("device-status-dynamodb.json", "topic_scores", "table_device_status"),
+    "device-status": Sink("device-status-dynamodb.json", "topic_scores", "table_device_status", "topic_scores_store"),
+    "windows": Sink("windows-dynamodb.json", "topic_windows_store", "table_windows", ttl_days_field="windows_ttl_days"),
 }
 
 
+def stored_kinds(settings: Settings) -> tuple[str, ...]:
+    """The sinks the storage policy runs."""
+    return tuple(kind for kind in SINKS if kind != "readings" or settings.stores_raw_readings())
+
+
 def desired(
-    settings: Settings, name_prefix: str = "", config_dir: Path = CONFIG_DIR, kinds: Iterable[str] = tuple(SINKS)
+    settings: Settings,
+    name_prefix: str = "",
+    config_dir: Path = CONFIG_DIR,
+    kinds: Iterable[str] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """{connector name: config} for the sinks of `kinds` (default all). name_prefix keeps a test's connectors
-    apart from the demo's."""
+    """{connector name: config} for the sinks of `kinds` (default: those the storage policy runs).
+    name_prefix keeps a test's connectors apart from the demo's."""
     connectors = {}
-    for sink in (SINKS[kind] for kind in kinds):
+    for sink in (SINKS[kind] for kind in (stored_kinds(settings) if kinds is None else kinds)):
         name, config = load(config_dir / sink.file)
-        config["topics"] = getattr(settings, sink.topic_field)
+        aggregated = settings.storage_policy == "aggregated" and sink.store_topic_field
+        config["topics"] = getattr(settings, sink.store_topic_field if aggregated else sink.topic_field)
         config["dynamodb.table"] = getattr(settings, sink.table_field)
         config["errors.deadletterqueue.topic.name"] = settings.topic_connect_dead_letters
-        if config.get("dynamodb.ttl.attribute"):
-            config["dynamodb.ttl.seconds"] = str(round(settings.readings_ttl_days * 86_400))
+        config["tasks.max"] = str(settings.topic_partitions)  # one task per partition: none waits in line
+        if sink.ttl_days_field:
+            config["dynamodb.ttl.seconds"] = str(round(getattr(settings, sink.ttl_days_field) * 86_400))
         connectors[f"{name_prefix}{name}"] = config
     return connectors

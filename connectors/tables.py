@@ -1,7 +1,8 @@
 """Create and migrate the DynamoDB tables the sinks write and the API reads (idempotent, boto3).
 
 Key design: every table's partition key is device_id, so one device's data is one Query away.
-- readings, scores: sort key ts (event time, epoch ms). (device_id, ts) identifies a record, so a
+- readings, scores, windows: sort key ts (event time, epoch ms; a window row's ts is its start).
+  (device_id, ts) identifies a record, so a
   replayed or redelivered record overwrites itself. Readings carry a TTL attribute (expires_at).
 - device events: sort key event_key = "<kind>#<ts>" (composed by the sink), so two kinds of event at the
   same millisecond don't collide and "the newest liveness event" is one Query with begins_with.
@@ -66,8 +67,10 @@ class Migration:
 
 def table_specs(settings: Settings) -> list[TableSpec]:
     ttl = TTL_ATTRIBUTE if settings.readings_ttl_days > 0 else None
+    windows_ttl = TTL_ATTRIBUTE if settings.windows_ttl_days > 0 else None
     return [
         TableSpec(settings.table_readings, sort_key=("ts", "N"), ttl_attribute=ttl),
+        TableSpec(settings.table_windows, sort_key=("ts", "N"), ttl_attribute=windows_ttl),
         TableSpec(settings.table_scores, sort_key=("ts", "N")),
         TableSpec(settings.table_events, sort_key=("event_key", "S")),
         TableSpec(settings.table_device_status, fleet_index=True),

@@ -186,6 +186,44 @@ class Settings(BaseSettings):
         "fleetpulse.connect-dead-letters.v1", description="Records the DynamoDB sinks could not write."
     )
 
+    # --- Storage policy: what the sinks keep in DynamoDB (README, "Storage policy and cost") ---
+    storage_policy: Literal["aggregated", "everything"] = Field(
+        "aggregated",
+        description="aggregated: 1-min window rows, scores and status rows when they matter (raw readings per "
+        "storage_raw_readings); everything: every reading, score and status row, as produced.",
+    )
+    storage_raw_readings: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Raw readings in DynamoDB (with TTL) under the aggregated policy; auto = on while "
+        "storage_fleet_devices <= storage_raw_max_devices.",
+    )
+    storage_fleet_devices: int = Field(100, ge=1, description="Devices the deployment is sized for.")
+    storage_raw_max_devices: int = Field(
+        500, ge=0, description="Largest fleet for which 'auto' keeps raw readings (720 writes per device-hour)."
+    )
+    storage_score_delta: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="A score is stored when it moved at least this much from the stored one (at or above the floor).",
+    )
+    storage_score_floor: float = Field(
+        0.5, ge=0, le=1, description="Below this score (the API's warning level) only band changes and heartbeats."
+    )
+    storage_heartbeat_seconds: float = Field(
+        300.0, gt=0, description="Event-time seconds after which a device's score is stored even if unchanged."
+    )
+    topic_scores_store: str = Field(
+        "fleetpulse.scores-store.v1", description="Scores the aggregated policy stores (the score sinks read it)."
+    )
+    topic_windows_store: str = Field(
+        "fleetpulse.windows-store.v1", description="One row per device and closed 1-min window, all sensors."
+    )
+    table_windows: str = Field("fleetpulse_windows", description="DynamoDB table of 1-min window rows.")
+    windows_ttl_days: float = Field(
+        30.0, ge=0, description="Window rows expire from DynamoDB after this many days (TTL); 0 keeps them."
+    )
+
     # --- Model snapshots (S3; credentials from the standard AWS chain: AWS_ACCESS_KEY_ID, AWS_PROFILE, IRSA) ---
     s3_endpoint_url: str = Field(
         "", description="S3 endpoint for model snapshots (MinIO, moto); empty uses AWS's regional endpoint."
@@ -223,6 +261,12 @@ class Settings(BaseSettings):
     alert_smtp_smarthost: str = Field("127.0.0.1:25", description="SMTP server (host:port) for alert e-mails.")
     alert_smtp_from: str = Field("fleetpulse@localhost", description="Sender address of alert e-mails.")
     grafana_url: str = Field("http://127.0.0.1:3000", description="Grafana URL used in alert drilldown links.")
+
+    def stores_raw_readings(self) -> bool:
+        """Whether the readings sink runs: always when keeping everything, else per storage_raw_readings."""
+        if self.storage_policy == "everything" or self.storage_raw_readings == "on":
+            return True
+        return self.storage_raw_readings == "auto" and self.storage_fleet_devices <= self.storage_raw_max_devices
 
     @classmethod
     def secret_fields(cls) -> set[str]:

@@ -16,6 +16,8 @@ def project_topics(settings: Settings) -> list[str]:
         settings.topic_dead_letters,
         settings.topic_events,
         settings.topic_stats,
+        settings.topic_scores_store,
+        settings.topic_windows_store,
     ]
 
 

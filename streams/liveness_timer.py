@@ -18,6 +18,7 @@ from streams.liveness import DEAD, STATES, sweep
 from streams.pipeline import active_partitions, batch_lock, liveness_config, outputs, processor, settled
 from streams.processor import copy_live, live_from_state
 from streams.state import decode_state, encode_state
+from streams.storage import score_record
 from streams.windows import SENSOR_NAMES
 
 log = logging.getLogger(__name__)
@@ -78,16 +79,29 @@ async def _sweep() -> None:
             metrics.records_out.labels(events_topic.get_topic_name()).inc()
             if change.state == DEAD:
                 metrics.device_lifespan_seconds.observe((live.last_seen - live.first_seen) / 1000)
-            persist.append(change)
+            persist.append((change, _store_liveness(change.device_id, change.state)))
         await outputs.flush()  # the events first, then the state that says they were sent
-        for change in persist:
+        for change, stored in persist:
             raw = load_state(change.device_id)
             if raw is not None:  # persisted, so a restart does not emit the transition again
                 state = decode_state(raw)
                 copy_live(state, change.live)
+                if stored:
+                    state.stored_liveness = change.state
                 write_state(change.device_id, change.live.partition, encode_state(state))
         await commit_states()
     metrics.collector.snapshot = _snapshot(now)
+
+
+def _store_liveness(device_id: str, state: int) -> bool:
+    """Under the aggregated policy a liveness change rewrites the device's status row: its newest score with
+    the new verdict (the row is otherwise written only when the score matters). False when nothing was sent."""
+    storage, newest = processor.storage, processor.latest.get(device_id)
+    if storage is None or not storage.select_scores or newest is None:
+        return False
+    outputs.produce_to(settings.topic_scores_store, -1, device_id.encode(), score_record(newest[1], state))
+    metrics.records_out.labels(settings.topic_scores_store).inc()
+    return True
 
 
 def _snapshot(now: dict[int, int]) -> metrics.Snapshot:

@@ -12,6 +12,7 @@ from streams.liveness import LivenessConfig, PartitionClocks
 from streams.outputs import Outputs
 from streams.processor import Processor
 from streams.scoring import make_scorer
+from streams.storage import StoragePolicy
 
 processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
@@ -21,6 +22,7 @@ processor = Processor(
         TimeBounds.from_seconds(settings.event_time_max_ahead_seconds, settings.event_time_max_age_seconds),
         settings.topic_partitions,  # the readings topic's: Faust refuses to start when its tables' count differs
     ),
+    storage=StoragePolicy.from_settings(settings),
 )
 liveness_config = LivenessConfig.of(settings)
 outputs = Outputs(settings)

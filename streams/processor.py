@@ -21,6 +21,7 @@ from streams.admission import Admission, refused_part
 from streams.liveness import Live, PartitionClocks
 from streams.scoring import DeviceContext, ModelScorer, Scorer
 from streams.state import DeviceState, decode_state, encode_state
+from streams.storage import StoragePolicy, window_rows
 from streams.windows import N_SENSORS, SENSOR_NAMES, WIDTH, Stats, WindowState, pad_bucket
 
 BUCKET_FLOATS = N_SENSORS * WIDTH
@@ -48,6 +49,8 @@ class BatchResult(NamedTuple):
     late: int
     replayed: int  # skipped by the replay guard
     lags_s: list[float]  # wall clock minus event time, per applied reading
+    stored_scores: list[tuple[bytes, bytes]] = []  # (key, value) for the store-bound scores topic
+    stored_windows: list[tuple[bytes, bytes]] = []  # (key, value) for the store-bound windows topic
 
 
 class LearnResult(NamedTuple):
@@ -66,9 +69,11 @@ class Processor:
         clocks: PartitionClocks | None = None,
         scorer: Scorer | None = None,
         admission: Admission | None = None,
+        storage: StoragePolicy | None = None,
     ) -> None:
         self.lateness_ms = lateness_ms
         self.admission = admission  # None: every schema-valid reading is applied (unit tests, benches)
+        self.storage = storage  # None: no store-bound outputs (the sinks read the full topics)
         self.clocks = clocks or PartitionClocks()
         self.scorer: Scorer = scorer or ModelScorer()
         self.live: dict[str, Live] = {}  # liveness index of the devices this worker owns
@@ -82,6 +87,9 @@ class Processor:
         stats: list[tuple[bytes, bytes]] = []
         rejects: list[tuple[int, Rejected]] = []
         lags: list[float] = []
+        stored_scores: list[tuple[bytes, bytes]] = []
+        stored_windows: list[tuple[bytes, bytes]] = []
+        storage = self.storage
         touched: dict[str, tuple[DeviceState, WindowState, Live, Any]] = {}
         applied_up_to: dict[str, tuple[int, int, int]] = {}  # device -> (partition, offset, element) applied
         scorer = self.scorer
@@ -109,20 +117,28 @@ class Processor:
                 state.late += 1
                 late += 1
             key = device_id.encode()
+            closed_1m = []
             for kind, window in windows.close(self.lateness_ms):
                 stats.append((key, _encode_stats(device_id, reading.device_type, window)))
                 if kind == "1m":
                     self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
+                    closed_1m.append(window)
+            if closed_1m and storage is not None:
+                stored_windows.extend(window_rows(key, device_id, reading.device_type, closed_1m))
             live.observe(ts)
             self.clocks.observe(record.partition, ts, device_id)
             score = scorer.score(model, reading, DeviceContext(windows, live, state.readings), now_ms)
             state.score, state.score_ts, state.model = score.score, ts, score.model
             self.latest[device_id] = (reading, score)
             scores.append((key, encode(score)))
+            if storage is not None and storage.select_scores:
+                stored = storage.keep(state, score, live.state)
+                if stored is not None:
+                    stored_scores.append((key, stored))
             lags.append(now - ts / 1000)
             applied += 1
         writes = {d: (s.partition, self._close(d, s, w, v, m)) for d, (s, w, v, m) in touched.items()}
-        return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags)
+        return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags, stored_scores, stored_windows)
 
     def _readings(
         self, batch: Sequence[Record], rejects: list[tuple[int, Rejected]], now_ms: int

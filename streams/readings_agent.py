@@ -36,6 +36,8 @@ async def process_batch(delivered: list[Record]) -> None:
     result = processor.process(batch, load_state)
     outputs.produce(scores_name, result.scores)
     outputs.produce(stats_name, result.stats)
+    outputs.produce(settings.topic_scores_store, result.stored_scores)
+    outputs.produce(settings.topic_windows_store, result.stored_windows)
     for index, part in result.rejects:
         reject(outputs, DEAD_LETTERS, readings_name, batch[index], part.error, payload=part.payload, element=part.index)
     # Outputs must be acknowledged BEFORE the state that says "done" reaches the changelog: a state
@@ -51,6 +53,8 @@ async def process_batch(delivered: list[Record]) -> None:
     metrics.readings_applied.inc(result.applied)
     metrics.records_out.labels(scores_name).inc(len(result.scores))
     metrics.records_out.labels(stats_name).inc(len(result.stats))
+    metrics.records_out.labels(settings.topic_scores_store).inc(len(result.stored_scores))
+    metrics.records_out.labels(settings.topic_windows_store).inc(len(result.stored_windows))
     metrics.late_readings.inc(result.late)
     metrics.replayed_readings.inc(result.replayed)
     metrics.batch_seconds.observe(elapsed)

@@ -33,6 +33,12 @@ class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
     # Appended fields only (array_like): older states still decode.
     model_state: bytes = b""  # the device's failure model (streams.model.envelope); empty = none yet
     last_event_offset: int = -1  # newest events-topic offset learned (same partition): the events' replay guard
+    # The newest score the storage policy sent to DynamoDB (streams.storage): its value, event time, liveness.
+    stored_score: float = -1.0
+    stored_ts: int = -1
+    stored_liveness: int = -1
+    peak_score: float = -1.0  # the highest score since the stored one, and its event time (-1: none yet)
+    peak_ts: int = -1
 
 
 _encoder = msgspec.msgpack.Encoder()

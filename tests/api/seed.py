@@ -7,11 +7,12 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from connectors.tables import FLEET_ATTRIBUTE, FLEET_VALUE, dynamodb_client, ensure_tables
+from connectors.tables import FLEET_ATTRIBUTE, FLEET_VALUE, dynamodb_client, ensure_tables, table_specs
 from core.settings import Settings
 
 NOW = 1_795_000_000_000
 READINGS = 25  # of device d-000, one per second
+WINDOWS = 10  # 1-min window rows of device d-000, the last ten minutes
 AGES_S = [5, 30, 60, 1200, 7200]  # d-003 silent 20 min, d-004 dead 2 h
 SCORES = ["0.95", "0.85", "0.6", "0.1", "0.0"]  # two critical, one warning, two ok
 
@@ -42,10 +43,17 @@ def seed(settings: Settings, now: int = NOW) -> None:
     _put(client, settings.table_readings, {"device_id": "d-001", "ts": now - 30_000, "seq": 0})
     _put(client, settings.table_events, {"device_id": "d-001", "event_key": f"liveness#{now - 1000}",
          "kind": "liveness", "ts": now - 1000, "state": "late"})  # fmt: skip
+    for minute in range(WINDOWS):
+        _put(client, settings.table_windows, window_row("d-000", now - (WINDOWS - minute) * 60_000))
+
+
+def window_row(device: str, start: int) -> dict[str, Any]:
+    stats = {"temperature_c": {"n": 12, "mean": Decimal("45.5"), "min": Decimal("44"), "max": Decimal("47"),
+             "last": Decimal("46"), "std": Decimal("0.8"), "slope": Decimal("0.01")}}  # fmt: skip
+    return {"device_id": device, "ts": start, "end": start + 60_000, "device_type": "pc", "stats": stats}
 
 
 def drop(settings: Settings) -> None:
     client = dynamodb_client(settings)
-    for table in (settings.table_readings, settings.table_scores, settings.table_events,
-                  settings.table_device_status, settings.table_alert_acks):  # fmt: skip
-        client.delete_table(TableName=table)
+    for spec in table_specs(settings):
+        client.delete_table(TableName=spec.name)

@@ -14,7 +14,7 @@ from api.app import create_app
 from core.settings import Settings
 from core.topics import create_topics
 from schemas.events import Feedback
-from tests.api.seed import NOW, READINGS, drop, seed
+from tests.api.seed import NOW, READINGS, WINDOWS, drop, seed
 from tests.conftest import isolated_settings
 from tests.harness import consume
 
@@ -64,6 +64,19 @@ def test_readings_paginate_with_opaque_tokens_without_gaps_or_repeats(api: TestC
     # A range narrower than the data: only what lies inside it, inclusive bounds.
     body = api.get("/v1/devices/d-000/readings", params={"from_ms": NOW - 60_000, "to_ms": NOW - 58_000}).json()
     assert [i["seq"] for i in body["items"]] == [0, 1, 2] and body["next_page_token"] is None
+
+
+def test_readings_come_from_the_window_rows_when_raw_readings_are_off(seeded: Settings, api: TestClient) -> None:
+    windowed = TestClient(create_app(seeded.model_copy(update={"storage_raw_readings": "off"})))
+    windowed.headers["X-API-Key"] = TOKEN
+    params = {"from_ms": NOW - 600_000, "to_ms": NOW}
+    body = windowed.get("/v1/devices/d-000/readings", params=params).json()
+    assert body["source"] == "windows" and "1-minute window" in body["note"]
+    assert [item["ts"] for item in body["items"]] == [NOW - (WINDOWS - m) * 60_000 for m in range(WINDOWS)]
+    first = body["items"][0]
+    assert (first["temperature_c"], first["count"], first["window_end"]) == (45.5, 12, first["ts"] + 60_000)
+    assert first["stats"]["temperature_c"]["max"] == 47
+    assert "source" not in api.get("/v1/devices/d-000/readings", params=params).json()  # raw readings kept
 
 
 def test_page_token_is_bound_to_its_query(api: TestClient) -> None:

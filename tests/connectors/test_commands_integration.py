@@ -48,16 +48,16 @@ def test_apply_diff_pause_resume_restart_status(env: tuple[Settings, str]) -> No
     assert _cli(settings, "connectors", "apply", "--prefix", prefix).returncode == 0  # idempotent
 
     in_sync = _cli(settings, "connectors", "diff", "--prefix", prefix)
-    assert in_sync.returncode == 0 and in_sync.stdout.count("in sync") == 4, in_sync.stdout
+    assert in_sync.returncode == 0 and in_sync.stdout.count("in sync") == 5, in_sync.stdout
     drifted = {**rest.get_config(settings.connect_url, readings), "tasks.max": "1"}  # type: ignore[dict-item]
     rest.put_config(settings.connect_url, readings, drifted)
     diff = _cli(settings, "connectors", "diff", "--prefix", prefix, readings)
-    assert diff.returncode == 1 and "~ tasks.max: 1 -> 2" in diff.stdout
+    assert diff.returncode == 1 and f"~ tasks.max: 1 -> {settings.topic_partitions}" in diff.stdout
 
     for command, state in (("pause", "PAUSED"), ("resume", "RUNNING"), ("restart", "RUNNING")):
         result = _cli(settings, "connectors", command, "--prefix", prefix, readings)
         assert result.returncode == 0 and f"{readings}: {state}" in result.stdout, result.stderr
     status = _cli(settings, "connectors", "status", "--prefix", prefix)
-    assert status.returncode == 0 and status.stdout.count("RUNNING [0:RUNNING") == 4, status.stdout
+    assert status.returncode == 0 and status.stdout.count("RUNNING [0:RUNNING") == 5, status.stdout
     unknown = _cli(settings, "connectors", "pause", "--prefix", prefix, "nope")
     assert unknown.returncode != 0 and "unknown connector" in unknown.stderr

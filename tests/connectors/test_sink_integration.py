@@ -56,6 +56,7 @@ def own(stack: Settings) -> Iterator[OwnStack]:
         connect_url=f"http://127.0.0.1:{connect_port}",
         connect_metrics_port=free_port(),  # the JMX exporter agent of our own worker
         readings_ttl_days=2.0,
+        storage_policy="everything",  # the sinks' own guarantees, on the full topics
     )
     connect = Connect("connect", settings)
     connect.group_id = f"test-{tag}-connect"

@@ -10,6 +10,7 @@ from faust.types import TP
 
 from streams.app import app, readings_topic
 from streams.device_store import applied
+from streams.worker import CONSTRUCTS  # noqa: F401  (registers the real worker's agents, timers and views)
 
 
 @app.timer(interval=0.2)

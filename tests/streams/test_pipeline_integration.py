@@ -47,7 +47,7 @@ def _connectors(settings: Settings) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def pipeline(stack: Settings) -> Iterator[tuple[Settings, RealProcess]]:
-    settings = isolated_settings(stack)
+    settings = isolated_settings(stack, storage_policy="everything")  # keep everything: every reading and score
     create_topics(settings)
     client = dynamodb_client(settings)
     for table in (settings.table_readings, settings.table_scores):

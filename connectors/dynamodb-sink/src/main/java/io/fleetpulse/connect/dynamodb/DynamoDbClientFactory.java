@@ -11,18 +11,18 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClientBuilder;
 
-/** Builds the DynamoDB client: JDK HTTP client, short timeouts, few SDK-level retries. */
+/** Builds the DynamoDB client: JDK HTTP client, short timeouts, no SDK-level retries. */
 final class DynamoDbClientFactory {
 
-    /** SDK attempts per API call (1 try + 2 retries); longer outages are handled by Connect redelivery. */
-    static final int SDK_MAX_ATTEMPTS = 3;
+    /** One attempt per API call: the writer's own backoff with full jitter is the only retry policy. */
+    static final int SDK_MAX_ATTEMPTS = 1;
 
     private DynamoDbClientFactory() {
     }
 
     static DynamoDbClient create(DynamoDbSinkConfig config) {
         Duration callTimeout = Duration.ofMillis(config.apiTimeoutMs());
-        Duration attemptTimeout = callTimeout.dividedBy(2);
+        Duration attemptTimeout = callTimeout;
         DynamoDbClientBuilder builder = DynamoDbClient.builder()
                 .region(Region.of(config.region()))
                 .credentialsProvider(credentials(config))

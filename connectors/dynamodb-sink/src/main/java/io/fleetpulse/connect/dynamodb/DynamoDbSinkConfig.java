@@ -29,8 +29,10 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
     public static final String BATCH_SIZE = "dynamodb.batch.size";
     public static final String TTL_ATTRIBUTE = "dynamodb.ttl.attribute";
     public static final String TTL_SECONDS = "dynamodb.ttl.seconds";
-    public static final String MAX_RETRIES = "dynamodb.max.retries";
+    public static final String MAX_IN_FLIGHT = "dynamodb.max.in.flight";
     public static final String RETRY_BACKOFF_MS = "dynamodb.retry.backoff.ms";
+    public static final String RETRY_BACKOFF_MAX_MS = "dynamodb.retry.backoff.max.ms";
+    public static final String RETRY_TIMEOUT_MS = "dynamodb.retry.timeout.ms";
     public static final String API_TIMEOUT_MS = "dynamodb.api.timeout.ms";
 
     private static final String GROUP_TABLE = "DynamoDB table";
@@ -109,15 +111,24 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
         def.define(BATCH_SIZE, Type.INT, MAX_BATCH_SIZE, Range.between(1, MAX_BATCH_SIZE), Importance.MEDIUM,
                 "Maximum number of items per BatchWriteItem request (DynamoDB allows at most 25).",
                 GROUP_WRITES, ++order, Width.SHORT, "Batch size");
-        def.define(MAX_RETRIES, Type.INT, 10, Range.atLeast(0), Importance.MEDIUM,
-                "How many times one batch's UnprocessedItems are retried, with exponential backoff, before the"
-                        + " task gives the whole batch back to Connect for redelivery (RetriableException).",
-                GROUP_WRITES, ++order, Width.SHORT, "Max retries");
-        def.define(RETRY_BACKOFF_MS, Type.LONG, 500L, Range.between(1, 60_000), Importance.MEDIUM,
-                "Initial backoff in milliseconds, both between UnprocessedItems retries and before Connect"
-                        + " redelivers a batch that failed transiently; doubled on each consecutive retry and"
-                        + " capped at " + DynamoDbWriter.MAX_BACKOFF_MS + " ms.",
+        def.define(MAX_IN_FLIGHT, Type.INT, 8, Range.between(1, 64), Importance.MEDIUM,
+                "BatchWriteItem calls one task keeps in flight at once. A put() of Connect's records is split"
+                        + " into batches of distinct keys, written concurrently, and put() returns only when all"
+                        + " of them are written, so offsets are never committed ahead of DynamoDB.",
+                GROUP_WRITES, ++order, Width.SHORT, "Max in-flight batches");
+        def.define(RETRY_BACKOFF_MS, Type.LONG, 50L, Range.between(1, 60_000), Importance.MEDIUM,
+                "Base of the exponential backoff between retries of throttled, failed (5xx, unreachable) or"
+                        + " unprocessed writes: the wait before retry n is uniformly random in"
+                        + " [0, min(" + RETRY_BACKOFF_MAX_MS + ", base * 2^n)] (full jitter).",
                 GROUP_WRITES, ++order, Width.SHORT, "Retry backoff (ms)");
+        def.define(RETRY_BACKOFF_MAX_MS, Type.LONG, 10_000L, Range.between(1, 300_000), Importance.LOW,
+                "Cap of the exponential backoff bound.", GROUP_WRITES, ++order, Width.SHORT, "Retry backoff cap (ms)");
+        def.define(RETRY_TIMEOUT_MS, Type.LONG, 180_000L, Range.between(0, 86_400_000), Importance.MEDIUM,
+                "Longest time one batch is retried. Past it the task fails (loudly, with the last error) instead of"
+                        + " dropping the records: their offsets were not committed, so a restarted task rewrites"
+                        + " them. Keep it below the consumer's max.poll.interval.ms (5 min by default): put() holds"
+                        + " the task's consumer while it retries.",
+                GROUP_WRITES, ++order, Width.SHORT, "Retry time (ms)");
         return def;
     }
 
@@ -185,12 +196,20 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
         return getLong(TTL_SECONDS);
     }
 
-    public int maxRetries() {
-        return getInt(MAX_RETRIES);
+    public int maxInFlight() {
+        return getInt(MAX_IN_FLIGHT);
     }
 
     public long retryBackoffMs() {
         return getLong(RETRY_BACKOFF_MS);
+    }
+
+    public long retryBackoffMaxMs() {
+        return getLong(RETRY_BACKOFF_MAX_MS);
+    }
+
+    public long retryTimeoutMs() {
+        return getLong(RETRY_TIMEOUT_MS);
     }
 
     public int apiTimeoutMs() {

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
+import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.errors.DataException;
-import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
@@ -21,8 +21,11 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
- * Writes each batch of records synchronously: map to items, keep the last item per primary key, write, and only
- * then report bad records, so a batch redelivered after a transient failure does not reach the DLQ twice.
+ * Writes each batch of records before {@code put()} returns: map to items, keep the last item per primary key (in
+ * Kafka order, so the newest wins), write the distinct keys in concurrent BatchWriteItem calls, and only then
+ * report bad records. Because nothing is in flight once {@code put()} returns, Connect's default
+ * {@code preCommit}/{@code flush} commits exactly the offsets of records that are in DynamoDB; a write that cannot
+ * finish within the retry time fails the task, and the uncommitted records are redelivered after a restart.
  *
  * <p>A record whose value is a JSON array (a batch envelope) gives one item per element; its good elements are
  * written and, if any element is bad, the record is reported once with the reasons of all its bad elements (the
@@ -33,21 +36,21 @@ public class DynamoDbSinkTask extends SinkTask {
     private static final Logger log = LoggerFactory.getLogger(DynamoDbSinkTask.class);
 
     private final Function<DynamoDbSinkConfig, DynamoDbClient> clientFactory;
-    private final DynamoDbWriter.Sleeper sleeper;
+    private final Function<DynamoDbSinkConfig, RetryPolicy> retryPolicy;
 
     private DynamoDbSinkConfig config;
     private ItemMapper mapper;
     private DynamoDbWriter writer;
     private ErrantRecordReporter reporter;
-    private int consecutiveFailures;
 
     public DynamoDbSinkTask() {
-        this(DynamoDbClientFactory::create, Thread::sleep);
+        this(DynamoDbClientFactory::create, RetryPolicy::of);
     }
 
-    DynamoDbSinkTask(Function<DynamoDbSinkConfig, DynamoDbClient> clientFactory, DynamoDbWriter.Sleeper sleeper) {
+    DynamoDbSinkTask(Function<DynamoDbSinkConfig, DynamoDbClient> clientFactory,
+            Function<DynamoDbSinkConfig, RetryPolicy> retryPolicy) {
         this.clientFactory = clientFactory;
-        this.sleeper = sleeper;
+        this.retryPolicy = retryPolicy;
     }
 
     @Override
@@ -60,12 +63,12 @@ public class DynamoDbSinkTask extends SinkTask {
         config = new DynamoDbSinkConfig(props);
         mapper = ItemMapper.fromConfig(config);
         writer = new DynamoDbWriter(clientFactory.apply(config), config.table(), config.batchSize(),
-                config.maxRetries(), config.retryBackoffMs(), sleeper);
+                config.maxInFlight(), retryPolicy.apply(config));
         reporter = errantRecordReporter();
-        consecutiveFailures = 0;
-        log.info("Started DynamoDB sink task for table {} (region {}, endpoint {}, key {}{}, DLQ reporter {})",
-                config.table(), config.region(), config.endpoint() == null ? "default" : config.endpoint(),
-                config.partitionKey(), config.sortKey().isEmpty() ? "" : "/" + config.sortKey(),
+        log.info("Started DynamoDB sink task for table {} (region {}, endpoint {}, key {}{}, {} batches in flight,"
+                + " DLQ reporter {})", config.table(), config.region(),
+                config.endpoint() == null ? "default" : config.endpoint(), config.partitionKey(),
+                config.sortKey().isEmpty() ? "" : "/" + config.sortKey(), config.maxInFlight(),
                 reporter == null ? "absent" : "present");
     }
 
@@ -109,19 +112,14 @@ public class DynamoDbSinkTask extends SinkTask {
         }
 
         List<Rejected> rejected;
+        long retriesBefore = writer.retries();
         try {
             rejected = writer.write(new ArrayList<>(latestByKey.values()));
-        } catch (RetriableException e) {
-            long delay = writer.backoff(consecutiveFailures++);
-            log.warn("Writing {} items to DynamoDB table {} failed ({} consecutive failures); Connect will redeliver"
-                    + " the batch of {} records in {} ms: {}", latestByKey.size(), config.table(),
-                    consecutiveFailures, records.size(), delay, e.getMessage());
-            context.timeout(delay);
+        } catch (ConnectException e) {
+            log.error("Writing {} items from {} records to DynamoDB table {} failed; the task stops without"
+                    + " committing their offsets: {}", latestByKey.size(), records.size(), config.table(),
+                    e.getMessage());
             throw e;
-        }
-        if (consecutiveFailures > 0) {
-            log.info("DynamoDB writes recovered after {} failed attempts", consecutiveFailures);
-            consecutiveFailures = 0;
         }
 
         int mappedBad = bad.size();
@@ -140,9 +138,9 @@ public class DynamoDbSinkTask extends SinkTask {
             reporter.report(r.getKey(), new DataException(message));
         }
         log.info("Wrote {} items to DynamoDB table {} from {} records ({} duplicate keys collapsed, {} bad records,"
-                + " {} items rejected by DynamoDB) in {} ms", latestByKey.size() - rejected.size(), config.table(),
-                records.size(), items - latestByKey.size(), mappedBad, rejected.size(),
-                (System.nanoTime() - startNanos) / 1_000_000);
+                + " {} items rejected by DynamoDB, {} retries) in {} ms", latestByKey.size() - rejected.size(),
+                config.table(), records.size(), items - latestByKey.size(), mappedBad, rejected.size(),
+                writer.retries() - retriesBefore, (System.nanoTime() - startNanos) / 1_000_000);
     }
 
     private static String describe(SinkRecord record, String reason) {

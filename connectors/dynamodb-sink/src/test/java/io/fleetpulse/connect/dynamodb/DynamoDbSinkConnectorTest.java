@@ -22,8 +22,10 @@ class DynamoDbSinkConnectorTest {
         assertEquals("device_id", config.partitionKey());
         assertEquals("ts", config.sortKey());
         assertEquals(25, config.batchSize());
-        assertEquals(10, config.maxRetries());
-        assertEquals(500, config.retryBackoffMs());
+        assertEquals(8, config.maxInFlight());
+        assertEquals(50, config.retryBackoffMs());
+        assertEquals(10_000, config.retryBackoffMaxMs());
+        assertEquals(180_000, config.retryTimeoutMs());
         assertEquals("", config.accessKeyId());
         assertEquals(0, config.ttlSeconds());
     }

@@ -1,10 +1,12 @@
 package io.fleetpulse.connect.dynamodb;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -12,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
@@ -83,11 +86,18 @@ class DynamoDbSinkTaskTest {
     }
 
     private final FakeDynamoDb ddb = new FakeDynamoDb();
+    private final FakeTime time = new FakeTime();
 
-    private DynamoDbSinkTask startTask(FakeContext context) {
-        DynamoDbSinkTask task = new DynamoDbSinkTask(config -> ddb, millis -> { });
+    private DynamoDbSinkTask startTask(FakeContext context, String... settings) {
+        DynamoDbSinkTask task = new DynamoDbSinkTask(config -> ddb,
+                config -> time.policy(config.retryBackoffMs(), config.retryBackoffMaxMs(), config.retryTimeoutMs()));
         task.initialize(context);
-        task.start(Map.of(DynamoDbSinkConfig.TABLE, "readings", DynamoDbSinkConfig.RETRY_BACKOFF_MS, "200"));
+        Map<String, String> props = new HashMap<>(Map.of(DynamoDbSinkConfig.TABLE, "readings",
+                DynamoDbSinkConfig.RETRY_BACKOFF_MS, "200"));
+        for (int i = 0; i < settings.length; i += 2) {
+            props.put(settings[i], settings[i + 1]);
+        }
+        task.start(props);
         return task;
     }
 
@@ -137,21 +147,83 @@ class DynamoDbSinkTaskTest {
     }
 
     @Test
-    void transientFailureRequestsRedeliveryWithBackoffAndDoesNotReportTwice() {
+    void transientFailuresAreRetriedWithinPutAndBadRecordsAreReportedOnce() {
         FakeContext context = new FakeContext(true);
         DynamoDbSinkTask task = startTask(context);
         List<SinkRecord> batch = List.of(record(0, reading("d1", 1, "1")), record(1, "poison"));
         ddb.script.add(SdkClientException.create("Connection refused"));
-        ddb.script.add(SdkClientException.create("Connection refused"));
-        assertThrows(RetriableException.class, () -> task.put(batch));
-        assertThrows(RetriableException.class, () -> task.put(batch));
-        assertEquals(List.of(200L, 400L), context.timeouts);
-        assertTrue(context.reported.isEmpty(), "nothing reported while the batch is still pending");
-
-        task.put(batch); // DynamoDB is back
+        ddb.script.add(FakeDynamoDb.serviceError("ThrottlingException", 400));
+        task.put(batch);
+        assertEquals(List.of(200L, 400L), time.sleeps);
         assertEquals(1, ddb.items.size());
         assertEquals(1, context.reported.size());
+        assertTrue(context.timeouts.isEmpty(), "retried by the task itself, not handed back to Connect");
     }
+
+    @Test
+    void aWriteThatOutlastsTheRetryTimeFailsTheTaskAndReportsNothing() {
+        FakeContext context = new FakeContext(true);
+        DynamoDbSinkTask task = startTask(context, DynamoDbSinkConfig.RETRY_TIMEOUT_MS, "5000");
+        for (int i = 0; i < 50; i++) {
+            ddb.script.add(SdkClientException.create("Connection refused"));
+        }
+        ConnectException e = assertThrows(ConnectException.class,
+                () -> task.put(List.of(record(0, reading("d1", 1, "1")), record(1, "poison"))));
+        assertFalse(e instanceof RetriableException);
+        assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
+        assertTrue(context.reported.isEmpty(), "the batch is redelivered after a restart: report it then, once");
+        assertTrue(time.sleeps.stream().mapToLong(Long::longValue).sum() <= 5000);
+    }
+
+    /**
+     * Many puts of several records per key, written 6 batches at a time while DynamoDB throttles a third of the
+     * calls and leaves part of another third unprocessed: every key ends with its newest record, and no key was
+     * ever written an older record after a newer one.
+     */
+    @Test
+    void nothingIsLostOrReorderedPerKeyUnderThrottlingAndUnprocessedItems() {
+        ddb.failAtRandom(7, 0.3, 0.3);
+        ddb.keyAttributes = List.of("device_id");
+        DynamoDbSinkTask task = startTask(new FakeContext(true), DynamoDbSinkConfig.SORT_KEY, "",
+                DynamoDbSinkConfig.MAX_IN_FLIGHT, "6", DynamoDbSinkConfig.BATCH_SIZE, "5");
+        int devices = 40;
+        long offset = 0;
+        for (int put = 0; put < 30; put++) {
+            List<SinkRecord> records = new ArrayList<>();
+            for (int i = 0; i < 3 * devices; i++, offset++) {
+                String device = "d" + (i * 7 + put) % devices;
+                records.add(record(offset, reading(device, 1_795_000_000_000L + offset, Long.toString(offset))));
+            }
+            task.put(records);
+        }
+        assertTrue(ddb.throttled > 50 && ddb.unprocessedReturned > 50,
+                ddb.throttled + " throttled calls, " + ddb.unprocessedReturned + " unprocessed items");
+        assertEquals(devices, ddb.items.size());
+        long lastPut = 29L * 3 * devices;
+        for (int d = 0; d < devices; d++) {
+            List<Map<String, AttributeValue>> written = ddb.history.get(List.of(AttributeValue.fromS("d" + d)));
+            List<Long> seq = written.stream().map(item -> Long.parseLong(item.get("temperature_c").n())).toList();
+            assertEquals(seq.stream().sorted().toList(), seq, "d" + d + " written out of order: " + seq);
+            assertTrue(seq.get(seq.size() - 1) >= lastPut, "d" + d + " does not end with its newest record");
+        }
+    }
+
+    @Test
+    void everyItemOfEveryRecordIsWrittenUnderThrottlingAndUnprocessedItems() {
+        ddb.failAtRandom(11, 0.25, 0.35);
+        DynamoDbSinkTask task = startTask(new FakeContext(true), DynamoDbSinkConfig.MAX_IN_FLIGHT, "8");
+        long offset = 0;
+        for (int put = 0; put < 10; put++) {
+            List<SinkRecord> records = new ArrayList<>();
+            for (int i = 0; i < 500; i++, offset++) {
+                records.add(record(offset, reading("d" + offset % 50, offset, "1")));
+            }
+            task.put(records);
+        }
+        assertEquals(5000, ddb.items.size());
+        assertTrue(ddb.throttled > 0 && ddb.unprocessedReturned > 0);
+    }
+
     private static String array(String... elements) {
         return "[" + String.join(",", elements) + "]";
     }
