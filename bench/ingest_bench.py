@@ -27,7 +27,7 @@ from core.topics import create_topics
 from schemas import decode_batch
 from tests.harness import RealProcess, drain, free_port, wait_for
 
-PHONES, PUSHES, CONCURRENCY = 1_000, 5, 200
+PHONES, PUSHES, CONCURRENCY = 1_000, 20, 200
 FIXTURE = json.loads((Path(__file__).parents[1] / "tests/producers/fixtures/sensor_logger_android.json").read_text())
 MODES = (("one reading per message", 0.0), ("coalesced, 20 ms linger", 20.0))
 
@@ -96,7 +96,7 @@ def _run(mode: str, linger_ms: float, tokens: Path) -> dict[str, float | str]:
         server.stop()
     readings = sum(len(decode_batch(value)[0]) for value in drain(settings, settings.topic_readings, idle_s=3.0))
     messages = _messages(settings)
-    worker, applied, seconds = _full_worker(settings, readings)
+    worker, applied, seconds = _full_worker(settings, readings, "fleetpulse_worker_readings_applied_total")
     worker.terminate()
     worker.wait(30)
     latencies.sort()
