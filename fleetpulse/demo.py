@@ -106,7 +106,7 @@ fail at random.
   Its status    .venv/bin/fleetpulse query {story.device_id}
   DynamoDB      aws dynamodb query --endpoint-url {settings.dynamodb_endpoint} --table-name {settings.table_scores} \\
                   --key-condition-expression 'device_id = :d' \\
-                  --expression-attribute-values '{{":d": {{"S": "{story.device_id}"}}}}' \
+                  --expression-attribute-values '{{":d": {{"S": "{story.device_id}"}}}}' \\
                   --no-scan-index-forward --limit 3
   Connect       {settings.connect_url}/connectors?expand=status
   Stop it all   make down
