@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from schemas.units import LIMITS, SENSORS
 from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
+from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
 from streams.model.features import SCALE_FLOOR, STILL_FREEZE, SensorBaseline
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
@@ -31,7 +32,7 @@ from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGH
 if TYPE_CHECKING:
     from streams.model.federated import Prior
 
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 MODEL_NAME = f"river-device-v{MODEL_VERSION}"
 ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP = 60  # readings before a cold device's baseline may alert
@@ -55,6 +56,13 @@ HOT_ONLY = frozenset({"temperature_c"})
 THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, the last 4 hours
+# Product sensors whose healthy level is a property of the device, not of its workload, so a lasting move
+# away from the device's early life is wear (a fan losing airflow, a supply sagging). Load, power, clock
+# and temperature follow what the device is asked to do; their faults show as change (the anomaly
+# channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
+# generic metric's) are all tracked: nothing says their level may wander.
+WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
+TREND_RATE = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
 @dataclass(slots=True)
@@ -119,6 +127,8 @@ class DeviceModel:
         "buffer",
         "cadence_ms",
         "checkpoints",
+        "deg_slope",
+        "degradation",
         "device_type",
         "drift",
         "habituation",
@@ -159,6 +169,8 @@ class DeviceModel:
         self.buffer = LabelBuffer(len(self.names))
         self.drift = DriftWatch()
         self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
+        self.degradation = Degradation(len(self.plan.tracked))
+        self.deg_slope = 0.0  # EW d(degradation surprise)/dt per second, for the time to the alert level
 
     @staticmethod
     def from_prior(prior: Prior) -> DeviceModel:
@@ -264,7 +276,8 @@ class DeviceModel:
             if not self.accept_left:  # where the levels were when this alert began
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
-        surprise_total = max(0.0, fresh) + physical
+        worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
+        surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
         # The feature vector is only needed by a ready supervised half or a due label-buffer entry.
@@ -282,6 +295,38 @@ class DeviceModel:
         explanations.sort(key=lambda e: e.surprise, reverse=True)
         eta = min(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
+
+    def _degradation(
+        self,
+        ts_ms: int,
+        values: dict[str, float | None],
+        explanations: list[Explanation],
+        eta_minutes: list[float],
+        warming: bool,
+    ) -> float:
+        """The degradation channel's fresh surprise (what it has not alerted on yet); adds its reason and,
+        while its surprise is rising toward the alert level, the time until it gets there."""
+        tracked = self.plan.tracked
+        if not tracked:
+            return 0.0
+        degradation = self.degradation
+        before = degradation.level
+        surprise, worst, counted = degradation.update([values.get(s) for s in tracked], self.plan.tracked_floors)
+        if counted == 0 or warming:
+            return 0.0
+        dt_s = (ts_ms - self.last_ts) / 1000 if self.last_ts and ts_ms > self.last_ts else 0.0
+        if dt_s > 0:
+            self.deg_slope += TREND_RATE * ((surprise - before) / dt_s - self.deg_slope)
+        if surprise >= 1.0:
+            sensor = tracked[worst]
+            detail = (
+                f"{sensor} has drifted {degradation.ewz[worst]:+.1f} healthy spreads from its early-life "
+                f"{degradation.mean[worst]:.4g} ({counted} sensors tracked)"
+            )
+            explanations.append(Explanation(sensor, values.get(sensor) or 0.0, surprise, detail))
+        if surprise < HABIT_FROM and self.deg_slope > 0:
+            eta_minutes.append((HABIT_FROM - surprise) / self.deg_slope / 60)
+        return degradation.fresh(surprise, HABIT_FROM)
 
     def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
         load, temperature = values.get("load_pct"), values.get("temperature_c")
@@ -404,6 +449,8 @@ class DeviceModel:
             self.residual.relevel(RELEVEL_PSEUDO_N)
         if self.thermal is not None:
             self.thermal.relevel()
+        self.degradation.reset()
+        self.deg_slope = 0.0
         self.n, self.warmup = 0, PRIOR_WARMUP
         self.drift = DriftWatch()
         telemetry.relevels.labels(self.device_type or "unknown").inc()
@@ -433,6 +480,8 @@ class _SensorPlan(NamedTuple):
 class _Plan(NamedTuple):
     sensors: tuple[_SensorPlan, ...]  # in the baselines' order
     zero_row: dict[str, float]  # every feature name -> 0.0, in order; copied per reading, never changed
+    tracked: tuple[str, ...]  # the sensors whose degradation from early life is tracked, in order
+    tracked_floors: list[float]  # their smallest scales
 
 
 _PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
@@ -455,7 +504,9 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
             )
             for s in sensors
         )
-        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0))
+        tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
+        floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
+        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0), tracked, floors)
     return plan
 
 

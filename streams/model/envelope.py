@@ -73,6 +73,7 @@ def dump(model: DeviceModel) -> bytes:
         "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
         "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
+        "degradation": _degradation_state(model),
     }
     envelope = Envelope(
         ENVELOPE_FORMAT,
@@ -84,6 +85,22 @@ def dump(model: DeviceModel) -> bytes:
         msgspec.Raw(msgspec.msgpack.encode(state)),
     )
     return msgspec.msgpack.encode(envelope)
+
+
+def _degradation_state(model: DeviceModel) -> list[Any]:
+    d = model.degradation
+    arrays = [d.count, d.mean, d.sq, d.prior_sd, d.ewz]
+    return [[a.tobytes() for a in arrays], d.alerted, d.level, model.deg_slope]
+
+
+def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
+    arrays, alerted, level, slope = state
+    d = model.degradation
+    restored = [array("d", bytes(raw)) for raw in arrays]
+    if len(restored) != 5 or any(len(a) != len(d.mean) for a in restored):
+        raise ValueError("degradation state does not fit the model's tracked sensors")
+    d.count, d.mean, d.sq, d.prior_sd, d.ewz = restored
+    d.alerted, d.level, model.deg_slope = alerted, level, slope
 
 
 def _reject(reason: str) -> None:
@@ -142,3 +159,4 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     # Page-Hinkley's running sums restart: a few dozen readings of drift blindness after a move,
     # in exchange for not persisting River's internals.
     model.drift.since_last, model.drift.boost_left, model.drift.events = state["drift"]
+    _restore_degradation(model, state["degradation"])
