@@ -13,8 +13,8 @@ one degree of freedom per sensor (its null variance includes the reference's own
 The statistic's upper tail probability is the degradation surprise L = -log10 p.
 
 Alerts on it ratchet: once the device alerted at surprise L1, it alerts again only when the surprise
-exceeds L1 by another alert's worth, so a device degrading for days raises a few alerts as it gets
-clearly worse, never one per reading, and its health stays visible in the reasons.
+has doubled, so a device degrading for days raises a few alerts as it gets clearly worse, never one per
+reading, and its health stays visible in the reasons.
 """
 
 from __future__ import annotations
@@ -111,8 +111,9 @@ class Degradation:
         return self.level, worst, counted
 
     def fresh(self, surprise: float, alert_from: float) -> float:
-        """The part of the surprise not already alerted on; records a new alert when it reaches alert_from."""
+        """The part of the surprise not already alerted on. An alert (fresh >= alert_from) at surprise L
+        moves the mark so that the next one needs 2L: the evidence must double to alert again."""
         fresh = surprise - self.alerted
         if fresh >= alert_from:
-            self.alerted = surprise
+            self.alerted = 2 * surprise - alert_from
         return fresh
