@@ -27,7 +27,7 @@ from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshol
 from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
 from streams.model.features import SCALE_FLOOR, STILL_FREEZE, SensorBaseline
-from streams.model.predictor import BIN_MS, Predictor
+from streams.model.predictor import BIN_MS, Predictors
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
 if TYPE_CHECKING:
@@ -63,7 +63,6 @@ CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, 
 # channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
 # generic metric's) are all tracked: nothing says their level may wander.
 WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
-_PREDICT = True
 TREND_RATE = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
@@ -172,7 +171,7 @@ class DeviceModel:
         self.buffer = LabelBuffer(len(self.names))
         self.drift = DriftWatch()
         self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
-        self.predictors = [Predictor() for _ in sensors]
+        self.predictors = Predictors(len(sensors))
         self.degradation = Degradation(len(self.plan.tracked))
         self.deg_slope = 0.0  # EW d(degradation surprise)/dt per second, for the time to the alert level
 
@@ -202,16 +201,16 @@ class DeviceModel:
         eta_minutes: list[float] = []
         prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
-        for (sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline, predictor in zip(
-            plan.sensors, self.baselines.values(), self.predictors, strict=True
+        predictors = self.predictors
+        for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline) in enumerate(
+            zip(plan.sensors, self.baselines.values(), strict=True)
         ):
             value = values.get(sensor)
             if value is None:
                 continue
-            predicted = predictor.surprise(value, ts_ms, baseline.floor, seasonal)
-            if _PREDICT:
-                statistical.append(predicted)
-            if _PREDICT and predicted >= 1.0:
+            predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal)
+            statistical.append(predicted)
+            if predicted >= 1.0:
                 detail = f"{sensor}={value:g} is not what its recent readings predict"
                 explanations.append(Explanation(sensor, value, predicted, detail))
             scale = stillness = None  # learning recomputes them when the baseline is new

@@ -21,7 +21,6 @@ from streams.model import telemetry
 from streams.model.calibration import EmpiricalTail
 from streams.model.detector import MODEL_VERSION, DeviceModel, ThermalFit
 from streams.model.features import SensorBaseline
-from streams.model.predictor import Predictor
 
 ENVELOPE_FORMAT = 1
 RIVER_VERSION = river.__version__
@@ -75,7 +74,7 @@ def dump(model: DeviceModel) -> bytes:
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
         "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
         "degradation": _degradation_state(model),
-        "predictors": [_predictor_state(p) for p in model.predictors],
+        "predictors": model.predictors.state(),
     }
     envelope = Envelope(
         ENVELOPE_FORMAT,
@@ -103,17 +102,6 @@ def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
         raise ValueError("degradation state does not fit the model's tracked sensors")
     d.count, d.mean, d.sq, d.prior_sd, d.ewz = restored
     d.alerted, d.level, model.deg_slope = alerted, level, slope
-
-
-def _predictor_state(p: Predictor) -> list[Any]:
-    season = [p.profile.tobytes(), p.seen.tobytes()] if p.profile is not None and p.seen is not None else None
-    return [p.n, p.level, p.last, p.spread, p.step, p.season_mad, p.season_n, season]
-
-
-def _restore_predictor(p: Predictor, state: list[Any]) -> None:
-    p.n, p.level, p.last, p.spread, p.step, p.season_mad, p.season_n, season = state
-    if season is not None:
-        p.profile, p.seen = array("f", bytes(season[0])), array("H", bytes(season[1]))
 
 
 def _reject(reason: str) -> None:
@@ -173,5 +161,4 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     # in exchange for not persisting River's internals.
     model.drift.since_last, model.drift.boost_left, model.drift.events = state["drift"]
     _restore_degradation(model, state["degradation"])
-    for predictor, predictor_state in zip(model.predictors, state["predictors"], strict=True):
-        _restore_predictor(predictor, predictor_state)
+    model.predictors.restore(state["predictors"])

@@ -1,13 +1,15 @@
-"""Short-memory prediction of one sensor, three ways, for the anomaly channel.
+"""Short-memory prediction of each sensor, three ways, for the anomaly channel.
 
 Each predicts the next reading and measures the miss in units of its own typical miss (a robust EW
 mean absolute deviation, Huber-clipped, learned at `RATE` like any other reading: unlike the device
 baseline's scale, outliers here widen it as usual, so an erratic series is not surprising forever):
 - level: the EW level (a spike, a level shift, a changed variance);
 - step: the previous reading (a jump of the series itself, even when it is noisy around a trend);
-- season: the same time of day on earlier days (a changed daily pattern), once every time-of-day bin has
-  been seen on `SEASON_DAYS` days. Only for cadences that put a reading in every bin; the profile is
-  float32 (its precision is far below the noise).
+- season: the same time of day on earlier days (a changed daily pattern), once a time-of-day bin has
+  been seen on `SEASON_DAYS` days. Only for cadences that put a reading in every bin.
+
+One `Predictors` holds every sensor of a device as flat arrays (no object per sensor), so a device's
+state stays a few hundred bytes plus, once it runs on a daily cadence, the float32 profile.
 """
 
 from __future__ import annotations
@@ -20,66 +22,94 @@ from streams.model.calibration import gaussian_surprise
 RATE = 0.01  # ~100 readings of memory for the level and the scales
 HUBER_K = 3.0
 SEASON_BINS = 48  # half-hour bins of the day
-SEASON_DAYS = 3  # days of each bin before the seasonal prediction counts
-SEASON_RATE = 0.1  # a bin's profile moves this share toward a new day's reading (~10 days of memory)
+SEASON_DAYS = 3  # days of a bin before its seasonal prediction counts
+SEASON_RATE = 0.1  # a bin's profile moves this share toward a new reading
+SEASON_YOUNG = 50  # seasonal misses before their scale is trusted
 DAY_MS = 86_400_000
 BIN_MS = DAY_MS // SEASON_BINS
 YOUNG = 10  # readings before a scale is trusted (no clipping, no surprise)
-SEASON_YOUNG = 50  # seasonal misses before their scale is trusted
 GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
+FIELDS = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
 
 
-class Predictor:
+def _zeros(count: int) -> array:
+    return array("d", bytes(8 * count))
+
+
+class Predictors:
     __slots__ = ("last", "level", "n", "profile", "season_mad", "season_n", "seen", "spread", "step")
 
-    def __init__(self) -> None:
-        self.n = 0
-        self.level = self.last = 0.0
-        self.spread = self.step = self.season_mad = 0.0  # mean absolute misses of the three predictions
-        self.season_n = 0  # readings behind season_mad
-        self.profile: array | None = None  # per time-of-day bin: the level there (allocated on first use)
-        self.seen: array | None = None  # per bin: days seen (up to SEASON_DAYS), the last day's tag
+    def __init__(self, sensors: int) -> None:
+        self.n, self.level, self.last = _zeros(sensors), _zeros(sensors), _zeros(sensors)
+        self.spread, self.step = _zeros(sensors), _zeros(sensors)  # mean absolute misses: level, step
+        self.season_mad, self.season_n = _zeros(sensors), _zeros(sensors)  # and the seasonal one
+        # Per sensor and time-of-day bin: the level there, and the days seen with the last day's tag; allocated
+        # when a daily cadence first needs them.
+        self.profile: array | None = None
+        self.seen: array | None = None
 
-    def surprise(self, value: float, ts_ms: int, floor: float, seasonal: bool) -> float:
-        """The largest of the three predictions' surprises for this reading, then learn it."""
-        n = self.n
+    def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool) -> float:
+        """The largest of sensor i's three prediction surprises for this reading, then learn it."""
+        n = self.n[i]
         if n == 0:
-            self.level = self.last = value
-            self.n = 1
+            self.level[i] = self.last[i] = value
+            self.n[i] = 1
             return 0.0
-        relative = max(floor, 1e-4 * abs(self.level), 1e-9)
-        scale = max(GAUSS_SCALE * self.spread, relative)
-        step_scale = max(GAUSS_SCALE * self.step, relative)
-        miss, jump = value - self.level, value - self.last
+        level = self.level[i]
+        relative = max(floor, 1e-4 * abs(level), 1e-9)
+        scale = max(GAUSS_SCALE * self.spread[i], relative)
+        step_scale = max(GAUSS_SCALE * self.step[i], relative)
+        miss, jump = value - level, value - self.last[i]
         surprise = max(gaussian_surprise(miss / scale), gaussian_surprise(jump / step_scale)) if n > YOUNG else 0.0
         rate = max(RATE, 1.0 / (n + 1))
         bound = HUBER_K * scale if n > YOUNG else math.inf
-        self.level += rate * max(-bound, min(bound, miss))
-        self.spread += rate * (min(abs(miss), bound) - self.spread)
+        self.level[i] = level + rate * max(-bound, min(bound, miss))
+        self.spread[i] += rate * (min(abs(miss), bound) - self.spread[i])
         step_bound = HUBER_K * step_scale if n > YOUNG else math.inf
-        self.step += rate * (min(abs(jump), step_bound) - self.step)
+        self.step[i] += rate * (min(abs(jump), step_bound) - self.step[i])
         if seasonal:
-            surprise = max(surprise, self._season(value, ts_ms, relative))
-        self.last = value
-        self.n = n + 1
+            surprise = max(surprise, self._season(i, value, ts_ms, relative))
+        self.last[i] = value
+        self.n[i] = n + 1
         return surprise
 
-    def _season(self, value: float, ts_ms: int, relative: float) -> float:
+    def _season(self, i: int, value: float, ts_ms: int, relative: float) -> float:
+        sensors = len(self.n)
         if self.profile is None or self.seen is None:
-            self.profile, self.seen = array("f", bytes(4 * SEASON_BINS)), array("H", bytes(2 * 2 * SEASON_BINS))
+            self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
+            self.seen = array("B", bytes(SEASON_BINS * sensors))
         day, b = divmod(ts_ms // BIN_MS, SEASON_BINS)
-        seen, day_tag = self.seen, (day % 65_535) + 1  # per bin: days seen, and the last day's tag (0: none)
-        if seen[2 * b + 1] != day_tag:
-            seen[2 * b + 1] = day_tag
-            seen[2 * b] = min(SEASON_DAYS, seen[2 * b] + 1)
-        if seen[2 * b] < SEASON_DAYS:  # still learning this bin: the mean of what it has seen
-            self.profile[b] += SEASON_RATE * (value - self.profile[b]) if seen[2 * b] > 1 else value - self.profile[b]
+        slot, profile = i * SEASON_BINS + b, self.profile
+        # One byte per bin: the last day's tag (1..63, 0 = never) and the days seen (0..3).
+        tag, days = divmod(self.seen[slot], 4)
+        day_tag = day % 63 + 1
+        if tag != day_tag:
+            days = min(SEASON_DAYS, days + 1)
+            self.seen[slot] = 4 * day_tag + days
+        if days < SEASON_DAYS:  # still learning this bin
+            profile[slot] += SEASON_RATE * (value - profile[slot]) if days > 1 else value - profile[slot]
             return 0.0
-        young = self.season_n < SEASON_YOUNG
-        scale = max(GAUSS_SCALE * self.season_mad, relative)
-        miss = value - self.profile[b]
+        young = self.season_n[i] < SEASON_YOUNG
+        scale = max(GAUSS_SCALE * self.season_mad[i], relative)
+        miss = value - profile[slot]
         bound = math.inf if young else HUBER_K * scale
-        self.season_n += 1
-        self.season_mad += max(RATE, 1.0 / self.season_n) * (min(abs(miss), bound) - self.season_mad)
-        self.profile[b] += SEASON_RATE * max(-bound, min(bound, miss))
+        count = self.season_n[i] = self.season_n[i] + 1
+        self.season_mad[i] += max(RATE, 1.0 / count) * (min(abs(miss), bound) - self.season_mad[i])
+        profile[slot] += SEASON_RATE * max(-bound, min(bound, miss))
         return 0.0 if young else gaussian_surprise(miss / scale)
+
+    def state(self) -> list[bytes | None]:
+        arrays = [getattr(self, name).tobytes() for name in FIELDS]
+        if self.profile is None or self.seen is None:
+            return [*arrays, None, None]
+        return [*arrays, self.profile.tobytes(), self.seen.tobytes()]
+
+    def restore(self, state: list[bytes | None]) -> None:
+        *arrays, profile, seen = state
+        sensors = len(self.n)
+        if len(arrays) != len(FIELDS) or any(raw is None or len(raw) != 8 * sensors for raw in arrays):
+            raise ValueError("predictor state does not fit the model's sensors")
+        for name, raw in zip(FIELDS, arrays, strict=True):
+            setattr(self, name, array("d", bytes(raw or b"")))
+        if profile is not None and seen is not None:
+            self.profile, self.seen = array("f", bytes(profile)), array("B", bytes(seen))

@@ -25,9 +25,7 @@ def reading(rng: random.Random, wear: float = 0.0) -> dict[str, float | None]:
 
 
 def run(model: DeviceModel, rng: random.Random, start: int, count: int, wear_per_reading: float = 0.0) -> list:
-    return [
-        model.update((start + k) * CYCLE, reading(rng, wear_per_reading * k)) for k in range(count)
-    ]
+    return [model.update((start + k) * CYCLE, reading(rng, wear_per_reading * k)) for k in range(count)]
 
 
 def test_chi2_tail_is_monotone_and_zero_below_the_mean() -> None:
