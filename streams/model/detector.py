@@ -1,17 +1,24 @@
-"""One device's model: its own normal (unsupervised) + what failures looked like (supervised).
+"""One device's model: two unsupervised channels, physical evidence, and what failures looked like.
 
 `DeviceModel.update(ts, values)` is prequential: it scores the reading against what the model knew
-before it, then learns from it. The score is `to_score(L)` with L the calibrated surprise (see
-calibration.py) plus physical evidence that needs no learned baseline (headroom to the critical limit,
-under-voltage/throttle flags); once the supervised model has seen enough labels, its probability of
-"fails within H" is blended in.
+before it, then learns from it. The score is `to_score(L)` (calibration.py: the same monotone map for
+every device, never exactly 1) of the larger of two channels' surprise, plus physical evidence that
+needs no learned baseline (headroom to the critical limit, under-voltage/throttle flags); once the
+supervised model has seen enough labels, its probability of "fails within H" is blended in.
 
-Per sensor two tests feed L: the reading's own z, and the recent mean of z in units of its healthy
-spread (a small shift held for minutes is as telling as one huge reading). The score alerts on change:
-alert-level surprise the device has already shown is discounted (habituation, half-life 240 readings)
-and, after an alert, the level is learned 10x faster for a while, so a persisting new level makes one
-alert, not one per reading, while getting clearly worse alerts again. A failure label re-levels the
-device (the repaired device's normal is re-learned, its noise scales kept).
+- Anomaly channel (change): per sensor, the reading's z against the device's robust baseline, the
+  recent mean of z in units of its healthy spread, three short-memory predictions (predictor.py: level,
+  previous reading, time of day), stillness and the thermal residual; the largest, Bonferroni-corrected,
+  is re-calibrated against the device's own history. It alerts on change: alert-level surprise the
+  device has already shown is discounted (half-life 240 readings) and after an alert the level is
+  learned 10x faster for a while, so a persisting new level makes one alert, not one per reading.
+- Degradation channel (wear): per tracked sensor, the distance from a reference fixed on the device's
+  healthy early life (degradation.py). Time never moves that reference, so a slow degradation, which
+  the anomaly channel learns as the new normal, keeps counting here; it alerts again only when the
+  evidence has doubled.
+
+A failure label re-levels the device: the repaired device's normal is re-learned (its noise scales
+kept) and its degradation reference is fixed afresh.
 """
 
 from __future__ import annotations
@@ -54,6 +61,11 @@ DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a re
 # precursor of any failure (a stuck thermometer is caught by stillness). Counting its cold side only
 # doubled that test's false alarms (low-load spells on seed 1).
 HOT_ONLY = frozenset({"temperature_c"})
+# The way each product sensor moves when its device fails (hotter, more load and power, a sagging supply, a
+# slowing fan, a throttled clock). Short-memory predictions count misses that way only: the other way is
+# the device being asked for less (a phone going idle), which no one needs to be woken for. Sensors the
+# product does not know count both ways.
+FAILURE_SIDE = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage_v": -1, "fan_cfm": -1, "clock_ghz": -1}
 THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, the last 4 hours
@@ -208,7 +220,7 @@ class DeviceModel:
             value = values.get(sensor)
             if value is None:
                 continue
-            predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal)
+            predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0))
             statistical.append(predicted)
             if predicted >= 1.0:
                 detail = f"{sensor}={value:g} is not what its recent readings predict"
@@ -460,6 +472,7 @@ class DeviceModel:
         if self.thermal is not None:
             self.thermal.relevel()
         self.degradation.reset()
+        self.predictors.relevel()
         self.deg_slope = 0.0
         self.n, self.warmup = 0, PRIOR_WARMUP
         self.drift = DriftWatch()

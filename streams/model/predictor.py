@@ -48,8 +48,10 @@ class Predictors:
         self.profile: array | None = None
         self.seen: array | None = None
 
-    def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool) -> float:
-        """The largest of sensor i's three prediction surprises for this reading, then learn it."""
+    def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0) -> float:
+        """The largest of sensor i's prediction surprises for this reading (corrected for taking the largest),
+        then learn it. `side`:
+        +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both."""
         n = self.n[i]
         if n == 0:
             self.level[i] = self.last[i] = value
@@ -60,20 +62,27 @@ class Predictors:
         scale = max(GAUSS_SCALE * self.spread[i], relative)
         step_scale = max(GAUSS_SCALE * self.step[i], relative)
         miss, jump = value - level, value - self.last[i]
-        surprise = max(gaussian_surprise(miss / scale), gaussian_surprise(jump / step_scale)) if n > YOUNG else 0.0
+        surprise = 0.0
+        if n > YOUNG:
+            surprise = max(
+                gaussian_surprise(miss / scale) if miss * side >= 0 else 0.0,
+                gaussian_surprise(jump / step_scale) if jump * side >= 0 else 0.0,
+            )
         rate = max(RATE, 1.0 / (n + 1))
         bound = HUBER_K * scale if n > YOUNG else math.inf
         self.level[i] = level + rate * max(-bound, min(bound, miss))
         self.spread[i] += rate * (min(abs(miss), bound) - self.spread[i])
         step_bound = HUBER_K * step_scale if n > YOUNG else math.inf
         self.step[i] += rate * (min(abs(jump), step_bound) - self.step[i])
+        tests = 2
         if seasonal:
-            surprise = max(surprise, self._season(i, value, ts_ms, relative))
+            surprise = max(surprise, self._season(i, value, ts_ms, relative, side))
+            tests = 3
         self.last[i] = value
         self.n[i] = n + 1
-        return surprise
+        return max(0.0, surprise - math.log10(tests))  # Bonferroni: the largest of `tests` tail probabilities
 
-    def _season(self, i: int, value: float, ts_ms: int, relative: float) -> float:
+    def _season(self, i: int, value: float, ts_ms: int, relative: float, side: int) -> float:
         sensors = len(self.n)
         if self.profile is None or self.seen is None:
             self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
@@ -96,7 +105,12 @@ class Predictors:
         count = self.season_n[i] = self.season_n[i] + 1
         self.season_mad[i] += max(RATE, 1.0 / count) * (min(abs(miss), bound) - self.season_mad[i])
         profile[slot] += SEASON_RATE * max(-bound, min(bound, miss))
-        return 0.0 if young else gaussian_surprise(miss / scale)
+        return 0.0 if young or miss * side < 0 else gaussian_surprise(miss / scale)
+
+    def relevel(self) -> None:
+        """After a repair: predict from the repaired device's own readings again (its level and typical
+        misses are re-learned within YOUNG readings); the time-of-day profile, its usage, is kept."""
+        self.n = _zeros(len(self.n))
 
     def state(self) -> list[bytes | None]:
         arrays = [getattr(self, name).tobytes() for name in FIELDS]
