@@ -28,6 +28,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from schemas.scores import ALERT_THRESHOLD
 from schemas.units import LIMITS, SENSORS
 from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
@@ -50,7 +51,6 @@ FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
 STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
 SUPERVISED_SHARE = 0.5
 TRUSTED_EPISODES = 20  # labelled failures/verdicts before the supervised half gets its full share
-ALERT_THRESHOLD = 0.7  # the operating threshold: score >= 0.7 = rarer than 1e-7 for this device
 HABIT_FROM = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerted habituates
 EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
 HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
