@@ -91,7 +91,7 @@ def static_band(engine: Engine) -> list[float]:
 
 
 def best_threshold(engines: Sequence[Engine], scores: Sequence[Sequence[float]]) -> tuple[float, Outcome]:
-    """The threshold maximising hits minus early alarms (ties: the earlier median lead... the higher θ)."""
+    """The threshold maximising hits minus early alarms (an oracle; on ties the lowest, earliest-alerting θ)."""
     candidates = sorted({round(s, 3) for series in scores for s in series})
     best: tuple[float, Outcome] | None = None
     for threshold in candidates:
