@@ -34,7 +34,7 @@ from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
 from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
-from streams.model.features import SCALE_FLOOR, STILL_FREEZE, SensorBaseline
+from streams.model.features import RESIDUAL_OUTLIER_SHARE, SCALE_FLOOR, STILL_FREEZE, SensorBaseline
 from streams.model.predictor import BIN_MS, Predictors
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
@@ -168,7 +168,11 @@ class DeviceModel:
         self.baselines = {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
         has_thermal = "z:thermal_residual" in self.names
         self.thermal = ThermalFit() if has_thermal else None
-        self.residual = SensorBaseline(floor=SCALE_FLOOR["temperature_c"]) if has_thermal else None
+        self.residual = (
+            SensorBaseline(floor=SCALE_FLOOR["temperature_c"], outlier_share=RESIDUAL_OUTLIER_SHARE)
+            if has_thermal
+            else None
+        )
         self.alpha = ALPHA
         self.warmup = warmup
         self.n = 0  # readings since the model started or was re-levelled (warm-up counts these)

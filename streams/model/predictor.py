@@ -5,8 +5,13 @@ mean absolute deviation, Huber-clipped, learned at `RATE` like any other reading
 baseline's scale, outliers here widen it as usual, so an erratic series is not surprising forever):
 - level: the EW level (a spike, a level shift, a changed variance);
 - step: the previous reading (a jump of the series itself, even when it is noisy around a trend);
-- season: the same time of day on earlier days (a changed daily pattern), once a time-of-day bin has
-  been seen on `SEASON_DAYS` days. Only for cadences that put a reading in every bin.
+- season: the same time of day on earlier days, once a time-of-day bin has been seen on `SEASON_DAYS`
+  days. Only for cadences that put a reading in every bin.
+
+The surprise is the larger of the level and step surprises (Bonferroni-corrected). Once the seasonal
+prediction is known: if it is this sensor's best prediction (the smallest typical miss), its miss alone
+is the surprise (a daily jump it predicts is no anomaly, a missing one is); otherwise the reading is
+only as surprising as the less surprised of the two views.
 
 One `Predictors` holds every sensor of a device as flat arrays (no object per sensor), so a device's
 state stays a few hundred bytes plus, once it runs on a daily cadence, the float32 profile.
@@ -29,6 +34,7 @@ DAY_MS = 86_400_000
 BIN_MS = DAY_MS // SEASON_BINS
 YOUNG = 10  # readings before a scale is trusted (no clipping, no surprise)
 GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
+_LOG10_2 = math.log10(2.0)
 FIELDS = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
 
 
@@ -49,8 +55,7 @@ class Predictors:
         self.seen: array | None = None
 
     def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0) -> float:
-        """The largest of sensor i's prediction surprises for this reading (corrected for taking the largest),
-        then learn it. `side`:
+        """Sensor i's prediction surprise for this reading (see the module's notes), then learn it. `side`:
         +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both."""
         n = self.n[i]
         if n == 0:
@@ -64,25 +69,31 @@ class Predictors:
         miss, jump = value - level, value - self.last[i]
         surprise = 0.0
         if n > YOUNG:
-            surprise = max(
-                gaussian_surprise(miss / scale) if miss * side >= 0 else 0.0,
-                gaussian_surprise(jump / step_scale) if jump * side >= 0 else 0.0,
-            )
+            surprise = (
+                max(
+                    gaussian_surprise(miss / scale) if miss * side >= 0 else 0.0,
+                    gaussian_surprise(jump / step_scale) if jump * side >= 0 else 0.0,
+                )
+                - _LOG10_2
+            )  # Bonferroni: the larger of two tail probabilities
         rate = max(RATE, 1.0 / (n + 1))
         bound = HUBER_K * scale if n > YOUNG else math.inf
         self.level[i] = level + rate * max(-bound, min(bound, miss))
         self.spread[i] += rate * (min(abs(miss), bound) - self.spread[i])
         step_bound = HUBER_K * step_scale if n > YOUNG else math.inf
         self.step[i] += rate * (min(abs(jump), step_bound) - self.step[i])
-        tests = 2
         if seasonal:
-            surprise = max(surprise, self._season(i, value, ts_ms, relative, side))
-            tests = 3
+            season = self._season(i, value, ts_ms, relative, side)
+            if season is not None:
+                # When the time of day predicts this sensor best, its miss is the surprise; otherwise a
+                # reading is only as surprising as the less surprised of the two views.
+                best = self.season_mad[i] < min(self.spread[i], self.step[i])
+                surprise = season if best else min(surprise, season)
         self.last[i] = value
         self.n[i] = n + 1
-        return max(0.0, surprise - math.log10(tests))  # Bonferroni: the largest of `tests` tail probabilities
+        return max(0.0, surprise)
 
-    def _season(self, i: int, value: float, ts_ms: int, relative: float, side: int) -> float:
+    def _season(self, i: int, value: float, ts_ms: int, relative: float, side: int) -> float | None:
         sensors = len(self.n)
         if self.profile is None or self.seen is None:
             self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
@@ -95,9 +106,9 @@ class Predictors:
         if tag != day_tag:
             days = min(SEASON_DAYS, days + 1)
             self.seen[slot] = 4 * day_tag + days
-        if days < SEASON_DAYS:  # still learning this bin
+        if days < SEASON_DAYS:  # still learning this bin: no prediction yet
             profile[slot] += SEASON_RATE * (value - profile[slot]) if days > 1 else value - profile[slot]
-            return 0.0
+            return None
         young = self.season_n[i] < SEASON_YOUNG
         scale = max(GAUSS_SCALE * self.season_mad[i], relative)
         miss = value - profile[slot]
@@ -105,7 +116,9 @@ class Predictors:
         count = self.season_n[i] = self.season_n[i] + 1
         self.season_mad[i] += max(RATE, 1.0 / count) * (min(abs(miss), bound) - self.season_mad[i])
         profile[slot] += SEASON_RATE * max(-bound, min(bound, miss))
-        return 0.0 if young or miss * side < 0 else gaussian_surprise(miss / scale)
+        if young:
+            return None
+        return 0.0 if miss * side < 0 else gaussian_surprise(miss / scale)
 
     def relevel(self) -> None:
         """After a repair: predict from the repaired device's own readings again (its level and typical
