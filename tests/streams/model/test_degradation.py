@@ -39,14 +39,17 @@ def test_a_slow_monotone_drift_is_caught_and_never_learned_as_normal() -> None:
     model, rng = DeviceModel("turbine", SENSORS), random.Random(1)
     run(model, rng, 0, 200)  # healthy early life
     # Wear of 0.005 noise scales per reading: 1 scale after 200 readings, far below any single-reading test.
-    drifting = run(model, rng, 200, 1_500, wear_per_reading=0.005)
+    drifting, levels = [], []
+    for k in range(1_500):
+        drifting.append(model.update((200 + k) * CYCLE, reading(rng, 0.005 * k)))
+        levels.append(model.degradation.level)
     first = next((k for k, a in enumerate(drifting) if a.score >= ALERT_THRESHOLD), None)
     assert first is not None and first < 800, first
     assert drifting[first].reasons and drifting[first].reasons[0].sensor in {"a", "b", "c"}
-    at_alert = model.degradation.level
-    assert model.degradation.level >= at_alert and drifting[-1].reasons[0].sensor in {"a", "b", "c"}
-    # Hundreds of readings later the device is further off its healthy self, not re-baselined onto the wear.
-    assert model.degradation.level > 2 * HABIT_FROM
+    # Hundreds of readings later the device is further off its healthy self than when it alerted, not
+    # re-baselined onto the wear, and the reasons still name a worn sensor.
+    assert min(levels[first + 300 :]) > levels[first] > HABIT_FROM
+    assert drifting[-1].reasons[0].sensor in {"a", "b", "c"}
     assert sum(a.score >= ALERT_THRESHOLD for a in drifting) < 10  # it alerted as it got worse, not per reading
 
 
