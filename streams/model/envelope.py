@@ -72,7 +72,7 @@ def dump(model: DeviceModel) -> bytes:
         "labels": [sup.positives, sup.negatives, sup.episodes],
         "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
-        "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
+        "drift": model.drift.state(),
         "degradation": _degradation_state(model),
         "predictors": model.predictors.state(),
     }
@@ -157,8 +157,6 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.buffer.ts = list(ts)
     model.buffer.vectors = [array("f", bytes(v)) for v in vectors]
     model.buffer.labelled = list(labelled)
-    # Page-Hinkley's running sums restart: a few dozen readings of drift blindness after a move,
-    # in exchange for not persisting River's internals.
-    model.drift.since_last, model.drift.boost_left, model.drift.events = state["drift"]
+    model.drift.restore(state["drift"])  # Page-Hinkley's sums too: a round trip changes nothing
     _restore_degradation(model, state["degradation"])
     model.predictors.restore(state["predictors"])
