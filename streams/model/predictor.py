@@ -35,20 +35,20 @@ BIN_MS = DAY_MS // SEASON_BINS
 YOUNG = 10  # readings before a scale is trusted (no clipping, no surprise)
 GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
 _LOG10_2 = math.log10(2.0)
+# Per sensor, these numbers in one flat array (one array object per device, not one per field).
 FIELDS = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
-
-
-def _zeros(count: int) -> array:
-    return array("d", bytes(8 * count))
+N, LEVEL, LAST, SPREAD, STEP, SEASON_MAD, SEASON_N = range(len(FIELDS))
+STRIDE = len(FIELDS)
 
 
 class Predictors:
-    __slots__ = ("last", "level", "n", "profile", "season_mad", "season_n", "seen", "spread", "step")
+    __slots__ = ("profile", "seen", "sensors", "stats")
 
     def __init__(self, sensors: int) -> None:
-        self.n, self.level, self.last = _zeros(sensors), _zeros(sensors), _zeros(sensors)
-        self.spread, self.step = _zeros(sensors), _zeros(sensors)  # mean absolute misses: level, step
-        self.season_mad, self.season_n = _zeros(sensors), _zeros(sensors)  # and the seasonal one
+        self.sensors = sensors
+        # n, the EW level, the last reading, the mean absolute misses of the level, step and seasonal
+        # predictions, and the seasonal misses counted, for each sensor in turn.
+        self.stats = array("d", bytes(8 * STRIDE * sensors))
         # Per sensor and time-of-day bin: the level there, and the days seen with the last day's tag; allocated
         # when a daily cadence first needs them.
         self.profile: array | None = None
@@ -57,16 +57,17 @@ class Predictors:
     def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0) -> float:
         """Sensor i's prediction surprise for this reading (see the module's notes), then learn it. `side`:
         +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both."""
-        n = self.n[i]
+        stats, at = self.stats, STRIDE * i
+        n = stats[at + N]
         if n == 0:
-            self.level[i] = self.last[i] = value
-            self.n[i] = 1
+            stats[at + LEVEL] = stats[at + LAST] = value
+            stats[at + N] = 1
             return 0.0
-        level = self.level[i]
+        level, spread, step = stats[at + LEVEL], stats[at + SPREAD], stats[at + STEP]
         relative = max(floor, 1e-4 * abs(level), 1e-9)
-        scale = max(GAUSS_SCALE * self.spread[i], relative)
-        step_scale = max(GAUSS_SCALE * self.step[i], relative)
-        miss, jump = value - level, value - self.last[i]
+        scale = max(GAUSS_SCALE * spread, relative)
+        step_scale = max(GAUSS_SCALE * step, relative)
+        miss, jump = value - level, value - stats[at + LAST]
         surprise = 0.0
         if n > YOUNG:
             # The surprise is monotone in |z|: one tail evaluation, of the larger z (this is the hot path).
@@ -75,23 +76,23 @@ class Predictors:
             surprise = gaussian_surprise(max(level_z, step_z)) - _LOG10_2  # Bonferroni: the larger of two tails
         rate = max(RATE, 1.0 / (n + 1))
         bound = HUBER_K * scale if n > YOUNG else math.inf
-        self.level[i] = level + rate * max(-bound, min(bound, miss))
-        self.spread[i] += rate * (min(abs(miss), bound) - self.spread[i])
+        stats[at + LEVEL] = level + rate * max(-bound, min(bound, miss))
+        spread = stats[at + SPREAD] = spread + rate * (min(abs(miss), bound) - spread)
         step_bound = HUBER_K * step_scale if n > YOUNG else math.inf
-        self.step[i] += rate * (min(abs(jump), step_bound) - self.step[i])
+        step = stats[at + STEP] = step + rate * (min(abs(jump), step_bound) - step)
         if seasonal:
             season = self._season(i, value, ts_ms, relative, side)
             if season is not None:
                 # When the time of day predicts this sensor best, its miss is the surprise; otherwise a
                 # reading is only as surprising as the less surprised of the two views.
-                best = self.season_mad[i] < min(self.spread[i], self.step[i])
+                best = stats[at + SEASON_MAD] < min(spread, step)
                 surprise = season if best else min(surprise, season)
-        self.last[i] = value
-        self.n[i] = n + 1
+        stats[at + LAST] = value
+        stats[at + N] = n + 1
         return max(0.0, surprise)
 
     def _season(self, i: int, value: float, ts_ms: int, relative: float, side: int) -> float | None:
-        sensors = len(self.n)
+        sensors, stats, at = self.sensors, self.stats, STRIDE * i
         if self.profile is None or self.seen is None:
             self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
             self.seen = array("B", bytes(SEASON_BINS * sensors))
@@ -106,12 +107,13 @@ class Predictors:
         if days < SEASON_DAYS:  # still learning this bin: no prediction yet
             profile[slot] += SEASON_RATE * (value - profile[slot]) if days > 1 else value - profile[slot]
             return None
-        young = self.season_n[i] < SEASON_YOUNG
-        scale = max(GAUSS_SCALE * self.season_mad[i], relative)
+        young = stats[at + SEASON_N] < SEASON_YOUNG
+        mad = stats[at + SEASON_MAD]
+        scale = max(GAUSS_SCALE * mad, relative)
         miss = value - profile[slot]
         bound = math.inf if young else HUBER_K * scale
-        count = self.season_n[i] = self.season_n[i] + 1
-        self.season_mad[i] += max(RATE, 1.0 / count) * (min(abs(miss), bound) - self.season_mad[i])
+        count = stats[at + SEASON_N] = stats[at + SEASON_N] + 1
+        stats[at + SEASON_MAD] = mad + max(RATE, 1.0 / count) * (min(abs(miss), bound) - mad)
         profile[slot] += SEASON_RATE * max(-bound, min(bound, miss))
         if young:
             return None
@@ -120,20 +122,18 @@ class Predictors:
     def relevel(self) -> None:
         """After a repair: predict from the repaired device's own readings again (its level and typical
         misses are re-learned within YOUNG readings); the time-of-day profile, its usage, is kept."""
-        self.n = _zeros(len(self.n))
+        for i in range(self.sensors):
+            self.stats[STRIDE * i + N] = 0.0
 
     def state(self) -> list[bytes | None]:
-        arrays = [getattr(self, name).tobytes() for name in FIELDS]
         if self.profile is None or self.seen is None:
-            return [*arrays, None, None]
-        return [*arrays, self.profile.tobytes(), self.seen.tobytes()]
+            return [self.stats.tobytes(), None, None]
+        return [self.stats.tobytes(), self.profile.tobytes(), self.seen.tobytes()]
 
     def restore(self, state: list[bytes | None]) -> None:
-        *arrays, profile, seen = state
-        sensors = len(self.n)
-        if len(arrays) != len(FIELDS) or any(raw is None or len(raw) != 8 * sensors for raw in arrays):
+        stats, profile, seen = state
+        if stats is None or len(stats) != 8 * STRIDE * self.sensors:
             raise ValueError("predictor state does not fit the model's sensors")
-        for name, raw in zip(FIELDS, arrays, strict=True):
-            setattr(self, name, array("d", bytes(raw or b"")))
+        self.stats = array("d", bytes(stats))
         if profile is not None and seen is not None:
             self.profile, self.seen = array("f", bytes(profile)), array("B", bytes(seen))
