@@ -1,5 +1,6 @@
 """Scoring cost per reading, envelope dump/load cost and memory per device: the River device model beside
-the baseline rule.
+the baseline rule, and the worker's path (a batch of devices, each opened from its envelope bytes,
+scored through ModelService and closed back to bytes).
 
 Run: .venv/bin/python bench/model_bench.py  (bounded: ~20k readings, a few seconds)
 """
@@ -16,9 +17,11 @@ from schemas import Reading
 from streams import baseline
 from streams.model import envelope
 from streams.model.detector import DeviceModel
+from streams.model.service import ModelService
 
 READINGS = 20_000
 DEVICES = 20
+BATCH_DEVICES, BATCH_READINGS, BATCHES = 200, 5, 20  # a worker batch: 200 devices, 5 readings each
 
 
 def stream() -> list[Reading]:
@@ -61,6 +64,29 @@ def _per_call_us(call: Callable[[], object], calls: int = 2_000) -> float:
     return (time.perf_counter() - started) / calls * 1e6
 
 
+def worker_batches() -> float:
+    """µs per reading, amortised, through ModelService: every batch opens each device from its bytes
+    (decoded afresh, as after a rebalance: the worker's cache of decoded models only makes it cheaper),
+    scores its readings and closes it to bytes."""
+    rng = random.Random(3)
+    service, stored = ModelService(), {}
+    devices = [f"batch-{d}" for d in range(BATCH_DEVICES)]
+    total, started = 0, 0.0
+    for b in range(BATCHES):
+        if b == 2:  # the first batches start devices cold; time the steady state
+            started, total = time.perf_counter(), 0
+        for device in devices:
+            model = service.open("pc", stored.get(device))
+            for k in range(BATCH_READINGS):
+                seq = b * BATCH_READINGS + k
+                ts, values = _healthy(range(seq, seq + 1), rng)[0]
+                reading = Reading(device_id=device, device_type="pc", ts=ts, seq=seq, **values)
+                service.score(model, reading, now_ms=0)
+                total += 1
+            stored[device] = service.close(model)
+    return (time.perf_counter() - started) / total * 1e6
+
+
 def main() -> None:
     readings = stream()
     started = time.perf_counter()
@@ -100,10 +126,15 @@ def main() -> None:
     for ts, values in more:
         one.update(ts, values)
     labelled_us = (time.perf_counter() - started) / len(more) * 1e6
+    batch_us = worker_batches()
     print(f"readings scored                 {len(readings):>8} ({DEVICES} devices)")
     print(f"baseline rule      µs/reading   {base_us:8.1f}")
     print(f"river device model µs/reading   {model_us:8.1f}   ({model_us / base_us:.1f}x the baseline)")
     print(f"labelled device    µs/reading   {labelled_us:8.1f}   (supervised half ready)")
+    print(
+        f"worker batch       µs/reading   {batch_us:8.1f}   ({BATCH_DEVICES} devices x {BATCH_READINGS} readings, "
+        "envelope load + score + dump, amortised)"
+    )
     print(f"envelope dump      µs/device    {dump_us:8.1f}")
     print(f"envelope load      µs/device    {load_us:8.1f}")
     print(f"model envelope bytes/device     {len(data):8d}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from grafana import metrics as m
+from schemas.scores import ALERT_THRESHOLD
 
 DATASOURCE_UID = "fleetpulse-prometheus"  # pinned: dashboards and Grafana rules reference it
 DEVICE_DASHBOARD_UID = "fleetpulse-device"
@@ -85,7 +86,7 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             "fp-device-score-high",
             _score_with_top_reason(),
             ">",
-            0.8,
+            ALERT_THRESHOLD,
             600,
             "critical",
             '{{ $labels.device_id }} failure score {{ printf "%.2f" $value }}'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
@@ -10,6 +10,9 @@ from msgspec import Meta
 from schemas.readings import MAX_INT64, DeviceId, EpochMillis
 
 Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
+# The one operating threshold: the failure model alerts at it, Grafana's and Prometheus' device alerts fire
+# above it, and every evaluation reports at it. Scores are continuous, so > and >= mean the same here.
+ALERT_THRESHOLD: Final = 0.7
 
 
 class Reason(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,13 +21,16 @@ from producers.fleet import HEALTHY, Fleet
 from schemas import DEVICE_TYPES, FailureLabel
 from schemas.units import LIMITS
 from streams.evaluation import sim_metrics
+from streams.evaluation.harness import ServiceFleet
 from streams.evaluation.sim_metrics import Failure, ModeMetrics
-from streams.model.detector import ALERT_THRESHOLD, DeviceModel
+from streams.model.detector import ALERT_THRESHOLD
 
 CADENCE_MS = 5_000
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, any fixed instant keeps reruns identical
 OPERATING_THRESHOLD = ALERT_THRESHOLD  # the model's; chosen on TUNING_SEED runs, reported on EVAL_SEED
 TUNING_SEED, EVAL_SEED = 1, 2
+BATCH_ROUNDS = 12  # a minute of readings per batch: every model goes through its envelope once a minute
+PRIOR_ROUNDS = 720  # fleet priors aggregated and set once an hour of event time
 
 
 @dataclass(frozen=True)
@@ -49,24 +52,30 @@ class Scorer(Protocol):
     def label(self, event: FailureLabel) -> None:
         """A delayed ground-truth label."""
 
+    def tick(self, round_index: int) -> None:
+        """The end of one round of the fleet's readings."""
+
 
 class ModelScorer:
-    """One `DeviceModel` per device, as the worker keeps them; warming-up rows score what the model says
-    (only physical evidence can raise them)."""
+    """The failure model through the production path (`ServiceFleet`): each device's model is stored as
+    envelope bytes and round-tripped every `BATCH_ROUNDS` rounds, labels go through `ModelService.learn`,
+    and fleet priors are aggregated and set every `PRIOR_ROUNDS`. Warming-up rows score what the model
+    says (only physical evidence can raise them)."""
 
     def __init__(self) -> None:
-        self.models: dict[str, DeviceModel] = {}
+        self.fleet = ServiceFleet()
 
     def score(self, device: str, device_type: str, ts: int, values: dict[str, float], throttled: int | None) -> float:
-        model = self.models.get(device)
-        if model is None:
-            model = self.models[device] = DeviceModel(device_type)
-        return model.update(ts, values, throttled).score
+        return self.fleet.score(device, device_type, ts, dict(values), throttled).score
 
     def label(self, event: FailureLabel) -> None:
-        model = self.models.get(event.device_id)
-        if model is not None:
-            model.learn_failure(event.failure_ts, event.onset_ts)
+        self.fleet.learn(event.device_id, event)
+
+    def tick(self, round_index: int) -> None:
+        if round_index % PRIOR_ROUNDS == PRIOR_ROUNDS - 1:
+            self.fleet.publish_priors()
+        elif round_index % BATCH_ROUNDS == BATCH_ROUNDS - 1:
+            self.fleet.end_batch()
 
 
 class LimitsScorer:
@@ -81,6 +90,9 @@ class LimitsScorer:
         return best
 
     def label(self, event: FailureLabel) -> None:
+        pass
+
+    def tick(self, round_index: int) -> None:
         pass
 
 
@@ -129,6 +141,7 @@ def replay(mode: str, scorer: Scorer, plan: Plan, seed: int) -> Replay:
                     Failure(event.device_id, event.mode, event.onset_ts, event.failure_ts, event.detectable)
                 )
                 scorer.label(event)
+        scorer.tick(r)
     for device in range(fleet.size):
         if fleet.phase[device] != HEALTHY:  # failing (or failed, label already out) at the end
             labelled = any(

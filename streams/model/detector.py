@@ -1,17 +1,24 @@
-"""One device's model: its own normal (unsupervised) + what failures looked like (supervised).
+"""One device's model: two unsupervised channels, physical evidence, and what failures looked like.
 
 `DeviceModel.update(ts, values)` is prequential: it scores the reading against what the model knew
-before it, then learns from it. The score is `to_score(L)` with L the calibrated surprise (see
-calibration.py) plus physical evidence that needs no learned baseline (headroom to the critical limit,
-under-voltage/throttle flags); once the supervised model has seen enough labels, its probability of
-"fails within H" is blended in.
+before it, then learns from it. The score is `to_score(L)` (calibration.py: the same monotone map for
+every device, never exactly 1) of the larger of two channels' surprise, plus physical evidence that
+needs no learned baseline (headroom to the critical limit, under-voltage/throttle flags); once the
+supervised model has seen enough labels, its probability of "fails within H" is blended in.
 
-Per sensor two tests feed L: the reading's own z, and the recent mean of z in units of its healthy
-spread (a small shift held for minutes is as telling as one huge reading). The score alerts on change:
-alert-level surprise the device has already shown is discounted (habituation, half-life 240 readings)
-and, after an alert, the level is learned 10x faster for a while, so a persisting new level makes one
-alert, not one per reading, while getting clearly worse alerts again. A failure label re-levels the
-device (the repaired device's normal is re-learned, its noise scales kept).
+- Anomaly channel (change): per sensor, the reading's z against the device's robust baseline, the
+  recent mean of z in units of its healthy spread, three short-memory predictions (predictor.py: level,
+  previous reading, time of day), stillness and the thermal residual; the largest, Bonferroni-corrected,
+  is re-calibrated against the device's own history. It alerts on change: alert-level surprise the
+  device has already shown is discounted (half-life 240 readings) and after an alert the level is
+  learned 10x faster for a while, so a persisting new level makes one alert, not one per reading.
+- Degradation channel (wear): per tracked sensor, the distance from a reference fixed on the device's
+  healthy early life (degradation.py). Time never moves that reference, so a slow degradation, which
+  the anomaly channel learns as the new normal, keeps counting here; it alerts again only when the
+  evidence has doubled.
+
+A failure label re-levels the device: the repaired device's normal is re-learned (its noise scales
+kept) and its degradation reference is fixed afresh.
 """
 
 from __future__ import annotations
@@ -21,14 +28,17 @@ from array import array
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from schemas.scores import ALERT_THRESHOLD
 from schemas.units import LIMITS, SENSORS
 from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
+from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
-from streams.model.features import SCALE_FLOOR, STILL_FREEZE, SensorBaseline
+from streams.model.features import RESIDUAL_OUTLIER_SHARE, SCALE_FLOOR, STILL_FREEZE, SensorBaseline
+from streams.model.predictor import BIN_MS, Predictors
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 MODEL_NAME = f"river-device-v{MODEL_VERSION}"
 ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP = 60  # readings before a cold device's baseline may alert
@@ -38,7 +48,6 @@ FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
 STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
 SUPERVISED_SHARE = 0.5
 TRUSTED_EPISODES = 20  # labelled failures/verdicts before the supervised half gets its full share
-ALERT_THRESHOLD = 0.7  # the operating threshold: score >= 0.7 = rarer than 1e-7 for this device
 HABIT_FROM = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerted habituates
 EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
 HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
@@ -49,9 +58,21 @@ DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a re
 # precursor of any failure (a stuck thermometer is caught by stillness). Counting its cold side only
 # doubled that test's false alarms (low-load spells on seed 1).
 HOT_ONLY = frozenset({"temperature_c"})
+# The way each product sensor moves when its device fails (hotter, more load and power, a sagging supply, a
+# slowing fan, a throttled clock). Short-memory predictions count misses that way only: the other way is
+# the device being asked for less (a phone going idle), which no one needs to be woken for. Sensors the
+# product does not know count both ways.
+FAILURE_SIDE = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage_v": -1, "fan_cfm": -1, "clock_ghz": -1}
 THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
 CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, the last 4 hours
+# Product sensors whose healthy level is a property of the device, not of its workload, so a lasting move
+# away from the device's early life is wear (a fan losing airflow, a supply sagging). Load, power, clock
+# and temperature follow what the device is asked to do; their faults show as change (the anomaly
+# channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
+# generic metric's) are all tracked: nothing says their level may wander.
+WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
+TREND_RATE = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
 @dataclass(slots=True)
@@ -116,6 +137,8 @@ class DeviceModel:
         "buffer",
         "cadence_ms",
         "checkpoints",
+        "deg_slope",
+        "degradation",
         "device_type",
         "drift",
         "habituation",
@@ -123,6 +146,7 @@ class DeviceModel:
         "n",
         "names",
         "plan",
+        "predictors",
         "residual",
         "seen",
         "supervised",
@@ -141,7 +165,11 @@ class DeviceModel:
         self.baselines = {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
         has_thermal = "z:thermal_residual" in self.names
         self.thermal = ThermalFit() if has_thermal else None
-        self.residual = SensorBaseline(floor=SCALE_FLOOR["temperature_c"]) if has_thermal else None
+        self.residual = (
+            SensorBaseline(floor=SCALE_FLOOR["temperature_c"], outlier_share=RESIDUAL_OUTLIER_SHARE)
+            if has_thermal
+            else None
+        )
         self.alpha = ALPHA
         self.warmup = warmup
         self.n = 0  # readings since the model started or was re-levelled (warm-up counts these)
@@ -156,6 +184,9 @@ class DeviceModel:
         self.buffer = LabelBuffer(len(self.names))
         self.drift = DriftWatch()
         self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
+        self.predictors = Predictors(len(sensors))
+        self.degradation = Degradation(len(self.plan.tracked))
+        self.deg_slope = 0.0  # EW d(degradation surprise)/dt per second, for the time to the alert level
 
     @property
     def schema_hash(self) -> str:
@@ -176,12 +207,19 @@ class DeviceModel:
         abs_z: list[float] = []
         eta_minutes: list[float] = []
         prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
-        for (sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline in zip(
-            plan.sensors, self.baselines.values(), strict=True
+        seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
+        predictors = self.predictors
+        for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline) in enumerate(
+            zip(plan.sensors, self.baselines.values(), strict=True)
         ):
             value = values.get(sensor)
             if value is None:
                 continue
+            predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0))
+            statistical.append(predicted)
+            if predicted >= 1.0:
+                detail = f"{sensor}={value:g} is not what its recent readings predict"
+                explanations.append(Explanation(sensor, value, predicted, detail))
             scale = stillness = None  # learning recomputes them when the baseline is new
             if baseline.n > 0:
                 z_key, slope_key, still_key, shift_key = keys
@@ -255,7 +293,8 @@ class DeviceModel:
             if not self.accept_left:  # where the levels were when this alert began
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
-        surprise_total = max(0.0, fresh) + physical
+        worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
+        surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
         # The feature vector is only needed by a ready supervised half or a due label-buffer entry.
@@ -273,6 +312,38 @@ class DeviceModel:
         explanations.sort(key=lambda e: e.surprise, reverse=True)
         eta = min(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
+
+    def _degradation(
+        self,
+        ts_ms: int,
+        values: dict[str, float | None],
+        explanations: list[Explanation],
+        eta_minutes: list[float],
+        warming: bool,
+    ) -> float:
+        """The degradation channel's fresh surprise (what it has not alerted on yet); adds its reason and,
+        while its surprise is rising toward the alert level, the time until it gets there."""
+        tracked = self.plan.tracked
+        if not tracked:
+            return 0.0
+        degradation = self.degradation
+        before = degradation.level
+        surprise, worst, counted = degradation.update([values.get(s) for s in tracked], self.plan.tracked_floors)
+        if counted == 0 or warming:
+            return 0.0
+        dt_s = (ts_ms - self.last_ts) / 1000 if self.last_ts and ts_ms > self.last_ts else 0.0
+        if dt_s > 0:
+            self.deg_slope += TREND_RATE * ((surprise - before) / dt_s - self.deg_slope)
+        if surprise >= 1.0:
+            sensor = tracked[worst]
+            detail = (
+                f"{sensor} has drifted {degradation.ewz[worst]:+.1f} healthy spreads from its early-life "
+                f"{degradation.mean[worst]:.4g} ({counted} sensors tracked)"
+            )
+            explanations.append(Explanation(sensor, values.get(sensor) or 0.0, surprise, detail))
+        if surprise < HABIT_FROM and self.deg_slope > 0:
+            eta_minutes.append((HABIT_FROM - surprise) / self.deg_slope / 60)
+        return degradation.fresh(surprise, HABIT_FROM)
 
     def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
         load, temperature = values.get("load_pct"), values.get("temperature_c")
@@ -395,6 +466,9 @@ class DeviceModel:
             self.residual.relevel(RELEVEL_PSEUDO_N)
         if self.thermal is not None:
             self.thermal.relevel()
+        self.degradation.reset()
+        self.predictors.relevel()
+        self.deg_slope = 0.0
         self.n, self.warmup = 0, PRIOR_WARMUP
         self.drift = DriftWatch()
         telemetry.relevels.labels(self.device_type or "unknown").inc()
@@ -424,6 +498,8 @@ class _SensorPlan(NamedTuple):
 class _Plan(NamedTuple):
     sensors: tuple[_SensorPlan, ...]  # in the baselines' order
     zero_row: dict[str, float]  # every feature name -> 0.0, in order; copied per reading, never changed
+    tracked: tuple[str, ...]  # the sensors whose degradation from early life is tracked, in order
+    tracked_floors: list[float]  # their smallest scales
 
 
 _PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
@@ -446,7 +522,9 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
             )
             for s in sensors
         )
-        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0))
+        tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
+        floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
+        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0), tracked, floors)
     return plan
 
 

@@ -44,5 +44,30 @@ class DriftWatch:
         self.events += 1
         return True
 
+    def state(self) -> list[float]:
+        """The watch and its Page-Hinkley test as plain numbers. River's private fields: the envelope is
+        refused on any other River version, so they are only ever read back by the River that wrote them."""
+        ph = self.detector
+        return [
+            self.since_last,
+            self.boost_left,
+            self.events,
+            ph._x_mean.n,
+            ph._x_mean._mean,
+            ph._sum_increase,
+            ph._sum_decrease,
+            ph._min_increase,
+            ph._max_decrease,
+            float(ph._drift_detected),  # a detection resets the test on its next update
+        ]
+
+    def restore(self, state: list[float]) -> None:
+        ph = self.detector
+        since_last, boost_left, events, n, mean, *sums, detected = state
+        self.since_last, self.boost_left, self.events = int(since_last), int(boost_left), int(events)
+        ph._x_mean.n, ph._x_mean._mean = n, mean
+        ph._sum_increase, ph._sum_decrease, ph._min_increase, ph._max_decrease = sums
+        ph._drift_detected = bool(detected)
+
     def alpha_factor(self) -> float:
         return BOOST_FACTOR if self.boost_left else 1.0

@@ -72,7 +72,9 @@ def dump(model: DeviceModel) -> bytes:
         "labels": [sup.positives, sup.negatives, sup.episodes],
         "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
-        "drift": [model.drift.since_last, model.drift.boost_left, model.drift.events],
+        "drift": model.drift.state(),
+        "degradation": _degradation_state(model),
+        "predictors": model.predictors.state(),
     }
     envelope = Envelope(
         ENVELOPE_FORMAT,
@@ -84,6 +86,22 @@ def dump(model: DeviceModel) -> bytes:
         msgspec.Raw(msgspec.msgpack.encode(state)),
     )
     return msgspec.msgpack.encode(envelope)
+
+
+def _degradation_state(model: DeviceModel) -> list[Any]:
+    d = model.degradation
+    arrays = [d.count, d.mean, d.sq, d.prior_sd, d.ewz]
+    return [[a.tobytes() for a in arrays], d.alerted, d.level, model.deg_slope]
+
+
+def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
+    arrays, alerted, level, slope = state
+    d = model.degradation
+    restored = [array("d", bytes(raw)) for raw in arrays]
+    if len(restored) != 5 or any(len(a) != len(d.mean) for a in restored):
+        raise ValueError("degradation state does not fit the model's tracked sensors")
+    d.count, d.mean, d.sq, d.prior_sd, d.ewz = restored
+    d.alerted, d.level, model.deg_slope = alerted, level, slope
 
 
 def _reject(reason: str) -> None:
@@ -139,6 +157,6 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.buffer.ts = list(ts)
     model.buffer.vectors = [array("f", bytes(v)) for v in vectors]
     model.buffer.labelled = list(labelled)
-    # Page-Hinkley's running sums restart: a few dozen readings of drift blindness after a move,
-    # in exchange for not persisting River's internals.
-    model.drift.since_last, model.drift.boost_left, model.drift.events = state["drift"]
+    model.drift.restore(state["drift"])  # Page-Hinkley's sums too: a round trip changes nothing
+    _restore_degradation(model, state["degradation"])
+    model.predictors.restore(state["predictors"])

@@ -28,7 +28,11 @@ SCALE_FLOOR = {
     "fan_cfm": 0.01,
     "clock_ghz": 0.001,
 }
-OUTLIER_SCALE_SHARE = 0.1
+# Outliers widen a health residual's scale at a tenth of the rate (and only up to the clip): a slow cooling
+# fault must keep looking surprising there instead of inflating the noise estimate until it looks normal.
+# A raw sensor's outliers widen its scale as usual: its slow wear is the degradation channel's (a frozen
+# reference), and a scale that refuses its outliers makes a series with regular bursts alert on every one.
+RESIDUAL_OUTLIER_SHARE = 0.1
 STILL_FREEZE = 2.0  # stillness (log2) above which the noise scale is not learned
 EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
@@ -62,6 +66,7 @@ class SensorBaseline:
     ewz: float = 0.0  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
     ewz_sq: float = EVIDENCE_PRIOR_SQ  # its learned mean square when healthy (slow, Huber-clipped)
     shift_ts: int = 0  # event time the current sustained shift began (0: none)
+    outlier_share: float = 1.0  # the share of the learning rate at which outliers widen the scale
 
     def evidence(self, z: float) -> float:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
@@ -133,9 +138,8 @@ class SensorBaseline:
         # The scale keeps the prior's pseudo-count: a location is learned from a few readings, a scale is not.
         young = 1.0 / (n + prior_n + 1)
         scale_rate = young if young > alpha else alpha
-        # Outliers barely widen the scale (at a tenth of the rate, and only up to the clip): a slow
-        # degradation must keep looking surprising instead of inflating the noise estimate until it
-        # looks normal. Persistent steps are accepted by moving the level (see DeviceModel's accept).
+        # Outliers widen the scale at `outlier_share` of the rate, only up to the clip (RESIDUAL_OUTLIER_SHARE).
+        # Persistent steps are accepted by moving the level (see DeviceModel's accept).
         # A sensor that has stopped moving (stuck) teaches nothing about its noise: without this its
         # scale collapses and the repaired sensor's ordinary noise alerts on every reading.
         if not self.shifted():
@@ -151,7 +155,7 @@ class SensorBaseline:
         elif distance <= bound:
             self.mad += scale_rate * (distance - self.mad)
         else:
-            self.mad += OUTLIER_SCALE_SHARE * scale_rate * (bound - self.mad)
+            self.mad += self.outlier_share * scale_rate * (bound - self.mad)
         last = self.last
         minutes = (ts_ms - self.last_ts) / 60_000
         if minutes > 0:

@@ -43,6 +43,7 @@ class Prior(msgspec.Struct, frozen=True):
     tail: list[float]  # normalised histogram (sums to tail_total)
     tail_total: float
     episodes: float = 0.0  # labelled episodes behind the weights (trust in the supervised half)
+    healthy_sd: dict[str, float] = {}  # median spread of each tracked sensor over its devices' early lives
 
 
 def aggregate(models: Sequence[DeviceModel]) -> Prior:
@@ -83,7 +84,19 @@ def aggregate(models: Sequence[DeviceModel]) -> Prior:
         tail.counts,
         tail.total,
         sum(m.supervised.episodes for m in models),
+        _healthy_sd(models),
     )
+
+
+def _healthy_sd(models: Sequence[DeviceModel]) -> dict[str, float]:
+    """Per tracked sensor, the median of the healthy spreads its devices have fixed (their own reference)."""
+    out = {}
+    for i, sensor in enumerate(models[0].plan.tracked):
+        spreads = [m.degradation.healthy_sd(i) for m in models]
+        known = [sd for sd in spreads if sd > 0]
+        if known:
+            out[sensor] = statistics.median(known)
+    return out
 
 
 def merge_priors(priors: Sequence[Prior]) -> Prior:
@@ -111,8 +124,18 @@ def merge_priors(priors: Sequence[Prior]) -> Prior:
         mad={s: sum(p.mad[s] * w for p, w in zip(priors, by_devices, strict=True)) for s in first.mad},
         step={s: sum(p.step[s] * w for p, w in zip(priors, by_devices, strict=True)) for s in first.step},
         tail=[sum(p.tail[i] for p in priors) for i in range(N_BINS)],
+        healthy_sd=_merged_sd(priors, by_devices),
         tail_total=sum(p.tail_total for p in priors),
     )
+
+
+def _merged_sd(priors: Sequence[Prior], shares: Sequence[float]) -> dict[str, float]:
+    """Device-weighted mean of the priors' healthy spreads, over the priors that know each sensor."""
+    out = {}
+    for sensor in sorted({name for p in priors for name in p.healthy_sd}):
+        pairs = [(p.healthy_sd[sensor], w) for p, w in zip(priors, shares, strict=True) if sensor in p.healthy_sd]
+        out[sensor] = sum(sd * w for sd, w in pairs) / sum(w for _, w in pairs)
+    return out
 
 
 def from_prior(prior: Prior) -> DeviceModel:
@@ -127,6 +150,8 @@ def from_prior(prior: Prior) -> DeviceModel:
     if model.residual is not None and prior.residual_mad:
         model.residual.mad = prior.residual_mad
         model.residual.prior_n = PRIOR_SCALE_PSEUDO_N
+    for i, sensor in enumerate(model.plan.tracked):
+        model.degradation.prior_sd[i] = prior.healthy_sd.get(sensor, 0.0)
     if prior.tail_total > 0:
         shrink = min(1.0, PRIOR_TAIL_MASS / prior.tail_total)
         model.tail = EmpiricalTail([c * shrink for c in prior.tail], prior.tail_total * shrink, 1.0)

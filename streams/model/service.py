@@ -36,12 +36,14 @@ class ModelService:
         if prior.device_type:
             self.priors[prior.device_type] = prior
 
-    def open(self, device_type: str, raw: bytes | None) -> DeviceModel:
+    def open(self, device_type: str, raw: bytes | None, sensors: tuple[str, ...] | None = None) -> DeviceModel:
+        """`sensors`: a device type's own sensor names (a turbofan's, a generic metric's), when they are not
+        the product's; a prior of the type brings its own."""
         model = envelope.load(raw) if raw else None
         if model is not None and model.device_type == device_type:
             return model
         prior = self.priors.get(device_type)
-        return federated.from_prior(prior) if prior is not None else DeviceModel(device_type)
+        return federated.from_prior(prior) if prior is not None else DeviceModel(device_type, sensors)
 
     @staticmethod
     def close(model: DeviceModel) -> bytes:
@@ -54,24 +56,22 @@ class ModelService:
 
     def score(self, model: DeviceModel, reading: Reading, now_ms: int | None = None) -> tuple[Score, Assessment]:
         assessment = self.assess(model, reading)
-        reasons = [
-            Reason(sensor=r.sensor, value=r.value, contribution=round(to_score(r.surprise), 4), detail=r.detail)
-            for r in assessment.reasons
-        ]
-        score = Score(
-            device_id=reading.device_id,
-            ts=reading.ts,
-            seq=reading.seq,
-            score=min(1.0, max(0.0, assessment.score)),
-            model=MODEL_NAME,
-            reasons=reasons,
-            scored_at=now_ms if now_ms is not None else int(time.time() * 1000),
-            warming_up=assessment.warming_up,
-            time_to_limit_s=max(0.0, eta) if (eta := assessment.time_to_limit_s) is not None else None,
-            drift=assessment.drift or None,  # omitted unless it happened: scores stay small
-        )
-        _READING_UPDATES.inc()
-        return score, assessment
+        return _score_record(reading.device_id, reading.ts, reading.seq, assessment, now_ms), assessment
+
+    @staticmethod
+    def score_values(
+        model: DeviceModel,
+        device_id: str,
+        ts: int,
+        seq: int,
+        values: dict[str, float | None],
+        throttled: int | None = None,
+        now_ms: int | None = None,
+    ) -> tuple[Score, Assessment]:
+        """A reading as sensor values by the model's own names (also sensors beyond the product's: a
+        turbofan's, a generic metric's), scored like `score`."""
+        assessment = model.update(ts, values, throttled)
+        return _score_record(device_id, ts, seq, assessment, now_ms), assessment
 
     @staticmethod
     def learn(model: DeviceModel, event: FailureLabel | Feedback) -> bool:
@@ -91,3 +91,24 @@ class ModelService:
         for model in models:
             groups.setdefault((model.device_type, model.schema_hash), []).append(model)
         return [federated.aggregate(group) for group in groups.values()]
+
+
+def _score_record(device_id: str, ts: int, seq: int, assessment: Assessment, now_ms: int | None) -> Score:
+    reasons = [
+        Reason(sensor=r.sensor, value=r.value, contribution=round(to_score(r.surprise), 4), detail=r.detail)
+        for r in assessment.reasons
+    ]
+    score = Score(
+        device_id=device_id,
+        ts=ts,
+        seq=seq,
+        score=min(1.0, max(0.0, assessment.score)),
+        model=MODEL_NAME,
+        reasons=reasons,
+        scored_at=now_ms if now_ms is not None else int(time.time() * 1000),
+        warming_up=assessment.warming_up,
+        time_to_limit_s=max(0.0, eta) if (eta := assessment.time_to_limit_s) is not None else None,
+        drift=assessment.drift or None,  # omitted unless it happened: scores stay small
+    )
+    _READING_UPDATES.inc()
+    return score

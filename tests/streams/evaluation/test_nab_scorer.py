@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.evaluation import nab
+from schemas.scores import ALERT_THRESHOLD
+from streams.evaluation import nab, nab_run
 
 ROOT = Path(__file__).resolve().parents[4] / "shared" / "data" / "nab"
 pytestmark = pytest.mark.skipif(not (ROOT / "labels").exists(), reason="shared/data/nab is not beside the repo")
@@ -77,3 +78,13 @@ def test_the_sweep_finds_a_threshold_at_least_as_good_as_the_published_one(
 def test_sigmoid_values_from_the_specification() -> None:
     assert nab.sigmoid(-1) == pytest.approx(0.98661, abs=1e-5) and nab.sigmoid(0) == 0.0
     assert nab.sigmoid(3.5) == -1.0
+
+
+def test_eval_nab_reports_the_shipped_threshold_beside_the_swept_one() -> None:
+    results = nab_run.evaluate(ROOT, ("fleetpulse",), quick=True, progress=lambda _: None)
+    for profile in nab.PROFILES:
+        shipped = next(r for r in results if r.profile == profile and not r.oracle)
+        swept = next(r for r in results if r.profile == profile and r.oracle)
+        assert shipped.threshold == ALERT_THRESHOLD
+        assert swept.raw >= shipped.raw  # the sweep is the best threshold on these files, by construction
+    assert "shipped" in nab_run.table(results) and "swept (oracle)" in nab_run.table(results)

@@ -70,3 +70,14 @@ def test_eval_sim_command_prints_a_table_per_scorer() -> None:
     assert "limits_rule @ θ=0.7" in result.output and "stuck_sensor" in result.output
     bad = CliRunner().invoke(evaluate, ["sim", "--quick", "--mode", "nope"])
     assert bad.exit_code != 0 and "unknown mode" in bad.output
+
+
+def test_the_model_scorer_replays_through_the_service_with_envelopes_labels_and_priors() -> None:
+    plan = sim_run.Plan(devices=8, hours=2.0, warmup_hours=0.5, failures_per_device_hour=1.0)
+    scorer = sim_run.ModelScorer()
+    run = sim_run.replay("fan_failure", scorer, plan, seed=4)
+    fleet = scorer.fleet
+    assert len(fleet.stored) == 8 and all(isinstance(raw, bytes) for _, raw in fleet.stored.values())
+    assert fleet.service.priors  # aggregated and set once an hour of event time
+    m = sim_run.measure(run, threshold=sim_run.OPERATING_THRESHOLD)
+    assert m.failures and m.detected == m.failures and m.false_alerts == 0

@@ -1,0 +1,139 @@
+"""Short-memory prediction of each sensor, three ways, for the anomaly channel.
+
+Each predicts the next reading and measures the miss in units of its own typical miss (a robust EW
+mean absolute deviation, Huber-clipped, learned at `RATE` like any other reading: unlike the device
+baseline's scale, outliers here widen it as usual, so an erratic series is not surprising forever):
+- level: the EW level (a spike, a level shift, a changed variance);
+- step: the previous reading (a jump of the series itself, even when it is noisy around a trend);
+- season: the same time of day on earlier days, once a time-of-day bin has been seen on `SEASON_DAYS`
+  days. Only for cadences that put a reading in every bin.
+
+The surprise is the larger of the level and step surprises (Bonferroni-corrected). Once the seasonal
+prediction is known: if it is this sensor's best prediction (the smallest typical miss), its miss alone
+is the surprise (a daily jump it predicts is no anomaly, a missing one is); otherwise the reading is
+only as surprising as the less surprised of the two views.
+
+One `Predictors` holds every sensor of a device as flat arrays (no object per sensor), so a device's
+state stays a few hundred bytes plus, once it runs on a daily cadence, the float32 profile.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+from streams.model.calibration import gaussian_surprise
+
+RATE = 0.01  # ~100 readings of memory for the level and the scales
+HUBER_K = 3.0
+SEASON_BINS = 48  # half-hour bins of the day
+SEASON_DAYS = 3  # days of a bin before its seasonal prediction counts
+SEASON_RATE = 0.1  # a bin's profile moves this share toward a new reading
+SEASON_YOUNG = 50  # seasonal misses before their scale is trusted
+DAY_MS = 86_400_000
+BIN_MS = DAY_MS // SEASON_BINS
+YOUNG = 10  # readings before a scale is trusted (no clipping, no surprise)
+GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
+_LOG10_2 = math.log10(2.0)
+# Per sensor, these numbers in one flat array (one array object per device, not one per field).
+FIELDS = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
+N, LEVEL, LAST, SPREAD, STEP, SEASON_MAD, SEASON_N = range(len(FIELDS))
+STRIDE = len(FIELDS)
+
+
+class Predictors:
+    __slots__ = ("profile", "seen", "sensors", "stats")
+
+    def __init__(self, sensors: int) -> None:
+        self.sensors = sensors
+        # n, the EW level, the last reading, the mean absolute misses of the level, step and seasonal
+        # predictions, and the seasonal misses counted, for each sensor in turn.
+        self.stats = array("d", bytes(8 * STRIDE * sensors))
+        # Per sensor and time-of-day bin: the level there, and the days seen with the last day's tag; allocated
+        # when a daily cadence first needs them.
+        self.profile: array | None = None
+        self.seen: array | None = None
+
+    def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0) -> float:
+        """Sensor i's prediction surprise for this reading (see the module's notes), then learn it. `side`:
+        +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both."""
+        stats, at = self.stats, STRIDE * i
+        n = stats[at + N]
+        if n == 0:
+            stats[at + LEVEL] = stats[at + LAST] = value
+            stats[at + N] = 1
+            return 0.0
+        level, spread, step = stats[at + LEVEL], stats[at + SPREAD], stats[at + STEP]
+        relative = max(floor, 1e-4 * abs(level), 1e-9)
+        scale = max(GAUSS_SCALE * spread, relative)
+        step_scale = max(GAUSS_SCALE * step, relative)
+        miss, jump = value - level, value - stats[at + LAST]
+        surprise = 0.0
+        if n > YOUNG:
+            # The surprise is monotone in |z|: one tail evaluation, of the larger z (this is the hot path).
+            level_z = abs(miss) / scale if miss * side >= 0 else 0.0
+            step_z = abs(jump) / step_scale if jump * side >= 0 else 0.0
+            surprise = gaussian_surprise(max(level_z, step_z)) - _LOG10_2  # Bonferroni: the larger of two tails
+        rate = max(RATE, 1.0 / (n + 1))
+        bound = HUBER_K * scale if n > YOUNG else math.inf
+        stats[at + LEVEL] = level + rate * max(-bound, min(bound, miss))
+        spread = stats[at + SPREAD] = spread + rate * (min(abs(miss), bound) - spread)
+        step_bound = HUBER_K * step_scale if n > YOUNG else math.inf
+        step = stats[at + STEP] = step + rate * (min(abs(jump), step_bound) - step)
+        if seasonal:
+            season = self._season(i, value, ts_ms, relative, side)
+            if season is not None:
+                # When the time of day predicts this sensor best, its miss is the surprise; otherwise a
+                # reading is only as surprising as the less surprised of the two views.
+                best = stats[at + SEASON_MAD] < min(spread, step)
+                surprise = season if best else min(surprise, season)
+        stats[at + LAST] = value
+        stats[at + N] = n + 1
+        return max(0.0, surprise)
+
+    def _season(self, i: int, value: float, ts_ms: int, relative: float, side: int) -> float | None:
+        sensors, stats, at = self.sensors, self.stats, STRIDE * i
+        if self.profile is None or self.seen is None:
+            self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
+            self.seen = array("B", bytes(SEASON_BINS * sensors))
+        day, b = divmod(ts_ms // BIN_MS, SEASON_BINS)
+        slot, profile = i * SEASON_BINS + b, self.profile
+        # One byte per bin: the last day's tag (1..63, 0 = never) and the days seen (0..3).
+        tag, days = divmod(self.seen[slot], 4)
+        day_tag = day % 63 + 1
+        if tag != day_tag:
+            days = min(SEASON_DAYS, days + 1)
+            self.seen[slot] = 4 * day_tag + days
+        if days < SEASON_DAYS:  # still learning this bin: no prediction yet
+            profile[slot] += SEASON_RATE * (value - profile[slot]) if days > 1 else value - profile[slot]
+            return None
+        young = stats[at + SEASON_N] < SEASON_YOUNG
+        mad = stats[at + SEASON_MAD]
+        scale = max(GAUSS_SCALE * mad, relative)
+        miss = value - profile[slot]
+        bound = math.inf if young else HUBER_K * scale
+        count = stats[at + SEASON_N] = stats[at + SEASON_N] + 1
+        stats[at + SEASON_MAD] = mad + max(RATE, 1.0 / count) * (min(abs(miss), bound) - mad)
+        profile[slot] += SEASON_RATE * max(-bound, min(bound, miss))
+        if young:
+            return None
+        return 0.0 if miss * side < 0 else gaussian_surprise(miss / scale)
+
+    def relevel(self) -> None:
+        """After a repair: predict from the repaired device's own readings again (its level and typical
+        misses are re-learned within YOUNG readings); the time-of-day profile, its usage, is kept."""
+        for i in range(self.sensors):
+            self.stats[STRIDE * i + N] = 0.0
+
+    def state(self) -> list[bytes | None]:
+        if self.profile is None or self.seen is None:
+            return [self.stats.tobytes(), None, None]
+        return [self.stats.tobytes(), self.profile.tobytes(), self.seen.tobytes()]
+
+    def restore(self, state: list[bytes | None]) -> None:
+        stats, profile, seen = state
+        if stats is None or len(stats) != 8 * STRIDE * self.sensors:
+            raise ValueError("predictor state does not fit the model's sensors")
+        self.stats = array("d", bytes(stats))
+        if profile is not None and seen is not None:
+            self.profile, self.seen = array("f", bytes(profile)), array("B", bytes(seen))
