@@ -89,6 +89,7 @@ def _run_settings(stack: OwnStack, tag: str) -> Settings:
         worker_session_timeout_seconds=8.0,
         simulator_api_port=0,
         simulator_batch_size=1,
+        storage_policy="everything",  # every score in the table, so each one can be counted
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 
+from confluent_kafka import KafkaException
 from faust.types import TP
 
 from streams import continuity, metrics
@@ -32,7 +33,11 @@ async def take_over_stalled_partitions() -> None:
             done = applied(topic, {partition}).get(partition)
             if done is None:
                 continue  # nothing applied here yet: Faust has not started on it, no stall to judge
-            end = await asyncio.get_running_loop().run_in_executor(None, hole_reader().end_offset, topic, partition)
+            try:
+                end = await asyncio.get_running_loop().run_in_executor(None, hole_reader().end_offset, topic, partition)
+            except KafkaException as error:  # broker unreachable (a restart): no stall can be judged this tick
+                log.warning("stall watch skipped partition %d: %s", partition, error)
+                continue
             if stall_watch.stalled(partition, done, end, time.monotonic()):
                 await _take_over(topic, continuity.Hole(partition, done + 1, end))
 
