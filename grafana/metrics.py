@@ -91,9 +91,3 @@ PROVIDER: Final[dict[str, str]] = {
     UP: "Prometheus",
     ALERTS: "Prometheus",
 }
-
-# Names the dashboards and alerts need that no process exposes yet (checked against the code at the end of
-# the grafana/ session). tests/grafana/test_live.py asserts that each of these is really absent from the
-# running pipeline and every other name is present, so exposing one fails that test until it is removed
-# from here (which then turns on the checks that need it).
-NOT_YET_EXPOSED: Final[frozenset[str]] = frozenset()

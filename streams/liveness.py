@@ -111,7 +111,7 @@ class PartitionClocks:
 class Live:
     """One device's liveness; small and mutable, kept in memory and in the device's table value."""
 
-    __slots__ = ("cadence_ms", "dirty", "first_seen", "last_seen", "partition", "since", "state")
+    __slots__ = ("cadence_ms", "first_seen", "last_seen", "partition", "since", "state")
 
     def __init__(
         self,
@@ -128,7 +128,6 @@ class Live:
         self.cadence_ms = cadence_ms
         self.state = state
         self.since = since
-        self.dirty = False  # a sweep changed the state; persisted with the next table write
 
     def observe(self, ts_ms: int) -> None:
         """A reading with event time ts_ms arrived; learn the cadence from forward gaps only."""
@@ -169,5 +168,5 @@ def sweep(devices: dict[str, Live], now: int | Mapping[int, int], config: Livene
         state = classify(now_ms - live.last_seen, live.cadence_ms, config)
         if state != live.state:
             changes.append(Transition(device_id, now_ms, live.state, state, live))
-            live.state, live.since, live.dirty = state, now_ms, True
+            live.state, live.since = state, now_ms
     return changes

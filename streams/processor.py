@@ -233,7 +233,6 @@ def windows_from_state(state: DeviceState) -> WindowState:
 def copy_live(state: DeviceState, live: Live) -> None:
     state.first_seen, state.last_seen, state.cadence_ms = live.first_seen, live.last_seen, live.cadence_ms
     state.liveness, state.liveness_since = live.state, live.since
-    live.dirty = False
 
 
 def live_from_state(state: DeviceState) -> Live:

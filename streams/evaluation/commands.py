@@ -34,6 +34,7 @@ def eval_nab(root: Path, quick: bool, detectors: tuple[str, ...]) -> None:
     with one exhaustively swept threshold per profile for all files."""
     results = nab_run.evaluate(root, detectors or tuple(nab_run.DETECTORS), quick=quick, progress=click.echo)
     click.echo(nab_run.table(results))
+    click.echo(nab_run.published_table(root, quick))
 
 
 @evaluate.command("sim")

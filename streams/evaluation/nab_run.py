@@ -131,6 +131,20 @@ def published_on_subset(root: Path, corpus_names: Sequence[str], detector: str) 
     return out
 
 
+PUBLISHED = ("ARTime", "numenta", "contextOSE", "knncad", "randomCutForest", "windowedGaussian")
+
+
+def published_table(root: Path, quick: bool = False) -> str:
+    """The published detectors on exactly these files (their own thresholds), beside our figures."""
+    names = [s.name for s in nab.load_corpus(root, QUICK_FILES if quick else None)]
+    lines = ["published on these files (per-file scores at each detector's own θ): standard / low-FP / low-FN"]
+    for detector in PUBLISHED:
+        if (root / "results" / detector).is_dir():
+            scores = published_on_subset(root, names, detector)
+            lines.append(f"  {detector:<20} " + " / ".join(f"{scores[p]:5.1f}" for p in nab.PROFILES))
+    return "\n".join(lines)
+
+
 def table(results: Sequence[Result]) -> str:
     lines = ["detector             threshold            profile              θ          NAB   realKnownCause  seconds"]
     for r in results:

@@ -17,7 +17,6 @@ from schemas.units import LIMITS
 FEATURE_SCHEMA_VERSION = 3  # 3: thermal residual against the smoothed load
 HUBER_K = 3.0  # deviations beyond K scales move the baseline only as far as K scales would
 GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
-Z_CLIP = 50.0
 # Smallest scale per sensor (its reporting resolution), so a flat-lined sensor does not make every
 # later wiggle infinitely surprising.
 SCALE_FLOOR = {

@@ -313,8 +313,7 @@ def test_a_hot_device_pages_once_on_telegram_and_email_with_device_and_reasons(f
     score = re.search(r"failure score (\d\.\d\d)", message)
     assert "DeviceFailureScoreHigh" in message and score and float(score[1]) >= 0.5, message
     assert f"temperature_c={HOT_C:g}" in message, f"the cause (latest readings) is named:\n{message}"
-    if m.DEVICE_REASON not in m.NOT_YET_EXPOSED:
-        assert "Reasons: temperature_c" in message and "top reason: temperature_c" in message, message
+    assert "Reasons: temperature_c" in message and "top reason: temperature_c" in message, message
     assert f"var-device_id={HOT}" in message, "drilldown link"
     assert f"device {HOT}" in mails[0] and f"temperature_c={HOT_C:g}" in mails[0], mails[0]
     assert all(path == f"/bot{BOT_TOKEN}/sendMessage" for path in fired.telegram.paths if "sendMessage" in path)
@@ -345,33 +344,26 @@ def test_every_dashboard_and_alert_query_returns_series(fired: Observability) ->
         wait_for(lambda r=reason: fired.query(f'{m.DEAD_LETTERS}{{reason="{r}"}}'), 30, f"the {reason} dead letter")
     queries = dashboard_queries() + grafana_rule_queries()
     queries += [(f"prometheus rule {a.name} (value)", a.query) for a in alerts.catalogue(TIMING)]
-    empty, skipped = [], []
+    empty = []
     for where, expr in queries:
-        if any(name in expr for name in m.NOT_YET_EXPOSED):
-            skipped.append(where)
-            continue
         if ": annotation " in where:  # it marks events (e.g. drift) that may not happen here: its series must exist
             expr = re.sub(r"\s*>\s*0$", "", expr)
         if not fired.query(substitute(expr, HOT)):
             empty.append(f"{where}: {expr}")
     assert not empty, "queries without series:\n" + "\n".join(empty)
-    assert len(queries) - len(skipped) >= 30, skipped
+    assert len(queries) >= 30, [where for where, _ in queries]
 
 
 def test_the_metric_contract_matches_the_running_pipeline(fired: Observability) -> None:
-    """Every contract name is exposed except NOT_YET_EXPOSED, and those are really still missing."""
+    """Every name in the metric contract (grafana/metrics.py) is exposed by the running pipeline."""
     names = [value for key, value in vars(m).items() if key.isupper() and isinstance(value, str)]
     metric_names = [n for n in names if n.startswith(("fleetpulse_", "kafka_connect_"))]
-    missing, now_exposed = [], []
+    missing = []
     for name in metric_names:
         selector = f'{{__name__=~"{name}|{name}_bucket"}}'
-        present = bool(fired.query(f"count({selector})"))
-        if name in m.NOT_YET_EXPOSED and present:
-            now_exposed.append(name)
-        elif name not in m.NOT_YET_EXPOSED and not present:
+        if not fired.query(f"count({selector})"):
             missing.append(f"{name} ({m.PROVIDER.get(name)})")
     assert not missing, f"contract metrics not exposed: {missing}"
-    assert not now_exposed, f"exposed now: remove from grafana/metrics.py NOT_YET_EXPOSED: {now_exposed}"
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool missing")
