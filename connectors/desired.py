@@ -55,6 +55,9 @@ def desired(
         config["dynamodb.table"] = getattr(settings, sink.table_field)
         config["errors.deadletterqueue.topic.name"] = settings.topic_connect_dead_letters
         config["tasks.max"] = str(settings.topic_partitions)  # one task per partition: none waits in line
+        if config.get("dynamodb.event.time.field"):  # the worker's admission bounds, so both refuse the same
+            config["dynamodb.event.time.max.ahead.ms"] = str(round(settings.event_time_max_ahead_seconds * 1000))
+            config["dynamodb.event.time.max.age.ms"] = str(round(settings.event_time_max_age_seconds * 1000))
         if sink.ttl_days_field:
             config["dynamodb.ttl.seconds"] = str(round(getattr(settings, sink.ttl_days_field) * 86_400))
         connectors[f"{name_prefix}{name}"] = config

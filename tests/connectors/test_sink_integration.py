@@ -155,16 +155,20 @@ def test_replay_from_offset_zero_and_connect_restart_create_no_duplicates(own: O
 def test_poison_records_go_to_the_dlq_while_the_rest_keep_flowing(own: OwnStack, loaded: str) -> None:
     s = own.settings
     before = _count(s, s.table_readings)
+    future = b'{"device_id": "dev-03", "device_type": "pc", "ts": 3500000000000, "seq": 1, "temperature_c": 40}'
     poison = [(b"dev-00", b"{not json"), (b"dev-01", b'{"device_id": "dev-01"}'), (b"dev-02", b"[1, 2]")]
+    poison.append((b"dev-03", future))  # dated 2080: refused by the sink as by the worker (future_time)
     good = _readings(N, 20)
     produce_raw(s, s.topic_readings, good[:10] + poison + good[10:])
     wait_for(lambda: _count(s, s.table_readings) == before + 20, 60, "the good records behind the poison")
-    dead = consume(s, s.topic_connect_dead_letters, 3, timeout=60)
+    dead = consume(s, s.topic_connect_dead_letters, 4, timeout=60)
     assert sorted(m.value() for m in dead) == sorted(v for _, v in poison)
     headers = {k: v.decode() for k, v in dead[0].headers()}
     assert headers["__connect.errors.topic"] == s.topic_readings
     assert "__connect.errors.exception.message" in headers and "__connect.errors.offset" in headers
-    assert _dlq_size(s) == 3  # what the API exports as fleetpulse_api_connect_dead_letter_records
+    assert _dlq_size(s) == 4  # what the API exports as fleetpulse_api_connect_dead_letter_records
+    reasons = [dict(m.headers())["__connect.errors.exception.message"].decode() for m in dead if m.value() == future]
+    assert "future_time" in reasons[0], reasons
 
 
 def test_a_batch_envelope_array_gives_one_item_per_element_and_reports_bad_elements_once(

@@ -34,6 +34,9 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_MAX_MS = "dynamodb.retry.backoff.max.ms";
     public static final String RETRY_TIMEOUT_MS = "dynamodb.retry.timeout.ms";
     public static final String API_TIMEOUT_MS = "dynamodb.api.timeout.ms";
+    public static final String EVENT_TIME_FIELD = "dynamodb.event.time.field";
+    public static final String EVENT_TIME_MAX_AHEAD_MS = "dynamodb.event.time.max.ahead.ms";
+    public static final String EVENT_TIME_MAX_AGE_MS = "dynamodb.event.time.max.age.ms";
 
     private static final String GROUP_TABLE = "DynamoDB table";
     private static final String GROUP_AWS = "AWS connection";
@@ -129,6 +132,16 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
                         + " them. Keep it below the consumer's max.poll.interval.ms (5 min by default): put() holds"
                         + " the task's consumer while it retries.",
                 GROUP_WRITES, ++order, Width.SHORT, "Retry time (ms)");
+        def.define(EVENT_TIME_FIELD, Type.STRING, "", Importance.MEDIUM,
+                "Field holding the event time (epoch ms) to judge against the record's timestamp; empty = not judged."
+                        + " Out of bounds: dead-lettered future_time or too_old, like the worker does.",
+                GROUP_WRITES, ++order, Width.SHORT, "Event-time field");
+        def.define(EVENT_TIME_MAX_AHEAD_MS, Type.LONG, 300_000L, Range.atLeast(0), Importance.LOW,
+                "Most an event time may be ahead of its record's timestamp (0 = no bound).",
+                GROUP_WRITES, ++order, Width.SHORT, "Event time max ahead (ms)");
+        def.define(EVENT_TIME_MAX_AGE_MS, Type.LONG, 604_800_000L, Range.atLeast(0), Importance.LOW,
+                "Most an event time may be behind its record's timestamp (0 = no bound).",
+                GROUP_WRITES, ++order, Width.SHORT, "Event time max age (ms)");
         return def;
     }
 
@@ -214,6 +227,18 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
 
     public int apiTimeoutMs() {
         return getInt(API_TIMEOUT_MS);
+    }
+
+    public String eventTimeField() {
+        return getString(EVENT_TIME_FIELD).trim();
+    }
+
+    public long eventTimeMaxAheadMs() {
+        return getLong(EVENT_TIME_MAX_AHEAD_MS);
+    }
+
+    public long eventTimeMaxAgeMs() {
+        return getLong(EVENT_TIME_MAX_AGE_MS);
     }
 
     private String passwordValue(String key) {

@@ -91,7 +91,7 @@ public class DynamoDbSinkTask extends SinkTask {
         int items = 0;
         for (SinkRecord record : records) {
             try {
-                ItemMapper.Mapped mapped = mapper.toItems(record.value());
+                ItemMapper.Mapped mapped = mapper.toItems(record.value(), record.timestamp());
                 for (Map<String, AttributeValue> item : mapped.items()) {
                     ItemKey key = mapper.keyOf(item);
                     latestByKey.remove(key); // re-insert so the write order follows the last occurrence

@@ -52,6 +52,7 @@ final class ItemMapper {
     private final String partitionKey;
     private final String sortKey;
     private final List<String> sortKeyFields;
+    private final EventTimeAdmission admission;
     private final String ttlAttribute;
     private final long ttlSeconds;
     private final Clock clock;
@@ -62,6 +63,12 @@ final class ItemMapper {
 
     ItemMapper(String partitionKey, String sortKey, List<String> sortKeyFields, String ttlAttribute,
             long ttlSeconds, Clock clock) {
+        this(partitionKey, sortKey, sortKeyFields, ttlAttribute, ttlSeconds, clock, EventTimeAdmission.OFF);
+    }
+
+    ItemMapper(String partitionKey, String sortKey, List<String> sortKeyFields, String ttlAttribute,
+            long ttlSeconds, Clock clock, EventTimeAdmission admission) {
+        this.admission = admission;
         this.partitionKey = partitionKey;
         this.sortKey = sortKey == null ? "" : sortKey;
         this.sortKeyFields = List.copyOf(sortKeyFields);
@@ -73,7 +80,7 @@ final class ItemMapper {
     static ItemMapper fromConfig(DynamoDbSinkConfig config) {
         return new ItemMapper(config.partitionKey(), config.sortKey(), config.sortKeyFields(),
                 config.ttlAttribute(), config.ttlSeconds(),
-                Clock.systemUTC());
+                Clock.systemUTC(), EventTimeAdmission.fromConfig(config));
     }
 
     /** The items of one record and, for a batch envelope, why each bad element cannot be written. */
@@ -86,8 +93,14 @@ final class ItemMapper {
      * that is bad as a whole (not JSON, neither object nor array, an empty array, a bad single object) throws.
      */
     Mapped toItems(Object value) throws BadRecordException {
+        return toItems(value, null);
+    }
+
+    /** As {@link #toItems(Object)}, judging each element's event time against the record's timestamp. */
+    Mapped toItems(Object value, Long recordTimestampMs) throws BadRecordException {
         JsonNode root = parse(value);
         if (!root.isArray()) {
+            admission.check(root, recordTimestampMs);
             return new Mapped(List.of(toItem(root)), List.of());
         }
         if (root.isEmpty()) {
@@ -97,6 +110,7 @@ final class ItemMapper {
         List<String> bad = new ArrayList<>();
         for (int i = 0; i < root.size(); i++) {
             try {
+                admission.check(root.get(i), recordTimestampMs);
                 items.add(toItem(root.get(i)));
             } catch (BadRecordException e) {
                 bad.add("[" + i + "] " + e.getMessage());
