@@ -30,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
-from confluent_kafka import Consumer, TopicPartition
 
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import dynamodb_client, ensure_tables, table_specs
-from core.kafka.config import confluent_config
+from core.kafka.consumer import records_produced
 from core.settings import Settings
 from core.topics import create_topics
 from tests.conftest import isolated_settings
@@ -107,12 +106,7 @@ def _wait_quiet(log: Path, since: int, quiet_s: float = 20.0) -> dict[str, int]:
 
 
 def _topic_size(settings: Settings, topic: str) -> int:
-    consumer = Consumer(confluent_config(settings, **{"group.id": "bench-probe", "log_level": 0}))
-    try:
-        partitions = range(settings.topic_partitions)
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
-    finally:
-        consumer.close()
+    return records_produced(settings, topic, settings.topic_partitions)
 
 
 def _tables(settings: Settings, readings: int) -> dict[str, tuple[str, int]]:

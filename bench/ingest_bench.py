@@ -18,11 +18,9 @@ from pathlib import Path
 
 import aiohttp
 import requests
-from confluent_kafka import TopicPartition
 
 from bench.streams_bench import _full_worker, _settings
-from core.kafka.consumer import reader
-from core.settings import Settings
+from core.kafka.consumer import records_produced
 from core.topics import create_topics
 from schemas import decode_batch
 from tests.harness import RealProcess, drain, free_port, wait_for
@@ -65,15 +63,6 @@ async def _push_all(url: str) -> list[float]:
     return latencies
 
 
-def _messages(settings: Settings) -> int:
-    consumer = reader(settings, "bench-ingest-probe")
-    try:
-        topic, parts = settings.topic_readings, range(settings.topic_partitions)
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts)
-    finally:
-        consumer.close()
-
-
 def _run(mode: str, linger_ms: float, tokens: Path) -> dict[str, float | str]:
     settings = _settings("ingest").model_copy(
         update={
@@ -95,7 +84,7 @@ def _run(mode: str, linger_ms: float, tokens: Path) -> dict[str, float | str]:
     finally:
         server.stop()
     readings = sum(len(decode_batch(value)[0]) for value in drain(settings, settings.topic_readings, idle_s=3.0))
-    messages = _messages(settings)
+    messages = records_produced(settings, settings.topic_readings, settings.topic_partitions)
     worker, applied, seconds = _full_worker(settings, readings, "fleetpulse_worker_readings_applied_total")
     worker.terminate()
     worker.wait(30)

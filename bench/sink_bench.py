@@ -27,12 +27,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from confluent_kafka import Consumer, TopicPartition
-
 from connectors import rest
 from connectors.desired import desired
 from connectors.tables import TableSpec, dynamodb_client, ensure_table, ensure_tables, table_specs
-from core.kafka.config import confluent_config
+from core.kafka.consumer import records_produced
 from core.settings import Settings
 from core.topics import create_topics
 from tests.conftest import isolated_settings
@@ -52,12 +50,7 @@ CEILING_PROGRAM = ROOT / "bench" / "jvm" / "BatchWriteCeiling.java"
 
 
 def _topic_size(settings: Settings, topic: str) -> int:
-    consumer = Consumer(confluent_config(settings, **{"group.id": "bench-probe", "log_level": 0}))
-    try:
-        partitions = range(settings.topic_partitions)
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
-    finally:
-        consumer.close()
+    return records_produced(settings, topic, settings.topic_partitions)
 
 
 def _worker_rate(settings: Settings, target: int) -> tuple[int, float]:
