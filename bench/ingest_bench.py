@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 import aiohttp
-import requests
 
 from bench.streams_bench import _full_worker, _settings
 from core.kafka.consumer import records_produced
 from core.topics import create_topics
 from schemas import decode_batch
-from tests.harness import RealProcess, drain, free_port, wait_for
+from tests.harness import drain, free_port, start_ingest
 
 PHONES, PUSHES, CONCURRENCY = 1_000, 20, 200
 FIXTURE = json.loads((Path(__file__).parents[1] / "tests/producers/fixtures/sensor_logger_android.json").read_text())
@@ -74,10 +73,8 @@ def _run(mode: str, linger_ms: float, tokens: Path) -> dict[str, float | str]:
         }
     )
     create_topics(settings)
-    server = RealProcess(settings, "ingest", log_name=f"bench-ingest-{settings.ingest_port}").start()
-    url = f"http://127.0.0.1:{settings.ingest_port}"
+    server, url = start_ingest(settings, f"bench-ingest-{settings.ingest_port}")
     try:
-        wait_for(lambda: _healthy(url), 30, "the ingest server")
         began = time.perf_counter()
         latencies = asyncio.run(_push_all(url))
         push_s = time.perf_counter() - began
@@ -99,13 +96,6 @@ def _run(mode: str, linger_ms: float, tokens: Path) -> dict[str, float | str]:
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
         "worker_per_s": applied / seconds if seconds else 0.0,
     }
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 def main() -> None:

@@ -92,6 +92,22 @@ class RealProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def start_ingest(settings: Settings, log_name: str) -> tuple[RealProcess, str]:
+    """A real `fleetpulse ingest` on settings.ingest_port, once /healthz answers; (process, base URL)."""
+    process = RealProcess(settings, "ingest", log_name=log_name).start()
+    url = f"http://127.0.0.1:{settings.ingest_port}"
+
+    def up() -> bool:
+        assert process.alive(), process.log()
+        try:
+            return requests.get(f"{url}/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    wait_for(up, 30, "the ingest server")
+    return process, url
+
+
 def start_worker(settings: Settings, name: str = "worker") -> RealProcess:
     worker = RealProcess(settings, "worker", log_name=f"{settings.worker_app_id}-{name}").start()
     register_target(settings, f"{settings.worker_app_id}-{name}", "fleetpulse-worker", settings.worker_metrics_port)

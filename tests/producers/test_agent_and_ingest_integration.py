@@ -17,7 +17,7 @@ from core.settings import Settings
 from core.topics import create_topics
 from schemas import DeadLetter, decode_reading
 from tests.conftest import isolated_settings
-from tests.harness import RealProcess, consume, free_port, wait_for
+from tests.harness import RealProcess, consume, free_port, start_ingest
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -57,17 +57,7 @@ def ingest(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         ingest_rate_per_minute=7,
     )
     create_topics(settings, [settings.topic_readings, settings.topic_dead_letters])
-    server = RealProcess(settings, "ingest", log_name=f"ingest-{settings.ingest_port}").start()
-    url = f"http://127.0.0.1:{settings.ingest_port}"
-
-    def up() -> bool:
-        assert server.alive(), server.log()
-        try:
-            return requests.get(f"{url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(up, 30, "the ingest server")
+    server, url = start_ingest(settings, f"ingest-{settings.ingest_port}")
     yield settings, url, server
     server.stop()
 

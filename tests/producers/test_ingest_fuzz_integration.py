@@ -18,7 +18,7 @@ from core.settings import Settings
 from core.topics import create_topics
 from schemas import decode_reading
 from tests.conftest import isolated_settings
-from tests.harness import RealProcess, consume, free_port, wait_for
+from tests.harness import consume, free_port, start_ingest
 
 pytestmark = pytest.mark.integration
 PUSHES = 400
@@ -41,17 +41,7 @@ def server(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         event_time_max_age_seconds=7 * 86400.0,  # the production bound: fuzzed times are relative to now
     )
     create_topics(settings, [settings.topic_readings, settings.topic_dead_letters])
-    process = RealProcess(settings, "ingest", log_name=f"ingest-fuzz-{settings.ingest_port}").start()
-    url = f"http://127.0.0.1:{settings.ingest_port}"
-
-    def up() -> bool:
-        assert process.alive(), process.log()
-        try:
-            return requests.get(f"{url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    wait_for(up, 30, "the ingest server")
+    process, url = start_ingest(settings, f"ingest-fuzz-{settings.ingest_port}")
     yield settings, url
     assert process.alive(), process.log()
     process.stop()
