@@ -111,6 +111,16 @@ def _action(connect_url: str, method: str, path: str, ok: tuple[int, ...]) -> No
         raise ConnectError(f"{method} {path}: {response.status_code} {response.text}")
 
 
+def pause(connect_url: str, name: str) -> dict[str, Any]:
+    _action(connect_url, "PUT", f"/connectors/{name}/pause", (202,))
+    return wait_state(connect_url, name, "PAUSED")
+
+
+def resume(connect_url: str, name: str) -> dict[str, Any]:
+    _action(connect_url, "PUT", f"/connectors/{name}/resume", (202,))
+    return wait_running(connect_url, name)
+
+
 def restart(connect_url: str, name: str) -> dict[str, Any]:
     """Restart the connector and all its tasks (failed or not), then wait until they run again."""
     _action(connect_url, "POST", f"/connectors/{name}/restart?includeTasks=true&onlyFailed=false", (200, 202, 204))
