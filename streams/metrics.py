@@ -31,6 +31,10 @@ late_readings = Counter(
 replayed_readings = Counter(
     "fleetpulse_worker_replayed_readings", "Redelivered readings skipped because their device state has them."
 )
+duplicate_readings = Counter(
+    "fleetpulse_worker_duplicate_readings",
+    "Readings re-sent at a new offset (same device and event time as one applied): skipped, not counted twice.",
+)
 skipped_records_read_back = Counter(
     "fleetpulse_worker_skipped_records_read_back",
     "Input records Faust never delivered (skipped across a rebalance), read back from Kafka and applied.",

@@ -51,6 +51,22 @@ class BatchResult(NamedTuple):
     lags_s: list[float]  # wall clock minus event time, per applied reading
     stored_scores: list[tuple[bytes, bytes]] = []  # (key, value) for the store-bound scores topic
     stored_windows: list[tuple[bytes, bytes]] = []  # (key, value) for the store-bound windows topic
+    duplicated: int = 0  # re-sent at a new offset (same device, same event time): skipped
+
+
+RECENT_READINGS = 16  # a retry arrives within seconds: the newest few event times of a device suffice
+
+
+def _seen_before(state: DeviceState, ts: int) -> bool:
+    """Whether the device already applied a reading with this event time; if not, remember it. A device
+    reports one reading per event time, so the same time again is the same reading re-sent."""
+    recent = state.recent_ts
+    if ts in recent:
+        return True
+    recent.append(ts)
+    if len(recent) > RECENT_READINGS:
+        del recent[0]
+    return False
 
 
 class LearnResult(NamedTuple):
@@ -93,7 +109,7 @@ class Processor:
         touched: dict[str, tuple[DeviceState, WindowState, Live, Any]] = {}
         applied_up_to: dict[str, tuple[int, int, int]] = {}  # device -> (partition, offset, element) applied
         scorer = self.scorer
-        applied = late = replayed = 0
+        applied = late = replayed = duplicated = 0
         for record, element, reading in self._readings(batch, rejects, now_ms):
             device_id = reading.device_id
             entry = touched.get(device_id)
@@ -111,6 +127,9 @@ class Processor:
             applied_up_to[device_id] = (record.partition, record.offset, element)
             state.partition, state.last_offset = record.partition, record.offset
             ts = reading.ts
+            if _seen_before(state, ts):
+                duplicated += 1  # a producer's retry (no idempotence, or a phone re-pushing): already applied
+                continue
             values = [(i, v) for i, name in SENSOR_INDEX if (v := getattr(reading, name)) is not None]
             state.readings += 1
             if not windows.add(ts, values, self.lateness_ms):
@@ -138,7 +157,9 @@ class Processor:
             lags.append(now - ts / 1000)
             applied += 1
         writes = {d: (s.partition, self._close(d, s, w, v, m)) for d, (s, w, v, m) in touched.items()}
-        return BatchResult(scores, stats, writes, rejects, applied, late, replayed, lags, stored_scores, stored_windows)
+        return BatchResult(
+            scores, stats, writes, rejects, applied, late, replayed, lags, stored_scores, stored_windows, duplicated
+        )
 
     def _readings(
         self, batch: Sequence[Record], rejects: list[tuple[int, Rejected]], now_ms: int

@@ -57,6 +57,7 @@ async def process_batch(delivered: list[Record]) -> None:
     metrics.records_out.labels(settings.topic_windows_store).inc(len(result.stored_windows))
     metrics.late_readings.inc(result.late)
     metrics.replayed_readings.inc(result.replayed)
+    metrics.duplicate_readings.inc(result.duplicated)
     metrics.batch_seconds.observe(elapsed)
     metrics.processing_seconds.observe(elapsed / len(batch))
     for lag in result.lags_s:

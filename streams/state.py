@@ -39,6 +39,7 @@ class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
     stored_liveness: int = -1
     peak_score: float = -1.0  # the highest score since the stored one, and its event time (-1: none yet)
     peak_ts: int = -1
+    recent_ts: list[int] = []  # event times of the newest RECENT_READINGS applied: a re-sent reading is not new
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -171,3 +171,20 @@ def test_an_envelope_dead_letters_its_refused_elements_with_their_array_position
     assert result.applied == 3 and decode_state(table["d0"]).readings == 3
     replay = _run(_admitting(), table, [message])  # the same positions refused again, nothing applied twice
     assert replay.applied == 0 and replay.replayed == 3 and len(replay.rejects) == 3
+
+
+def test_a_reading_re_sent_at_a_new_offset_is_applied_once() -> None:
+    """A producer's retry (a phone re-pushing after a lost answer) puts the same reading on a later offset:
+    the replay guard cannot see it (new offset); the device's recent event times do, across batches and
+    restarts (they live in the stored state)."""
+    records = _records(devices=2, rounds=30)
+    table: dict[str, bytes] = {}
+    _run(Processor(lateness_ms=10_000), table, records[:40])
+    later = records[30:40] + records[40:]  # the last 10 readings re-sent, then the new ones, all at later offsets
+    result = _run(
+        Processor(lateness_ms=10_000), table, [Record(r.partition, 1_000 + i, r.value) for i, r in enumerate(later)]
+    )
+    assert result.duplicated == 10 and result.applied == 20 and result.replayed == 0
+    assert len(result.scores) == 20
+    for device in range(2):
+        assert decode_state(table[f"d{device}"]).readings == 30
