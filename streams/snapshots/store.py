@@ -1,7 +1,7 @@
 """S3 (or any S3-compatible server: MinIO, moto) as the model snapshots' object store, via boto3.
 
 Credentials come from boto3's standard chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an
-instance profile or IRSA), not from FLEETPULSE_AWS_*: those are DynamoDB's, often DynamoDB Local's dummy
+instance profile or IRSA), not from FLEETPULSE_AWS_*: those are DynamoDB's, often the local server's dummy
 keys. Every failure becomes a SnapshotError that says what was asked of which bucket, never a traceback.
 """
 

@@ -93,7 +93,7 @@ public final class DynamoDbSinkConfig extends AbstractConfig {
         def.define(REGION, Type.STRING, "us-east-1", new ConfigDef.NonEmptyString(), Importance.HIGH,
                 "AWS region of the table.", GROUP_AWS, ++order, Width.SHORT, "Region");
         def.define(ENDPOINT, Type.STRING, "", DynamoDbSinkConfig::validateEndpoint, Importance.MEDIUM,
-                "Optional endpoint URL override, e.g. http://127.0.0.1:8000 for DynamoDB Local."
+                "Optional endpoint URL override, e.g. http://127.0.0.1:8000 for a local DynamoDB-compatible server."
                         + " Empty means the regional AWS endpoint.",
                 GROUP_AWS, ++order, Width.LONG, "Endpoint override");
         def.define(ACCESS_KEY_ID, Type.PASSWORD, "", Importance.MEDIUM,
