@@ -72,11 +72,14 @@ CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, 
 # channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
 # generic metric's) are all tracked: nothing says their level may wander.
 WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
-# Pattern habituation: an alert whose pattern (same sensor, same side of its level, a reading within
-# PATTERN_TOL of the earlier alert's distance from the level) already alerted within PATTERN_SPAN readings is
-# expected, not news: a series with regular identical bursts alerts on the first, not on every one. Each
-# suppressed repeat renews its pattern, so a burst that keeps recurring stays expected.
-PATTERN_SLOTS, PATTERN_SPAN, PATTERN_TOL = 4, 2880, 0.1  # 2880 readings: 4 h at 5 s, 10 days at 5 min
+# Pattern habituation: an alert whose pattern (same sensor, same side of its level, a distance from the level
+# within PATTERN_TOL of an earlier alert's) has already alerted PATTERN_EXPECTED times, each within PATTERN_SPAN
+# readings of the last, is expected, not news: a series with regular identical bursts alerts on the first
+# two, not on every one. Twice, not once: a single earlier alert of a similar size is often a coincidence
+# (on NAB, suppressing from the first repeat cost real windows and made the score swing with the tolerance).
+# Each repeat renews its pattern, so a burst that keeps recurring stays expected.
+PATTERN_EXPECTED = 2
+PATTERN_SLOTS, PATTERN_SPAN, PATTERN_TOL = 4, 2880, 0.2  # 2880 readings: 4 h at 5 s, 10 days at 5 min
 TREND_RATE = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
@@ -183,7 +186,7 @@ class DeviceModel:
         self.habituation = 0.0  # decaying max of recent calibrated surprise
         self.accept_left = 0  # readings left of fast level learning after an alert
         self.accept_from: list[float] = []  # each sensor's (level, scale) when that alert began
-        self.patterns = array("d")  # recent alerts' (sensor, level, reading, seen), flat, newest last
+        self.patterns = array("d")  # recent alert patterns' (sensor, level, reading, seen, alerts), flat
         self.last_ts = 0
         self.cadence_ms = 0.0
         self.tail = EmpiricalTail()
@@ -299,16 +302,17 @@ class DeviceModel:
         # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
         self.habituation *= HABIT_DECAY
-        if fresh >= HABIT_FROM and top[1] >= 0 and self._repeat(top[1], top[2], top[3]):
+        seen_before = self._repeat(top[1], top[2], top[3]) if fresh >= HABIT_FROM and top[1] >= 0 else 0
+        if seen_before >= PATTERN_EXPECTED:
             fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert
         elif fresh >= HABIT_FROM:
             self.habituation = max(self.habituation, calibrated)
             if not self.accept_left:  # where the levels were when this alert began
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
-            if top[1] >= 0:
-                kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
-                self.patterns = kept + array("d", (top[1], top[3], top[2], self.seen))
+            if top[1] >= 0 and not seen_before:
+                kept = self.patterns[5 - 5 * PATTERN_SLOTS :]
+                self.patterns = kept + array("d", (top[1], top[3], top[2], self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
         surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
@@ -329,11 +333,11 @@ class DeviceModel:
         eta = min(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
 
-    def _repeat(self, sensor: int, value: float, level: float) -> bool:
-        """Whether this alert repeats a recent alert's pattern (renewing it when it does)."""
+    def _repeat(self, sensor: int, value: float, level: float) -> int:
+        """How often this alert's pattern has alerted recently (0: new), renewing and counting it."""
         patterns = self.patterns
-        for at in range(0, len(patterns), 4):
-            i, was_level, was_value, seen = patterns[at : at + 4]
+        for at in range(0, len(patterns), 5):
+            i, was_level, was_value, seen, count = patterns[at : at + 5]
             before = was_value - was_level
             if (
                 i == sensor
@@ -341,9 +345,9 @@ class DeviceModel:
                 and (value - level) * before > 0
                 and abs((value - level) - before) <= PATTERN_TOL * abs(before)
             ):
-                patterns[at + 3] = self.seen
-                return True
-        return False
+                patterns[at + 3], patterns[at + 4] = self.seen, count + 1
+                return int(count)
+        return 0
 
     def _degradation(
         self,
