@@ -186,7 +186,7 @@ class DeviceModel:
         self.habituation = 0.0  # decaying max of recent calibrated surprise
         self.accept_left = 0  # readings left of fast level learning after an alert
         self.accept_from: list[float] = []  # each sensor's (level, scale) when that alert began
-        self.patterns = array("d")  # recent alert patterns' (sensor, level, reading, seen, alerts), flat
+        self.patterns = array("d")  # recent alert patterns' (sensor, reading - level, seen, alerts), flat
         self.last_ts = 0
         self.cadence_ms = 0.0
         self.tail = EmpiricalTail()
@@ -311,8 +311,8 @@ class DeviceModel:
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
             if top[1] >= 0 and not seen_before:
-                kept = self.patterns[5 - 5 * PATTERN_SLOTS :]
-                self.patterns = kept + array("d", (top[1], top[3], top[2], self.seen, 1))
+                kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
+                self.patterns = kept + array("d", (top[1], top[2] - top[3], self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
         surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
@@ -336,16 +336,15 @@ class DeviceModel:
     def _repeat(self, sensor: int, value: float, level: float) -> int:
         """How often this alert's pattern has alerted recently (0: new), renewing and counting it."""
         patterns = self.patterns
-        for at in range(0, len(patterns), 5):
-            i, was_level, was_value, seen, count = patterns[at : at + 5]
-            before = was_value - was_level
+        for at in range(0, len(patterns), 4):
+            i, before, seen, count = patterns[at : at + 4]
             if (
                 i == sensor
                 and self.seen - seen <= PATTERN_SPAN
                 and (value - level) * before > 0
                 and abs((value - level) - before) <= PATTERN_TOL * abs(before)
             ):
-                patterns[at + 3], patterns[at + 4] = self.seen, count + 1
+                patterns[at + 2], patterns[at + 3] = self.seen, count + 1
                 return int(count)
         return 0
 

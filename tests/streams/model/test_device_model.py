@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 import random
 import tracemalloc
+from array import array
 
 import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
 from streams.model import calibration, envelope, federated
-from streams.model.detector import ALERT_THRESHOLD, COLD_WARMUP, DeviceModel
+from streams.model.detector import ALERT_THRESHOLD, COLD_WARMUP, PATTERN_SLOTS, DeviceModel
 from streams.model.supervised import HORIZON_MS
 
 CADENCE = 5_000
@@ -235,6 +236,7 @@ def test_memory_per_device_is_under_20_kb() -> None:
     model, rng = DeviceModel("pc"), random.Random(13)
     run(model, rng, 3_000)
     model.learn_failure(model.last_ts)
+    model.patterns = array("d", [0.0, 5.0, 3_000.0, 2.0] * PATTERN_SLOTS)  # every alert-pattern slot held
     data = envelope.dump(model)
     assert len(data) < 20_000
     tracemalloc.start()
