@@ -38,7 +38,7 @@ from streams.model.features import RESIDUAL_OUTLIER_SHARE, SCALE_FLOOR, STILL_FR
 from streams.model.predictor import BIN_MS, Predictors
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 MODEL_NAME = f"river-device-v{MODEL_VERSION}"
 ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP = 60  # readings before a cold device's baseline may alert
@@ -72,6 +72,14 @@ CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, 
 # channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
 # generic metric's) are all tracked: nothing says their level may wander.
 WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
+# Pattern habituation: an alert whose pattern (same sensor, same side of its level, a distance from the level
+# within PATTERN_TOL of an earlier alert's) has already alerted PATTERN_EXPECTED times, each within PATTERN_SPAN
+# readings of the last, is expected, not news: a series with regular identical bursts alerts on the first
+# two, not on every one. Twice, not once: a single earlier alert of a similar size is often a coincidence
+# (on NAB, suppressing from the first repeat cost real windows and made the score swing with the tolerance).
+# Each repeat renews its pattern, so a burst that keeps recurring stays expected.
+PATTERN_EXPECTED = 2
+PATTERN_SLOTS, PATTERN_SPAN, PATTERN_TOL = 4, 2880, 0.2  # 2880 readings: 4 h at 5 s, 10 days at 5 min
 TREND_RATE = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
@@ -145,6 +153,7 @@ class DeviceModel:
         "last_ts",
         "n",
         "names",
+        "patterns",
         "plan",
         "predictors",
         "residual",
@@ -177,6 +186,7 @@ class DeviceModel:
         self.habituation = 0.0  # decaying max of recent calibrated surprise
         self.accept_left = 0  # readings left of fast level learning after an alert
         self.accept_from: list[float] = []  # each sensor's (level, scale) when that alert began
+        self.patterns = array("d")  # recent alert patterns' (sensor, reading - level, seen, alerts), flat
         self.last_ts = 0
         self.cadence_ms = 0.0
         self.tail = EmpiricalTail()
@@ -209,6 +219,7 @@ class DeviceModel:
         prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
         predictors = self.predictors
+        top = (-1.0, -1, 0.0, 0.0)  # (surprise, sensor index, reading, level) of the most surprising sensor
         for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline) in enumerate(
             zip(plan.sensors, self.baselines.values(), strict=True)
         ):
@@ -243,6 +254,9 @@ class DeviceModel:
                 if surprise >= 1.0:
                     detail = f"{sensor}={value:g} is {z:+.1f} scales from its usual {baseline.loc:.4g}"
                     explanations.append(Explanation(sensor, value, surprise, detail))
+                strongest = max(predicted, surprise, sustained)
+                if strongest > top[0]:
+                    top = (strongest, i, value, baseline.loc)
                 if still > STILL_START:
                     stuck = (still - STILL_START) * STILL_WEIGHT
                     statistical.append(stuck)
@@ -288,11 +302,17 @@ class DeviceModel:
         # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
         self.habituation *= HABIT_DECAY
-        if fresh >= HABIT_FROM:
+        seen_before = self._repeat(top[1], top[2], top[3]) if fresh >= HABIT_FROM and top[1] >= 0 else 0
+        if seen_before >= PATTERN_EXPECTED:
+            fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert
+        elif fresh >= HABIT_FROM:
             self.habituation = max(self.habituation, calibrated)
             if not self.accept_left:  # where the levels were when this alert began
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
+            if top[1] >= 0 and not seen_before:
+                kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
+                self.patterns = kept + array("d", (top[1], top[2] - top[3], self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
         surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
@@ -312,6 +332,21 @@ class DeviceModel:
         explanations.sort(key=lambda e: e.surprise, reverse=True)
         eta = min(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
+
+    def _repeat(self, sensor: int, value: float, level: float) -> int:
+        """How often this alert's pattern has alerted recently (0: new), renewing and counting it."""
+        patterns = self.patterns
+        for at in range(0, len(patterns), 4):
+            i, before, seen, count = patterns[at : at + 4]
+            if (
+                i == sensor
+                and self.seen - seen <= PATTERN_SPAN
+                and (value - level) * before > 0
+                and abs((value - level) - before) <= PATTERN_TOL * abs(before)
+            ):
+                patterns[at + 2], patterns[at + 3] = self.seen, count + 1
+                return int(count)
+        return 0
 
     def _degradation(
         self,
@@ -468,6 +503,7 @@ class DeviceModel:
             self.thermal.relevel()
         self.degradation.reset()
         self.predictors.relevel()
+        self.patterns = array("d")  # the repaired device's first alert of any pattern is news
         self.deg_slope = 0.0
         self.n, self.warmup = 0, PRIOR_WARMUP
         self.drift = DriftWatch()

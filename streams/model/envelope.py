@@ -59,6 +59,7 @@ def dump(model: DeviceModel) -> bytes:
         "habituation": model.habituation,
         "accept_left": model.accept_left,
         "accept_from": model.accept_from,
+        "patterns": model.patterns.tobytes(),
         "warmup": model.warmup,
         "last_ts": model.last_ts,
         "cadence_ms": model.cadence_ms,
@@ -140,6 +141,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.n, model.seen, model.warmup, model.last_ts = state["n"], state["seen"], state["warmup"], state["last_ts"]
     model.cadence_ms, model.alpha, model.habituation = state["cadence_ms"], state["alpha"], state["habituation"]
     model.accept_left, model.accept_from = state["accept_left"], list(state["accept_from"])
+    model.patterns = array("d", bytes(state["patterns"]))
     model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
     if state["thermal"]:
         model.thermal = model.thermal or ThermalFit()

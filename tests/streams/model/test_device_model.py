@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 import random
 import tracemalloc
+from array import array
 
 import msgspec
 import pytest
 from prometheus_client import REGISTRY
 
 from streams.model import calibration, envelope, federated
-from streams.model.detector import ALERT_THRESHOLD, COLD_WARMUP, DeviceModel
+from streams.model.detector import ALERT_THRESHOLD, COLD_WARMUP, PATTERN_SLOTS, DeviceModel
 from streams.model.supervised import HORIZON_MS
 
 CADENCE = 5_000
@@ -235,6 +236,7 @@ def test_memory_per_device_is_under_20_kb() -> None:
     model, rng = DeviceModel("pc"), random.Random(13)
     run(model, rng, 3_000)
     model.learn_failure(model.last_ts)
+    model.patterns = array("d", [0.0, 5.0, 3_000.0, 2.0] * PATTERN_SLOTS)  # every alert-pattern slot held
     data = envelope.dump(model)
     assert len(data) < 20_000
     tracemalloc.start()
@@ -371,3 +373,15 @@ def test_a_second_slow_failure_after_a_repair_is_caught_as_early_as_the_first() 
     again = next((k - second for k in alerts if k >= second), None)
     assert not [k for k in alerts if failed <= k < second]  # the repaired device is quiet
     assert again is not None and again < ramp_n // 3, (first, again)
+
+
+def test_a_regular_identical_burst_stops_alerting_but_a_bigger_one_is_news() -> None:
+    # A generic metric at 5-minute cadence with the same short burst every 100 readings (a cron job).
+    model, rng = DeviceModel("nab_series", ("value",)), random.Random(7)
+    alerts = {}
+    for k in range(1_500):
+        value = 10 + rng.gauss(0, 0.5) + (20 if k % 100 == 0 and k >= 200 else 0) + (40 if k == 1_450 else 0)
+        alerts[k] = model.update(k * 300_000, {"value": value}).score >= ALERT_THRESHOLD
+    bursts = [k for k in range(200, 1_400, 100) if alerts[k]]
+    assert bursts == [200, 300]  # the first two bursts are news; the same pattern a third time is expected
+    assert alerts[1_450]  # a burst twice the size is a different pattern
