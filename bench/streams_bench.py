@@ -46,7 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SECONDS = float(os.environ.get("FLEETPULSE_BENCH_SECONDS", "20"))
 DEVICES, ROUNDS = 4_000, 50  # 200k readings; 50 rounds at 5 s = 250 s of event time, so windows close
 CADENCE_MS = 5_000
-T0 = 1_795_000_020_000 - 1_795_000_020_000 % 60_000
+# An hour ago, on a minute: the worker's admission dead-letters readings older than
+# FLEETPULSE_EVENT_TIME_MAX_AGE_SECONDS (7 days), so a fixed date stops being processed at all.
+T0 = (int(time.time() * 1000) - 3_600_000) // 60_000 * 60_000
 TARGET = 20_000
 
 
@@ -437,8 +439,10 @@ def _preproduce_envelopes(settings: Settings, per_message: int) -> int:
 
 
 def envelopes_main(per_message: int = 20) -> None:
-    """The full worker on one reading per message and on batch envelopes, side by side, both scorers."""
+    """The full worker on one reading per message and on batch envelopes, side by side, both scorers, beside a
+    plain do-nothing Faust agent on the one-reading messages (the per-message framework cost)."""
     rows = []
+    plain: tuple[int, float] | None = None
     for label, produce in (
         ("1 reading/message", _preproduce),
         (f"{per_message} readings/message", lambda s: _preproduce_envelopes(s, per_message)),
@@ -446,6 +450,10 @@ def envelopes_main(per_message: int = 20) -> None:
         settings = _settings("benchenv")
         create_topics(settings)
         total = produce(settings)
+        if plain is None:
+            plain = _plain_faust(settings, total)
+            rows.append(("plain Faust agent, 1/message", *plain))
+            print(f"plain Faust agent: {plain[0]:,} in {plain[1]:.1f}s = {plain[0] / plain[1]:,.0f}/s", flush=True)
         for scorer in ("model", "baseline"):
             side = settings.model_copy(
                 update={"worker_scorer": scorer, "worker_app_id": f"{settings.worker_app_id}-{scorer}"}
@@ -454,10 +462,12 @@ def envelopes_main(per_message: int = 20) -> None:
             worker.terminate()
             worker.wait(30)
             rows.append((f"{label}, {scorer}", count, seconds))
-    print(f"\n{'full worker':<32}{'readings':>10}{'seconds':>9}{'readings/s':>12}{'vs target':>10}")
+            print(f"{rows[-1][0]}: {count:,} in {seconds:.1f}s = {count / seconds:,.0f}/s", flush=True)
+    plain_rate = plain[0] / plain[1] if plain and plain[1] else float("nan")
+    print(f"\n{'side':<32}{'readings':>10}{'seconds':>9}{'readings/s':>12}{'vs target':>10}{'vs plain':>9}")
     for name, count, seconds in rows:
         rate = count / seconds if seconds else float("nan")
-        print(f"{name:<32}{count:>10,}{seconds:>9.1f}{rate:>12,.0f}{rate / TARGET:>10.2f}")
+        print(f"{name:<32}{count:>10,}{seconds:>9.1f}{rate:>12,.0f}{rate / TARGET:>10.2f}{rate / plain_rate:>9.2f}")
 
 
 if __name__ == "__main__":
