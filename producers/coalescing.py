@@ -39,6 +39,7 @@ class Coalescer:
         self.producer, self.linger_s, self.max_readings = producer, linger_ms / 1000, max_readings
         self.partitioner = Partitioner(partitions)
         self._pending: dict[int, _Pending] = {}
+        self._timers: set[asyncio.Task[None]] = set()  # the event loop keeps only weak references to tasks
         # one sending thread: messages reach the producer in the order they were flushed (per-device order),
         # and a full local queue blocks that thread, not the event loop
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coalescer")
@@ -54,8 +55,13 @@ class Coalescer:
         if len(pending.values) >= self.max_readings or self.linger_s <= 0:
             await self._flush(partition)
         elif pending.timer is None:
-            pending.timer = loop.call_later(self.linger_s, lambda: loop.create_task(self._flush(partition)))
+            pending.timer = loop.call_later(self.linger_s, self._flush_later, partition)
         await acked
+
+    def _flush_later(self, partition: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush(partition))
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
 
     async def flush_all(self) -> None:
         for partition in list(self._pending):
@@ -71,9 +77,14 @@ class Coalescer:
         settle = _settler(asyncio.get_running_loop(), pending.acks)
         records = len(pending.values)
         send = self.producer.send_raw
-        await asyncio.get_running_loop().run_in_executor(
-            self._sender, lambda: send(pending.key, value, partition=partition, records=records, on_delivery=settle)
-        )
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._sender, lambda: send(pending.key, value, partition=partition, records=records, on_delivery=settle)
+            )
+        except Exception as error:  # not even queued: every reading of the message hears it now, not at a timeout
+            for acked in pending.acks:
+                if not acked.done():
+                    acked.set_exception(NotAcknowledged(f"not produced: {error}"))
 
 
 def _settler(loop: asyncio.AbstractEventLoop, acks: list[asyncio.Future[None]]) -> DeliveryCallback:

@@ -84,6 +84,19 @@ async def test_a_refused_message_fails_every_reading_in_it() -> None:
     assert all(isinstance(r, NotAcknowledged) for r in results)
 
 
+async def test_a_message_the_producer_cannot_queue_fails_its_readings_at_once() -> None:
+    producer = FakeProducer()
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("local queue closed")
+
+    producer.send_raw = refuse  # type: ignore[method-assign]
+    coalescer = Coalescer(producer, PARTITIONS, linger_ms=20, max_readings=100)
+    sends = (coalescer.send(*_reading(d, 0)) for d in _same_partition_devices(3))
+    results = await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), timeout=2)
+    assert all(isinstance(r, NotAcknowledged) and "local queue closed" in str(r) for r in results)
+
+
 async def test_a_send_waits_for_the_acknowledgement() -> None:
     producer = FakeProducer()
     producer_ack = asyncio.Event()
