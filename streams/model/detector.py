@@ -72,6 +72,11 @@ CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, 
 # channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
 # generic metric's) are all tracked: nothing says their level may wander.
 WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
+# Product sensors that measure what the device is asked to do. One busy reading is somebody opening an app,
+# never a failure sign, however rare its size: for these only a sustained shift (and a limit) counts, not
+# a single reading's distance or a single missed prediction. Every false alert on the simulator's healthy
+# devices was one such reading: load and its power together, 5 scales up for one reading.
+WORKLOAD_SENSORS = frozenset({"load_pct", "power_w"})
 # Pattern habituation: an alert whose pattern (same sensor, same side of its level, a distance from the level
 # within PATTERN_TOL of an earlier alert's) has already alerted PATTERN_EXPECTED times, each within PATTERN_SPAN
 # readings of the last, is expected, not news: a series with regular identical bursts alerts on the first
@@ -220,13 +225,15 @@ class DeviceModel:
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
         predictors = self.predictors
         top = (-1.0, -1, 0.0, 0.0)  # (surprise, sensor index, reading, level) of the most surprising sensor
-        for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key), baseline) in enumerate(
+        for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary), baseline) in enumerate(
             zip(plan.sensors, self.baselines.values(), strict=True)
         ):
             value = values.get(sensor)
             if value is None:
                 continue
             predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0))
+            if not momentary:
+                predicted = 0.0  # learned from, not counted
             statistical.append(predicted)
             if predicted >= 1.0:
                 detail = f"{sensor}={value:g} is not what its recent readings predict"
@@ -242,7 +249,7 @@ class DeviceModel:
                 still = stillness if physical_sensor else 0.0
                 row[still_key] = still
                 abs_z.append(abs(z))
-                surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
+                surprise = gaussian_surprise(max(z, 0.0) if hot_only else z) if momentary else 0.0
                 statistical.append(surprise)
                 shift = baseline.evidence(z)
                 row[shift_key] = shift
@@ -529,6 +536,7 @@ class _SensorPlan(NamedTuple):
     hot_only: bool
     limit: tuple[float, float] | None  # (warning, critical) for the device type
     limit_key: str
+    momentary: bool  # a single reading's distance or missed prediction counts (not a workload sensor)
 
 
 class _Plan(NamedTuple):
@@ -555,6 +563,7 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
                 s in HOT_ONLY,
                 limits.get(s),
                 f"limit:{s}",
+                s not in WORKLOAD_SENSORS,
             )
             for s in sensors
         )

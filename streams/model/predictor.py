@@ -23,6 +23,7 @@ import math
 from array import array
 
 from streams.model.calibration import gaussian_surprise
+from streams.model.features import YOUNG_K
 
 RATE = 0.01  # ~100 readings of memory for the level and the scales
 HUBER_K = 3.0
@@ -65,8 +66,11 @@ class Predictors:
             return 0.0
         level, spread, step = stats[at + LEVEL], stats[at + SPREAD], stats[at + STEP]
         relative = max(floor, 1e-4 * abs(level), 1e-9)
-        scale = max(GAUSS_SCALE * spread, relative)
-        step_scale = max(GAUSS_SCALE * step, relative)
+        # Typical misses learned from n readings (after a start or a repair: a device warming up) are an
+        # underestimate more often than not; widen them by the same small-sample factor as the baseline's.
+        doubt = GAUSS_SCALE * math.sqrt(1.0 + YOUNG_K / n)
+        scale = max(doubt * spread, relative)
+        step_scale = max(doubt * step, relative)
         miss, jump = value - level, value - stats[at + LAST]
         surprise = 0.0
         if n > YOUNG:

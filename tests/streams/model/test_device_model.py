@@ -385,3 +385,33 @@ def test_a_regular_identical_burst_stops_alerting_but_a_bigger_one_is_news() -> 
     bursts = [k for k in range(200, 1_400, 100) if alerts[k]]
     assert bursts == [200, 300]  # the first two bursts are news; the same pattern a third time is expected
     assert alerts[1_450]  # a burst twice the size is a different pattern
+
+
+def test_one_busy_reading_is_no_alert_but_a_sustained_overload_and_a_single_hot_reading_are() -> None:
+    model, rng = DeviceModel("pc"), random.Random(21)
+    run(model, rng, 1_500)
+    state = envelope.dump(model)
+    busy = healthy(random.Random(5)) | {"load_pct": 95.0, "power_w": 60 + 1.5 * 95.0}  # 11 load scales up
+    assert envelope.load(state).update(1_500 * CADENCE, busy).score < ALERT_THRESHOLD
+    hot = healthy(random.Random(5)) | {"temperature_c": 60.0}  # 20 noise scales: not a workload sensor
+    assert envelope.load(state).update(1_500 * CADENCE, hot).score >= ALERT_THRESHOLD
+    overloaded = envelope.load(state)
+    assert overloaded is not None
+    scores = [
+        overloaded.update((1_500 + k) * CADENCE, healthy(rng) | {"load_pct": 95.0, "power_w": 60 + 1.5 * 95.0}).score
+        for k in range(120)
+    ]
+    assert max(scores) >= ALERT_THRESHOLD  # the same load, held, is a shift: it counts
+
+
+def test_a_prediction_miss_counts_less_while_its_typical_miss_is_young() -> None:
+    from streams.model.predictor import Predictors
+
+    surprises = []
+    for history in (30, 3_000):
+        predictors = Predictors(1)
+        for k in range(history):  # 49, 51, 49, ...: the same typical miss however long the history
+            predictors.surprise(0, 50.0 + (-1) ** (k + 1), k * CADENCE, 0.0, False)
+        surprises.append(predictors.surprise(0, 57.0, history * CADENCE, 0.0, False))
+    young, old = surprises
+    assert 0 < young < old - 2  # the same miss is far less telling after 30 readings than after 3,000
