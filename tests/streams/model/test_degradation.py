@@ -120,3 +120,18 @@ def test_the_fleet_prior_carries_the_healthy_spread_to_new_devices() -> None:
     for _ in range(REF_READINGS + 1):
         cold.update([v for v in reading(rng).values()], floors)
     assert newcomer.degradation.spread(0, 0.0) < cold.spread(0, 0.0)
+
+
+def test_a_drift_within_the_references_own_uncertainty_is_no_wear_but_a_larger_one_is() -> None:
+    surprises = {}
+    for wear in (0.7, 3.0):  # held offsets on each of 8 sensors, in healthy spreads
+        degradation, rng = Degradation(8), random.Random(9)
+        floors = [0.0] * 8
+        for _ in range(REF_READINGS):
+            degradation.update([rng.gauss(0, 1) for _ in range(8)], floors)
+        levels = [degradation.update([wear + rng.gauss(0, 1) for _ in range(8)], floors)[0] for _ in range(200)]
+        surprises[wear] = max(levels[50:])
+    # 0.7 spreads: about what a 30-reading reference cannot tell from its own healthy level (counted in
+    # full, eight such sensors reach a surprise of ~4.6)
+    assert surprises[0.7] < 1.0
+    assert surprises[3.0] > HABIT_FROM  # three spreads on every sensor: wear
