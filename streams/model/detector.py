@@ -227,7 +227,12 @@ class DeviceModel:
 
     def update(self, ts_ms: int, values: dict[str, float | None], throttled: int | None = None) -> Assessment:
         plan = self.plan
-        row = plan.zero_row.copy()  # every feature, 0.0 until set (a copy is cheaper than dict.fromkeys)
+        # The feature vector is only needed by a ready supervised half or a due label-buffer entry (neither
+        # changes before _learn); otherwise the features go to a scratch row no one reads, which is cheaper
+        # than copying every feature's 0.0.
+        ready = self.supervised.ready()
+        wanted = ready or self.buffer.due(ts_ms)
+        row = plan.zero_row.copy() if wanted else _SCRATCH_ROW  # every feature, 0.0 until set
         explanations: list[_Reason] = []  # formatted only for the top 3 (_top_reasons)
         statistical: list[float] = []  # raw surprise of each independent test
         physical = 0.0
@@ -335,9 +340,7 @@ class DeviceModel:
         surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
-        # The feature vector is only needed by a ready supervised half or a due label-buffer entry.
-        ready = self.supervised.ready()
-        vector = [row[name] for name in self.names] if ready or self.buffer.due(ts_ms) else []
+        vector = [row[name] for name in self.names] if wanted else []
         probability = self.supervised.probability(vector) if ready else None
         final = anomaly
         if probability is not None and not warming:
@@ -554,6 +557,7 @@ class _Plan(NamedTuple):
 
 
 _PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
+_SCRATCH_ROW: dict[str, float] = {}  # written by readings whose features no one needs, never read
 
 
 def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, ...]) -> _Plan:
