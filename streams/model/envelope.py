@@ -105,6 +105,13 @@ def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
     d.alerted, d.level, model.deg_slope = alerted, level, slope
 
 
+def _bin(value: Any) -> bytes:
+    """A msgpack bin field, as the bytes it decodes to (anything else is a corrupt envelope)."""
+    if type(value) is not bytes:
+        raise TypeError("a binary field is not bytes")
+    return value
+
+
 def _reject(reason: str) -> None:
     rejections[reason] += 1
     telemetry.envelope_rejections.labels(reason).inc()
@@ -157,7 +164,8 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.checkpoints = [(at, array("d", bytes(noise))) for at, noise in state.get("checkpoints", [])]
     # The model was just built: its label buffer and drift watch are fresh, filled in place.
     model.buffer.ts = list(ts)
-    model.buffer.vectors = [array("f", bytes(v)) for v in vectors]
+    # msgpack's bin decodes to bytes, which array takes as they are (no copy through bytes() first).
+    model.buffer.vectors = [array("f", _bin(v)) for v in vectors]
     model.buffer.labelled = list(labelled)
     model.drift.restore(state["drift"])  # Page-Hinkley's sums too: a round trip changes nothing
     _restore_degradation(model, state["degradation"])

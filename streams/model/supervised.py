@@ -115,6 +115,11 @@ class Supervised:
         return {k: float(v) for k, v in self._regression.weights.items() if math.isfinite(v)}
 
     def set_weights(self, weights: dict[str, float], intercept: float) -> None:
+        if not weights and intercept == 0.0 and math.copysign(1.0, intercept) > 0:
+            # Nothing learned yet (what `weights` and `intercept` give for an unbuilt regression): stay
+            # unbuilt, like a new model, instead of building a regression per decoded envelope.
+            self._regression = None
+            return
         regression = self._regression = new_regression()
         known = _name_set(self.names)
         for name, value in weights.items():
