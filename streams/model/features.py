@@ -217,7 +217,9 @@ def limit_fraction(value: float, limit: tuple[float, float]) -> float:
     """How far from warning (0) toward critical (1) the value is; negative below warning. `limit`: the
     device type's (warning, critical) for the sensor (LIMITS)."""
     warn, critical = limit
-    return max(-3.0, min(3.0, (value - warn) / (critical - warn)))
+    fraction = (value - warn) / (critical - warn)
+    capped = fraction if fraction < 3.0 else 3.0  # max(-3.0, min(3.0, fraction)), as comparisons (hot path)
+    return capped if capped > -3.0 else -3.0
 
 
 def minutes_to_limit(
