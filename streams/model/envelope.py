@@ -71,7 +71,7 @@ def dump(model: DeviceModel) -> bytes:
         "weights": sup.weights(),
         "intercept": sup.intercept(),
         "labels": [sup.positives, sup.negatives, sup.episodes],
-        "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
+        "buffer": [model.buffer.ts, model.buffer.vectors, model.buffer.labelled],  # vectors: float32 bytes
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
         "drift": model.drift.state(),
         "degradation": _degradation_state(model),
@@ -105,10 +105,10 @@ def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
     d.alerted, d.level, model.deg_slope = alerted, level, slope
 
 
-def _bin(value: Any) -> bytes:
-    """A msgpack bin field, as the bytes it decodes to (anything else is a corrupt envelope)."""
-    if type(value) is not bytes:
-        raise TypeError("a binary field is not bytes")
+def _float32s(value: Any) -> bytes:
+    """A buffered feature vector as msgpack's bin decodes it: bytes of whole float32s (else corrupt)."""
+    if type(value) is not bytes or len(value) % 4:
+        raise ValueError("a feature vector is not float32 bytes")
     return value
 
 
@@ -164,8 +164,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.checkpoints = [(at, array("d", bytes(noise))) for at, noise in state.get("checkpoints", [])]
     # The model was just built: its label buffer and drift watch are fresh, filled in place.
     model.buffer.ts = list(ts)
-    # msgpack's bin decodes to bytes, which array takes as they are (no copy through bytes() first).
-    model.buffer.vectors = [array("f", _bin(v)) for v in vectors]
+    model.buffer.vectors = [_float32s(v) for v in vectors]
     model.buffer.labelled = list(labelled)
     model.drift.restore(state["drift"])  # Page-Hinkley's sums too: a round trip changes nothing
     _restore_degradation(model, state["degradation"])
