@@ -62,13 +62,15 @@ class EmpiricalTail:
             self.counts = [c / self.weight for c in self.counts]
             self.total /= self.weight
             self.weight = 1.0
-        index = min(N_BINS - 1, int(max(0.0, raw) / BIN_WIDTH))
+        # min(N_BINS - 1, int(max(0.0, raw) / BIN_WIDTH)) as the comparisons they make (once per reading).
+        index = int((raw if raw > 0.0 else 0.0) / BIN_WIDTH)
+        index = index if index < N_BINS - 1 else N_BINS - 1
         self.counts[index] += self.weight
         self.total += self.weight
 
     def mass_above(self, raw: float) -> float:
         """Weighted count of past values above raw, linear within the bin so it is continuous."""
-        position = max(0.0, raw) / BIN_WIDTH
+        position = (raw if raw > 0.0 else 0.0) / BIN_WIDTH  # max(0.0, raw)
         index = int(position)
         if index >= N_BINS:
             return 0.0
@@ -76,7 +78,7 @@ class EmpiricalTail:
         return above + self.counts[index] * (1.0 - (position - index))
 
     def calibrate(self, raw: float) -> float:
-        raw = max(0.0, raw)
+        raw = raw if raw > 0.0 else 0.0  # max(0.0, raw)
         denominator = self.total / self.weight + PRIOR_MASS
         above = self.mass_above(raw) / self.weight
         if above <= 0.0:  # beyond everything seen: the prior's tail alone, in log space (no underflow)

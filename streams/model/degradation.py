@@ -85,7 +85,10 @@ class Degradation:
         prior = self.prior_sd[i]
         sd = own if prior <= 0 else (prior if count < REF_READINGS else math.sqrt(0.5 * (own * own + prior * prior)))
         relative = 1e-4 * abs(self.mean[i])
-        return max(sd, floor, relative, 1e-9)
+        # max(sd, floor, relative, 1e-9), as the comparisons it makes (per tracked sensor per reading)
+        sd = floor if floor > sd else sd
+        sd = relative if relative > sd else sd
+        return 1e-9 if sd < 1e-9 else sd
 
     def update(self, values: list[float | None], floors: list[float]) -> tuple[float, int, int]:
         """Fold one reading in: (surprise, index of the sensor furthest off, sensors that counted).

@@ -24,6 +24,7 @@ kept) and its degradation reference is fixed afresh.
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -94,6 +95,22 @@ class Explanation:
     value: float
     surprise: float
     detail: str
+
+
+# A reason not yet formatted: (surprise, sensor, value, detail as a str.format template, its arguments).
+# Most readings have a few reasons with surprise >= 1 and only the top 3 are returned: formatting the
+# others' details was wasted work on every reading.
+_Reason = tuple[float, str, float, str, tuple[object, ...]]
+_SURPRISE = operator.itemgetter(0)
+
+
+def _top_reasons(reasons: list[_Reason], count: int = 3) -> list[Explanation]:
+    """The `count` most surprising reasons (in the order given when they tie), formatted."""
+    reasons.sort(key=_SURPRISE, reverse=True)
+    return [
+        Explanation(sensor, value, surprise, detail.format(*args))
+        for surprise, sensor, value, detail, args in reasons[:count]
+    ]
 
 
 @dataclass(slots=True)
@@ -215,8 +232,13 @@ class DeviceModel:
 
     def update(self, ts_ms: int, values: dict[str, float | None], throttled: int | None = None) -> Assessment:
         plan = self.plan
-        row = plan.zero_row.copy()  # every feature, 0.0 until set (a copy is cheaper than dict.fromkeys)
-        explanations: list[Explanation] = []
+        # The feature vector is only needed by a ready supervised half or a due label-buffer entry (neither
+        # changes before _learn); otherwise the features go to a scratch row no one reads, which is cheaper
+        # than copying every feature's 0.0.
+        ready = self.supervised.ready()
+        wanted = ready or self.buffer.due(ts_ms)
+        row = plan.zero_row.copy() if wanted else _SCRATCH_ROW  # every feature, 0.0 until set
+        explanations: list[_Reason] = []  # formatted only for the top 3 (_top_reasons)
         statistical: list[float] = []  # raw surprise of each independent test
         physical = 0.0
         abs_z: list[float] = []
@@ -236,8 +258,8 @@ class DeviceModel:
                 predicted = 0.0  # learned from, not counted
             statistical.append(predicted)
             if predicted >= 1.0:
-                detail = f"{sensor}={value:g} is not what its recent readings predict"
-                explanations.append(Explanation(sensor, value, predicted, detail))
+                detail = "{}={:g} is not what its recent readings predict"
+                explanations.append((predicted, sensor, value, detail, (sensor, value)))
             scale = stillness = None  # learning recomputes them when the baseline is new
             if baseline.n > 0:
                 z_key, slope_key, still_key, shift_key = keys
@@ -256,27 +278,27 @@ class DeviceModel:
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(max(shift, 0.0) if hot_only else shift))
                 statistical.append(sustained)
                 if sustained >= 1.0 and sustained > surprise:
-                    detail = f"{sensor} has stayed {baseline.ewz:+.1f} scales off its usual {baseline.loc:.4g}"
-                    explanations.append(Explanation(sensor, value, sustained, detail))
+                    detail = "{} has stayed {:+.1f} scales off its usual {:.4g}"
+                    explanations.append((sustained, sensor, value, detail, (sensor, baseline.ewz, baseline.loc)))
                 if surprise >= 1.0:
-                    detail = f"{sensor}={value:g} is {z:+.1f} scales from its usual {baseline.loc:.4g}"
-                    explanations.append(Explanation(sensor, value, surprise, detail))
+                    detail = "{}={:g} is {:+.1f} scales from its usual {:.4g}"
+                    explanations.append((surprise, sensor, value, detail, (sensor, value, z, baseline.loc)))
                 strongest = max(predicted, surprise, sustained)
                 if strongest > top[0]:
                     top = (strongest, i, value, baseline.loc)
                 if still > STILL_START:
                     stuck = (still - STILL_START) * STILL_WEIGHT
                     statistical.append(stuck)
-                    detail = f"{sensor} has stopped changing ({2**still:.0f}x less movement than usual)"
-                    explanations.append(Explanation(sensor, value, stuck, detail))
+                    detail = "{} has stopped changing ({:.0f}x less movement than usual)"
+                    explanations.append((stuck, sensor, value, detail, (sensor, 2**still)))
             prepared.append((baseline, value, scale, stillness))
             if limit is not None:
                 fraction = features.limit_fraction(value, limit)
                 row[limit_key] = fraction
                 if fraction > 0:
                     physical += LIMIT_WEIGHT * fraction
-                    detail = f"{sensor}={value:g} is {fraction:.0%} of the way from warning to critical"
-                    explanations.append(Explanation(sensor, value, LIMIT_WEIGHT * fraction, detail))
+                    detail = "{}={:g} is {:.0%} of the way from warning to critical"
+                    explanations.append((LIMIT_WEIGHT * fraction, sensor, value, detail, (sensor, value, fraction)))
                 eta = features.minutes_to_limit(baseline, value, limit, scale)
                 if eta is not None:
                     eta_minutes.append(eta)
@@ -289,14 +311,15 @@ class DeviceModel:
             surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
             statistical.append(surprise)
             if surprise >= 1.0:
-                detail = f"temperature is {residual:+.1f} °C off what this load usually gives ({z:+.1f} scales)"
-                explanations.append(Explanation("temperature_c", values["temperature_c"] or 0.0, surprise, detail))
+                detail = "temperature is {:+.1f} °C off what this load usually gives ({:+.1f} scales)"
+                temperature = values["temperature_c"] or 0.0
+                explanations.append((surprise, "temperature_c", temperature, detail, (residual, z)))
         for bit, surprise in FLAG_SURPRISE.items() if throttled else ():
             if throttled & bit:
                 physical += surprise
                 name = "under_voltage" if bit == 0x1 else "throttled"
                 row[name] = 1.0
-                explanations.append(Explanation("throttled", float(throttled), surprise, f"{name} flag is set"))
+                explanations.append((surprise, "throttled", float(throttled), "{} flag is set", (name,)))
         if self.last_ts and self.cadence_ms:
             row["gap"] = features.gap_feature(ts_ms - self.last_ts, self.cadence_ms)
 
@@ -324,9 +347,7 @@ class DeviceModel:
         surprise_total = max(0.0, fresh, worn) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
-        # The feature vector is only needed by a ready supervised half or a due label-buffer entry.
-        ready = self.supervised.ready()
-        vector = [row[name] for name in self.names] if ready or self.buffer.due(ts_ms) else []
+        vector = [row[name] for name in self.names] if wanted else []
         probability = self.supervised.probability(vector) if ready else None
         final = anomaly
         if probability is not None and not warming:
@@ -336,9 +357,8 @@ class DeviceModel:
             final = (1 - share) * anomaly + share * probability
 
         drifted = self._learn(ts_ms, values, prepared, raw, abs_z, residual, vector, warming)
-        explanations.sort(key=lambda e: e.surprise, reverse=True)
         eta = min(eta_minutes) * 60 if eta_minutes else None
-        return Assessment(final, warming, anomaly, probability, explanations[:3], eta, drifted)
+        return Assessment(final, warming, anomaly, probability, _top_reasons(explanations), eta, drifted)
 
     def _repeat(self, sensor: int, value: float, level: float) -> int:
         """How often this alert's pattern has alerted recently (0: new), renewing and counting it."""
@@ -359,7 +379,7 @@ class DeviceModel:
         self,
         ts_ms: int,
         values: dict[str, float | None],
-        explanations: list[Explanation],
+        explanations: list[_Reason],
         eta_minutes: list[float],
         warming: bool,
     ) -> float:
@@ -378,11 +398,9 @@ class DeviceModel:
             self.deg_slope += TREND_RATE * ((surprise - before) / dt_s - self.deg_slope)
         if surprise >= 1.0:
             sensor = tracked[worst]
-            detail = (
-                f"{sensor} has drifted {degradation.ewz[worst]:+.1f} healthy spreads from its early-life "
-                f"{degradation.mean[worst]:.4g} ({counted} sensors tracked)"
-            )
-            explanations.append(Explanation(sensor, values.get(sensor) or 0.0, surprise, detail))
+            detail = "{} has drifted {:+.1f} healthy spreads from its early-life {:.4g} ({} sensors tracked)"
+            args = (sensor, degradation.ewz[worst], degradation.mean[worst], counted)
+            explanations.append((surprise, sensor, values.get(sensor) or 0.0, detail, args))
         if surprise < HABIT_FROM and self.deg_slope > 0:
             eta_minutes.append((HABIT_FROM - surprise) / self.deg_slope / 60)
         return degradation.fresh(surprise, HABIT_FROM)
@@ -547,6 +565,7 @@ class _Plan(NamedTuple):
 
 
 _PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
+_SCRATCH_ROW: dict[str, float] = {}  # written by readings whose features no one needs, never read
 
 
 def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, ...]) -> _Plan:

@@ -71,7 +71,7 @@ def dump(model: DeviceModel) -> bytes:
         "weights": sup.weights(),
         "intercept": sup.intercept(),
         "labels": [sup.positives, sup.negatives, sup.episodes],
-        "buffer": [model.buffer.ts, [v.tobytes() for v in model.buffer.vectors], model.buffer.labelled],
+        "buffer": [model.buffer.ts, model.buffer.vectors, model.buffer.labelled],  # vectors: float32 bytes
         "checkpoints": [[at, noise.tobytes()] for at, noise in model.checkpoints],
         "drift": model.drift.state(),
         "degradation": _degradation_state(model),
@@ -103,6 +103,13 @@ def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
         raise ValueError("degradation state does not fit the model's tracked sensors")
     d.count, d.mean, d.sq, d.prior_sd, d.ewz = restored
     d.alerted, d.level, model.deg_slope = alerted, level, slope
+
+
+def _float32s(value: Any) -> bytes:
+    """A buffered feature vector as msgpack's bin decodes it: bytes of whole float32s (else corrupt)."""
+    if type(value) is not bytes or len(value) % 4:
+        raise ValueError("a feature vector is not float32 bytes")
+    return value
 
 
 def _reject(reason: str) -> None:
@@ -157,7 +164,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.checkpoints = [(at, array("d", bytes(noise))) for at, noise in state.get("checkpoints", [])]
     # The model was just built: its label buffer and drift watch are fresh, filled in place.
     model.buffer.ts = list(ts)
-    model.buffer.vectors = [array("f", bytes(v)) for v in vectors]
+    model.buffer.vectors = [_float32s(v) for v in vectors]
     model.buffer.labelled = list(labelled)
     model.drift.restore(state["drift"])  # Page-Hinkley's sums too: a round trip changes nothing
     _restore_degradation(model, state["degradation"])

@@ -79,7 +79,8 @@ class SensorBaseline:
         ewz_sq = self.ewz_sq
         spread = math.sqrt(_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq)
         seen = self.n + self.prior_n
-        if seen >= 10 and not self.holding(self.last_ts):
+        shift_ts = self.shift_ts  # not self.holding(self.last_ts), inlined (the hot path)
+        if seen >= 10 and not (shift_ts > 0 and self.last_ts - shift_ts < SHIFT_HOLD_MS):
             young = 1.0 / (seen + 1)
             rate = young if young > SPREAD_RATE else SPREAD_RATE
             square, ceiling = ewz**2, _SHIFT_FREEZE_SQ * ewz_sq
@@ -141,13 +142,16 @@ class SensorBaseline:
         # Persistent steps are accepted by moving the level (see DeviceModel's accept).
         # A sensor that has stopped moving (stuck) teaches nothing about its noise: without this its
         # scale collapses and the repaired sensor's ordinary noise alerts on every reading.
-        if not self.shifted():
-            self.shift_ts = 0
-        elif not self.shift_ts:
-            self.shift_ts = ts_ms
+        # self.shifted() and self.holding(ts_ms), inlined: two calls fewer per sensor per reading.
+        ewz_sq = self.ewz_sq
+        shift_ts = self.shift_ts
+        if not self.ewz**2 > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
+            shift_ts = self.shift_ts = 0
+        elif not shift_ts:
+            shift_ts = self.shift_ts = ts_ms
         if stillness is None:
             stillness = self.stillness()
-        frozen = stillness > STILL_FREEZE or self.holding(ts_ms)
+        frozen = stillness > STILL_FREEZE or (shift_ts > 0 and ts_ms - shift_ts < SHIFT_HOLD_MS)
         distance = abs(deviation)
         if frozen:
             pass
@@ -213,7 +217,9 @@ def limit_fraction(value: float, limit: tuple[float, float]) -> float:
     """How far from warning (0) toward critical (1) the value is; negative below warning. `limit`: the
     device type's (warning, critical) for the sensor (LIMITS)."""
     warn, critical = limit
-    return max(-3.0, min(3.0, (value - warn) / (critical - warn)))
+    fraction = (value - warn) / (critical - warn)
+    capped = fraction if fraction < 3.0 else 3.0  # max(-3.0, min(3.0, fraction)), as comparisons (hot path)
+    return capped if capped > -3.0 else -3.0
 
 
 def minutes_to_limit(

@@ -36,16 +36,19 @@ class LabelBuffer:
         self.width = width
         self.stride_ms = horizon_ms // size
         self.ts: list[int] = []
-        self.vectors: list[array] = []  # float32: half the memory, plenty of precision for SGD
+        # float32 (half the memory, plenty of precision for SGD), kept as its bytes: that is what the envelope
+        # stores, so a decoded model holds them as decoded and a dump writes them as they are. Read only
+        # through `Supervised.learn`, which unpacks them.
+        self.vectors: list[bytes] = []
         self.labelled: list[bool] = []
 
     def due(self, ts_ms: int) -> bool:
         return not self.ts or ts_ms - self.ts[-1] >= self.stride_ms
 
-    def push(self, ts_ms: int, values: list[float], size: int = BUFFER_SIZE) -> tuple[int, array, bool] | None:
+    def push(self, ts_ms: int, values: list[float], size: int = BUFFER_SIZE) -> tuple[int, bytes, bool] | None:
         """Append; return the evicted entry (ts, vector, already_labelled) when the ring is full."""
         self.ts.append(ts_ms)
-        self.vectors.append(array("f", values))
+        self.vectors.append(array("f", values).tobytes())
         self.labelled.append(False)
         if len(self.ts) > size:
             return self.ts.pop(0), self.vectors.pop(0), self.labelled.pop(0)
@@ -86,7 +89,10 @@ class Supervised:
     def ready(self) -> bool:
         return self.positives >= MIN_LABELS and self.negatives >= MIN_LABELS
 
-    def as_dict(self, values: list[float] | array) -> dict[str, float]:
+    def as_dict(self, values: list[float] | array | bytes) -> dict[str, float]:
+        """`values`: the feature vector, or a buffered one as its float32 bytes."""
+        if isinstance(values, bytes):
+            values = array("f", values)
         # Clipped: one wild z must not swamp the linear model (the unsupervised half handles magnitude).
         # max(-20, min(20, v)) written as the comparisons they make: this runs on every reading of a
         # labelled device, and the two builtin calls per feature were most of its cost.
@@ -102,7 +108,7 @@ class Supervised:
             return None
         return self.regression.predict_proba_one(self.as_dict(values))[True]
 
-    def learn(self, values: list[float] | array, failed: bool, weight: float = 1.0) -> None:
+    def learn(self, values: list[float] | array | bytes, failed: bool, weight: float = 1.0) -> None:
         self.regression.learn_one(self.as_dict(values), failed, w=weight)
         if failed:
             self.positives += 1
@@ -115,6 +121,11 @@ class Supervised:
         return {k: float(v) for k, v in self._regression.weights.items() if math.isfinite(v)}
 
     def set_weights(self, weights: dict[str, float], intercept: float) -> None:
+        if not weights and intercept == 0.0 and math.copysign(1.0, intercept) > 0:
+            # Nothing learned yet (what `weights` and `intercept` give for an unbuilt regression): stay
+            # unbuilt, like a new model, instead of building a regression per decoded envelope.
+            self._regression = None
+            return
         regression = self._regression = new_regression()
         known = _name_set(self.names)
         for name, value in weights.items():

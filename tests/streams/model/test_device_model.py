@@ -200,6 +200,17 @@ def test_envelope_round_trip_gives_identical_scores() -> None:
     assert restored.update(501 * CADENCE, probe).score == model.update(501 * CADENCE, probe).score
 
 
+def test_a_young_device_s_envelope_builds_no_regression_and_round_trips_to_the_same_bytes() -> None:
+    model = DeviceModel("pc")
+    run(model, random.Random(13), 100)  # under the label horizon: nothing learned yet
+    data = envelope.dump(model)
+    restored = envelope.load(data)
+    assert restored is not None and restored.supervised._regression is None
+    assert envelope.dump(restored) == data
+    probe = healthy(random.Random(14))
+    assert restored.update(101 * CADENCE, probe).score == model.update(101 * CADENCE, probe).score
+
+
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
