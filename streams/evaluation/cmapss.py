@@ -57,6 +57,10 @@ class Outcome:
     healthy: int  # engines with rul > HEALTHY_RUL
     early_alarms: int
     leads: list[int]  # cycles ahead of failure, per hit
+    # Over every engine's records, not only the healthy ones': engines whose first alert came while more
+    # than HEALTHY_RUL cycles were left (what a run-to-failure fleet would count as early), of those alerted.
+    alerted: int = 0
+    early_first: int = 0
 
     @property
     def median_lead(self) -> float:
@@ -68,9 +72,12 @@ def first_alert(scores: Sequence[float], threshold: float) -> int | None:
 
 
 def outcome(engines: Sequence[Engine], scores: Sequence[Sequence[float]], threshold: float) -> Outcome:
-    hits, early, leads = 0, 0, []
+    hits, early, leads, alerted, early_first = 0, 0, [], 0, 0
     for engine, series in zip(engines, scores, strict=True):
         alert = first_alert(series, threshold)
+        if alert is not None:
+            alerted += 1
+            early_first += engine.rul + len(series) - 1 - alert > HEALTHY_RUL
         if engine.rul <= HIT_RUL and alert is not None:
             hits += 1
             leads.append(engine.rul + len(series) - 1 - alert)
@@ -78,7 +85,7 @@ def outcome(engines: Sequence[Engine], scores: Sequence[Sequence[float]], thresh
             early += 1
     at_risk = sum(e.rul <= HIT_RUL for e in engines)
     healthy = sum(e.rul > HEALTHY_RUL for e in engines)
-    return Outcome(len(engines), at_risk, hits, healthy, early, leads)
+    return Outcome(len(engines), at_risk, hits, healthy, early, leads, alerted, early_first)
 
 
 def static_band(engine: Engine) -> list[float]:

@@ -70,14 +70,15 @@ def evaluate(root: Path, threshold: float = ALERT_THRESHOLD, progress: Callable[
 def _row(name: str, threshold: float, o: cmapss.Outcome) -> str:
     return (
         f"{name:<34} {threshold:9.3f} {o.hits:4d}/{o.at_risk:<3d} {o.early_alarms:5d}/{o.healthy:<3d} "
-        f"{o.median_lead:11.1f}"
+        f"{o.median_lead:11.1f} {o.early_first:8d}/{o.alerted:<3d}"
     )
 
 
 def table(report: Report) -> str:
     lines = [
         f"hits: rul <= {cmapss.HIT_RUL} alerted by the last record; early: any alert with rul > {cmapss.HEALTHY_RUL}",
-        "detector                           threshold hits     early    lead_cycles(median)",
+        f"early first: of the engines that alerted, first alerts with > {cmapss.HEALTHY_RUL} cycles left",
+        "detector                           threshold hits     early    lead_cycles(median) early_first",
         _row("fleetpulse (shipped threshold)", report.threshold, report.model),
         _row("static band, first 30 cycles (best θ)", report.band_threshold, report.band),
         "fleetpulse at other thresholds:",

@@ -44,6 +44,8 @@ def test_hits_early_alarms_and_lead_follow_the_definitions(tmp_path: Path) -> No
     outcome = cmapss.outcome(engines, scores, 0.7)
     assert (outcome.at_risk, outcome.hits, outcome.healthy, outcome.early_alarms) == (2, 1, 2, 1)
     assert outcome.leads == [59]
+    # engine 0's alert came with 10 + 49 cycles left, engine 1's with 140 + 129: one early first alert of two
+    assert (outcome.alerted, outcome.early_first) == (2, 1)
     assert cmapss.outcome(engines, scores, 0.95).hits == 0  # below the threshold: no alert
 
 
