@@ -8,6 +8,7 @@ import faust
 
 from core.kafka.config import faust_broker_credentials, faust_broker_url
 from core.settings import get_settings
+from streams.lean_faust import BatchMonitor, RawSchema
 
 settings = get_settings()
 DATA_DIR = Path(settings.stack_dir) / "worker-data"  # Faust's per-app data (RocksDB), not in the checkout
@@ -32,11 +33,13 @@ app = faust.App(
     broker_max_poll_records=max(500, settings.worker_batch_size),
     autodiscover=False,
     origin="streams",
+    Monitor=BatchMonitor,  # streams/lean_faust.py: no per-message sensor work
 )
 
 
 def raw_topic(name: str) -> faust.TopicT:
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    schema = RawSchema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    return app.topic(name, schema=schema)
 
 
 readings_topic = raw_topic(settings.topic_readings)
