@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     ingest_tokens_file: str = Field(
         "",
         description="JSON file {device: bearer token, 16+ characters} of phones allowed to push; device = the "
-        "app's deviceId or the phone-<deviceId> FleetPulse shows, either works. Empty = none.",
+        "app's deviceId or the phone-<deviceId> FleetPulse shows, either works; gateway:<name> = a gateway "
+        "(POST /gateway/readings, any devices). Empty = none.",
     )
     ingest_max_body_bytes: int = Field(1_048_576, gt=0, description="Largest accepted push body, bytes.")
     ingest_rate_per_minute: int = Field(120, gt=0, description="Pushes accepted per phone per minute.")

@@ -46,17 +46,29 @@ class Coalescer:
 
     async def send(self, key: bytes, value: bytes) -> None:
         """Queue one encoded, validated reading of device `key`; return when Kafka acknowledged it."""
+        await self.send_many([(key, value)])
+
+    async def send_many(self, readings: list[tuple[bytes, bytes]]) -> None:
+        """Queue (device key, encoded validated reading) pairs in order; return when Kafka acknowledged them
+        all (raises NotAcknowledged if any was refused)."""
         loop = asyncio.get_running_loop()
-        acked: asyncio.Future[None] = loop.create_future()
-        partition = self.partitioner(key)
-        pending = self._pending.setdefault(partition, _Pending(key))
-        pending.values.append(value)
-        pending.acks.append(acked)
-        if len(pending.values) >= self.max_readings or self.linger_s <= 0:
-            await self._flush(partition)
-        elif pending.timer is None:
-            pending.timer = loop.call_later(self.linger_s, self._flush_later, partition)
-        await acked
+        acks: list[asyncio.Future[None]] = []
+        for key, value in readings:
+            acked: asyncio.Future[None] = loop.create_future()
+            acks.append(acked)
+            partition = self.partitioner(key)
+            pending = self._pending.setdefault(partition, _Pending(key))
+            pending.values.append(value)
+            pending.acks.append(acked)
+            if len(pending.values) >= self.max_readings or self.linger_s <= 0:
+                await self._flush(partition)
+            elif pending.timer is None:
+                pending.timer = loop.call_later(self.linger_s, self._flush_later, partition)
+        # every future is awaited (no "exception never retrieved"), the first failure is raised
+        outcomes = await asyncio.gather(*acks, return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
 
     def _flush_later(self, partition: int) -> None:
         task = asyncio.get_running_loop().create_task(self._flush(partition))

@@ -30,6 +30,7 @@ from prometheus_client import Counter
 
 from core.settings import ConfigError
 from producers.coalescing import Coalescer, NotAcknowledged
+from producers.gateway import Gateway, Refusal, is_gateway
 from producers.kafka_producer import ReadingProducer
 from schemas import InvalidRecord, Reading, decode_reading, encode
 from schemas.admission import TimeBounds, check_event_time, check_nanoseconds
@@ -198,6 +199,7 @@ class IngestServer:
         self.producer, self.tokens, self.max_body = producer, tokens, max_body
         self.coalescer = coalescer or Coalescer(producer, partitions=1, linger_ms=0, max_readings=1)
         self.time_bounds = time_bounds or TimeBounds()
+        self.gateway = Gateway(producer, self.coalescer, self.time_bounds)
         self.limiter = TokenBucket(per_minute)
         self.seq: dict[str, int] = {}
         self._stop = threading.Event()
@@ -210,6 +212,7 @@ class IngestServer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body + 1)
         app.router.add_post("/push", self.push)
+        app.router.add_post("/gateway/readings", self.gateway_readings)
         app.router.add_get("/healthz", lambda _: web.json_response({"ok": True}))
         app.on_startup.append(lambda _: self._start_poller())
         app.on_cleanup.append(lambda _: self._stop_poller())
@@ -246,9 +249,26 @@ class IngestServer:
         try:
             return await self._push(request)
         except Rejected as rejection:
-            rejected_total.labels(rejection.reason).inc()
-            requests_total.labels(str(rejection.status)).inc()
-            return web.json_response({"error": rejection.message, "reason": rejection.reason}, status=rejection.status)
+            return self._refused(rejection)
+
+    async def gateway_readings(self, request: web.Request) -> web.Response:
+        """producers/gateway.py: canonical readings of any devices, from a `gateway:<name>` token."""
+        try:
+            gateway = self._authenticate(request)
+            if not is_gateway(gateway):
+                raise Rejected(403, "not_a_gateway", "this token is a phone's; gateways are named gateway:<name>")
+            answer = await self.gateway.accept(gateway, await self._body(request))
+        except Refusal as refusal:
+            return self._refused(Rejected(refusal.status, refusal.reason, refusal.message))
+        except Rejected as rejection:
+            return self._refused(rejection)
+        requests_total.labels("200").inc()
+        return web.json_response(answer)
+
+    def _refused(self, rejection: Rejected) -> web.Response:
+        rejected_total.labels(rejection.reason).inc()
+        requests_total.labels(str(rejection.status)).inc()
+        return web.json_response({"error": rejection.message, "reason": rejection.reason}, status=rejection.status)
 
     async def _push(self, request: web.Request) -> web.Response:
         device = self._authenticate(request)
@@ -261,7 +281,7 @@ class IngestServer:
             reason = "bad_json" if not isinstance(error, msgspec.ValidationError) else "bad_payload"
             self.producer.dead_letter(device, body, reason, str(error))
             raise Rejected(400, reason, f"not a Sensor Logger push: {error}") from None
-        if not token_covers(device, push.deviceId):
+        if is_gateway(device) or not token_covers(device, push.deviceId):
             raise Rejected(403, "wrong_device", "this token belongs to another device")
         try:
             reading = to_reading(push, self.seq.get(device, 0))

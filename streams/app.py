@@ -5,15 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import faust
+from faust.types import TransportT
 
 from core.kafka.config import faust_broker_credentials, faust_broker_url
 from core.settings import get_settings
+from streams.lean_faust import BatchMonitor, LeanConsumer, RawSchema
 
 settings = get_settings()
 DATA_DIR = Path(settings.stack_dir) / "worker-data"  # Faust's per-app data (RocksDB), not in the checkout
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-app = faust.App(
+
+class App(faust.App):
+    def _new_transport(self) -> TransportT:
+        transport = super()._new_transport()
+        transport.Consumer = LeanConsumer  # streams/lean_faust.py: no four tasks per message
+        return transport
+
+
+app = App(
     settings.worker_app_id,
     broker=faust_broker_url(settings),
     broker_credentials=faust_broker_credentials(settings),
@@ -32,11 +42,13 @@ app = faust.App(
     broker_max_poll_records=max(500, settings.worker_batch_size),
     autodiscover=False,
     origin="streams",
+    Monitor=BatchMonitor,  # streams/lean_faust.py: no per-message sensor work
 )
 
 
 def raw_topic(name: str) -> faust.TopicT:
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    schema = RawSchema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    return app.topic(name, schema=schema)
 
 
 readings_topic = raw_topic(settings.topic_readings)
