@@ -254,9 +254,10 @@ class DeviceModel:
             if value is None:
                 continue
             predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0))
-            if not momentary:
-                predicted = 0.0  # learned from, not counted
-            statistical.append(predicted)
+            if momentary:
+                statistical.append(predicted)
+            else:
+                predicted = 0.0  # learned from, not a test of this reading
             if predicted >= 1.0:
                 detail = "{}={:g} is not what its recent readings predict"
                 explanations.append((predicted, sensor, value, detail, (sensor, value)))
@@ -272,7 +273,8 @@ class DeviceModel:
                 row[still_key] = still
                 abs_z.append(abs(z))
                 surprise = gaussian_surprise(max(z, 0.0) if hot_only else z) if momentary else 0.0
-                statistical.append(surprise)
+                if momentary:
+                    statistical.append(surprise)
                 shift = baseline.evidence(z)
                 row[shift_key] = shift
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(max(shift, 0.0) if hot_only else shift))
