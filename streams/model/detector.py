@@ -257,7 +257,7 @@ class DeviceModel:
             if momentary:
                 statistical.append(predicted)
             else:
-                predicted = 0.0  # learned from, not a test of this reading
+                predicted = 0.0  # the predictor learned from it; for a workload sensor it is no test
             if predicted >= 1.0:
                 detail = "{}={:g} is not what its recent readings predict"
                 explanations.append((predicted, sensor, value, detail, (sensor, value)))
@@ -272,8 +272,9 @@ class DeviceModel:
                 still = stillness if physical_sensor else 0.0
                 row[still_key] = still
                 abs_z.append(abs(z))
-                surprise = gaussian_surprise(max(z, 0.0) if hot_only else z) if momentary else 0.0
-                if momentary:
+                surprise = 0.0
+                if momentary:  # a workload sensor's single reading is no test (WORKLOAD_SENSORS)
+                    surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
                     statistical.append(surprise)
                 shift = baseline.evidence(z)
                 row[shift_key] = shift
