@@ -29,18 +29,27 @@ class Admission:
     def refuse(self, partition: int, timestamp_ms: int | None, reading: Reading, now_ms: int) -> InvalidRecord | None:
         """Why this reading, on `partition` in a record stamped `timestamp_ms`, must not be applied; None if
         it may. Without a record timestamp the worker's own clock is the reference."""
-        expected = self._partition(reading.device_id)
-        if expected != partition:
-            return InvalidRecord(
-                WRONG_PARTITION,
-                f"device {reading.device_id} belongs to partition {expected} of {self.partitions}, not "
-                f"{partition}: key its messages by device_id with murmur2 (core/partitioning.py)",
-            )
+        misplaced = self.misplaced(reading.device_id, partition)
+        if misplaced is not None:
+            return misplaced
         try:
             check_event_time(reading.ts, now_ms if timestamp_ms is None else timestamp_ms, self.bounds)
         except InvalidRecord as error:
             return error
         return None
+
+    def misplaced(self, device_id: str, partition: int) -> InvalidRecord | None:
+        """Why a record of this device must not be applied on `partition` (None when it is the device's own).
+        Also for the events topic, which has the readings' partition count: a label elsewhere would slip past
+        its device's replay guard and be learned again after a crash."""
+        expected = self._partition(device_id)
+        if expected == partition:
+            return None
+        return InvalidRecord(
+            WRONG_PARTITION,
+            f"device {device_id} belongs to partition {expected} of {self.partitions}, not "
+            f"{partition}: key its messages by device_id with murmur2 (core/partitioning.py)",
+        )
 
     def _partition(self, device_id: str) -> int:
         partition = self._partition_of.get(device_id)

@@ -181,7 +181,8 @@ class Processor:
     def learn(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> LearnResult:
         """Failure labels and feedback verdicts from the events topic, taught to the device's model. Events
         are keyed by device_id on a topic with the readings' partition count, so an event's partition is its
-        device's readings partition: the state is local, and `last_event_offset` guards against replays."""
+        device's readings partition: the state is local, and `last_event_offset` guards against replays. An
+        event on another partition is dead-lettered `wrong_partition` (streams/admission.py), never learned."""
         rejects: list[tuple[int, InvalidRecord]] = []
         touched: dict[str, tuple[DeviceState, Any]] = {}
         learned = unused = unknown = replayed = 0
@@ -193,6 +194,10 @@ class Processor:
                 continue
             if not isinstance(event, (FailureLabel, Feedback)):
                 continue  # lifecycle/liveness events: not for the model
+            misplaced = self.admission and self.admission.misplaced(event.device_id, record.partition)
+            if misplaced:
+                rejects.append((index, misplaced))
+                continue
             entry = touched.get(event.device_id)
             if entry is None:
                 raw = load(event.device_id, record.partition)

@@ -7,6 +7,7 @@ import msgspec
 from core.partitioning import partition_for
 from schemas import Reading, encode
 from schemas.admission import TimeBounds
+from schemas.events import FailureLabel
 from schemas.window_stats import WindowStats
 from streams.admission import Admission
 from streams.processor import Processor, Record
@@ -154,6 +155,21 @@ def test_a_reading_on_another_devices_partition_is_dead_lettered_wrong_partition
     assert (index, rejected.error.reason) == (1, "wrong_partition")
     assert f"partition {right.partition} of {PARTITIONS}" in rejected.error.error
     assert decode_state(table["d0"]).readings == 1 and decode_state(table["d0"]).partition == right.partition
+
+
+def test_a_label_on_another_devices_partition_is_dead_lettered_not_learned() -> None:
+    table: dict[str, bytes] = {}
+    processor = _admitting()
+    _run(processor, table, [_on_its_partition(_pc("d0", T0 + 5_000 * k, k), k) for k in range(20)])
+    home = partition_for(b"d0", PARTITIONS)
+    label = encode(FailureLabel(device_id="d0", ts=T0 + 100_000, mode="overload", onset_ts=T0, failure_ts=T0 + 95_000))
+    before = dict(table)
+    result = processor.learn([Record((home + 1) % PARTITIONS, 7, label)], lambda d, _p: table.get(d))
+    [(index, error)] = result.rejects
+    assert (index, error.reason) == (0, "wrong_partition") and f"partition {home} of {PARTITIONS}" in error.error
+    assert result.writes == {} and table == before, "a misplaced label touches no state"
+    at_home = processor.learn([Record(home, 7, label)], lambda d, _p: table.get(d))
+    assert not at_home.rejects and set(at_home.writes) == {"d0"}
 
 
 def test_an_envelope_dead_letters_its_refused_elements_with_their_array_position() -> None:
