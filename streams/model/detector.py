@@ -246,6 +246,9 @@ class DeviceModel:
         prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
         predictors = self.predictors
+        # Readings since the previous one, by the device's cadence: a jump after a gap spans that many steps.
+        elapsed = (ts_ms - self.last_ts) / self.cadence_ms if self.last_ts and self.cadence_ms else 1.0
+        steps = elapsed if elapsed > 1.0 else 1.0
         top = (-1.0, -1, 0.0, 0.0)  # (surprise, sensor index, reading, level) of the most surprising sensor
         for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary), baseline) in enumerate(
             zip(plan.sensors, self.baselines.values(), strict=True)
@@ -253,7 +256,9 @@ class DeviceModel:
             value = values.get(sensor)
             if value is None:
                 continue
-            predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0))
+            predicted = predictors.surprise(
+                i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0), steps
+            )
             if momentary:
                 statistical.append(predicted)
             else:
@@ -334,7 +339,7 @@ class DeviceModel:
         # a slow rise still alerts once it gets there, and getting clearly worse alerts again. Physical
         # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
-        self.habituation *= HABIT_DECAY
+        self.habituation *= HABIT_DECAY if steps == 1.0 else HABIT_DECAY**steps  # per reading's worth of time
         seen_before = self._repeat(top[1], top[2], top[3]) if fresh >= HABIT_FROM and top[1] >= 0 else 0
         if seen_before >= PATTERN_EXPECTED:
             fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert

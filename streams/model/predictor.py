@@ -55,9 +55,12 @@ class Predictors:
         self.profile: array | None = None
         self.seen: array | None = None
 
-    def surprise(self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0) -> float:
+    def surprise(
+        self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0, steps: float = 1.0
+    ) -> float:
         """Sensor i's prediction surprise for this reading (see the module's notes), then learn it. `side`:
-        +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both."""
+        +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both.
+        `steps`: readings' worth of time since the previous one (>= 1; more after a gap in the data)."""
         stats, at = self.stats, STRIDE * i
         n = stats[at + N]
         if n == 0:
@@ -76,7 +79,10 @@ class Predictors:
         doubt = GAUSS_SCALE * math.sqrt(1.0 + YOUNG_K / n)
         scale = doubt * spread  # max(doubt * spread, relative)
         scale = relative if relative > scale else scale
-        step_scale = doubt * step  # max(doubt * step, relative)
+        # The previous reading predicts the next as a random walk would: over k steps' time its miss spreads
+        # sqrt(k)-fold, so a level reached during a gap is not a jump; the typical miss is learned per step.
+        stride = math.sqrt(steps) if steps > 1.0 else 1.0
+        step_scale = doubt * step * stride  # max(doubt * step * stride, relative)
         step_scale = relative if relative > step_scale else step_scale
         miss, jump = value - level, value - stats[at + LAST]
         abs_miss, abs_jump = abs(miss), abs(jump)
@@ -95,7 +101,8 @@ class Predictors:
         stats[at + LEVEL] = level + rate * (capped if capped > -bound else -bound)
         spread = stats[at + SPREAD] = spread + rate * ((bound if bound < abs_miss else abs_miss) - spread)
         step_bound = math.inf if young else HUBER_K * step_scale
-        step = stats[at + STEP] = step + rate * ((step_bound if step_bound < abs_jump else abs_jump) - step)
+        per_step = (step_bound if step_bound < abs_jump else abs_jump) / stride
+        step = stats[at + STEP] = step + rate * (per_step - step)
         if seasonal:
             season = self._season(i, value, ts_ms, relative, side)
             if season is not None:
