@@ -5,7 +5,8 @@ reading (the figure to compare between changes on a shared machine: wall-clock r
 cProfile was tried first and misleads here: its per-call cost inflates Faust's many small calls (it put a
 fifth of the time in the fetch loop's per-message `wait_first`; removing that changed nothing measurable).
 Sampling starts from a task on the worker's event loop once the first readings are applied, so start-up
-and recovery are not in the figures. Usage: `python -m bench.worker_profile [model|baseline]`; needs the stack up.
+and recovery are not in the figures. Usage: `python -m bench.worker_profile [model|baseline] [readings per
+message, default 1: batch envelopes of that many]`; needs the stack up.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from types import FrameType
 
-from bench.streams_bench import SECONDS, _env, _preproduce, _settings
+from bench.streams_bench import SECONDS, _env, _preproduce, _preproduce_envelopes, _settings
 from core.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,11 +100,11 @@ def child_main(out: str) -> None:
     app.main()
 
 
-def main(scorer: str = "model") -> None:
+def main(scorer: str = "model", per_message: int = 1) -> None:
     settings = _settings("benchprof").model_copy(update={"worker_scorer": scorer})
     create_topics(settings)
-    total = _preproduce(settings)
-    print(f"pre-produced {total:,} readings, one per message; profiling the {scorer} worker for {SECONDS:.0f}s")
+    total = _preproduce(settings) if per_message == 1 else _preproduce_envelopes(settings, per_message)
+    print(f"pre-produced {total:,} readings, {per_message} per message; profiling the {scorer} worker ({SECONDS:.0f}s)")
     out = f"/tmp/{settings.worker_app_id}.profile.txt"
     done = subprocess.run(
         [sys.executable, "-m", "bench.worker_profile", "child", out],
@@ -123,4 +124,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "child":
         child_main(sys.argv[2])
     else:
-        main(sys.argv[1] if len(sys.argv) > 1 else "model")
+        main(sys.argv[1] if len(sys.argv) > 1 else "model", int(sys.argv[2]) if len(sys.argv) > 2 else 1)

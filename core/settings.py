@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     worker_session_timeout_seconds: float = Field(
         30.0, gt=3, description="Kafka consumer session timeout: how soon a killed worker's partitions move."
     )
-    worker_batch_size: int = Field(2000, ge=1, description="Readings the worker takes per batch (stream.take).")
+    worker_batch_size: int = Field(
+        2000, ge=1, description="Messages the worker takes per batch (and at most this many KiB of them)."
+    )
     worker_batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
     worker_lateness_seconds: float = Field(
         10.0, ge=0, description="Allowed event-time lateness before a window closes; later readings count as late."

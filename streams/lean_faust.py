@@ -2,7 +2,8 @@
 per-message path costs more than our processing; `python -m bench.worker_profile`).
 
 - `RawSchema`: our topics carry raw bytes and schemas/ decodes them per batch, so an event is made from the
-  message's key and value as they are, without the serializer registry's two codec look-ups per message.
+  message's key and value as they are, without the serializer registry's two codec look-ups per message
+  (and with the event class looked up once, not in the settings per message).
 - `BatchMonitor`: Faust's Monitor sensor updates about a dozen per-message counters and timestamps (four
   hooks per message) for its own /stats page, which nothing here reads; the worker's figures are its
   Prometheus metrics, counted per batch (streams/metrics.py). Every other Monitor figure (commits, sends,
@@ -17,7 +18,7 @@ per-message path costs more than our processing; `python -m bench.worker_profile
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import faust
@@ -33,10 +34,11 @@ class RawSchema(faust.Schema):
     """key and value bytes straight into the event (the topic is raw bytes both ways)."""
 
     def compile(self, app: AppT, **_: Any) -> DecodeFunction:
-        create_event = app.create_event
+        # app.create_event looks the class up in the settings (a tracked attribute read) on every message
+        event_cls = app.conf.Event
 
         async def decode(message: Message, *, propagate: bool = False) -> EventT:
-            return create_event(message.key, message.value, message.headers, message)
+            return event_cls(app, message.key, message.value, message.headers, message)
 
         return decode
 
@@ -110,3 +112,64 @@ async def _resumed(coro: Coroutine[Any, Any, Any], waiting_on: Any) -> Any:
             waiting_on = coro.send(None)
         except StopIteration as done:
             return done.value
+
+
+async def take_batches(
+    stream: StreamT, max_: int, within: float, max_bytes: int | None = None
+) -> AsyncIterator[list[EventT]]:
+    """`stream.take_events(max_, within)` without the stream's per-event iterator (module docstring): up to
+    `max_` events and (past the first) `max_bytes` of message values, waiting at most `within` seconds
+    after the first for the batch to fill; the batch's events are acked once the consumer of the batch
+    returns control (as take_events acks them)."""
+    app, channel = stream.app, stream.channel
+    queue = channel.queue  # type: ignore[attr-defined]
+    consumer, flow_control = app.consumer, app.flow_control
+    acking_topics = app.topics.acking_topics
+    loop = asyncio.get_running_loop()
+    budget = max_bytes if max_bytes is not None else float("inf")
+    try:
+        while not stream.should_stop:
+            batch: list[EventT] = []
+            skipped: list[EventT] = []
+            try:
+                first = await queue.get()
+            except StopAsyncIteration:  # the channel was closed (the stream stops): as Faust's iterator ends
+                return
+            deadline = loop.time() + within
+            size = _add(first, batch, skipped, app, flow_control, consumer, acking_topics)
+            while len(batch) < max_ and size < budget:
+                while len(batch) < max_ and size < budget and not queue.empty():
+                    size += _add(queue.get_nowait(), batch, skipped, app, flow_control, consumer, acking_topics)
+                remaining = deadline - loop.time()
+                if len(batch) >= max_ or size >= budget or remaining <= 0:
+                    break
+                await asyncio.sleep(min(remaining, _FILL_STEP_S))  # the fetcher fills the queue meanwhile
+            for event in skipped:
+                event.ack()
+            if batch:
+                try:
+                    yield batch
+                finally:
+                    for event in batch:
+                        event.ack()
+    finally:
+        channel.on_stop_iteration()  # type: ignore[attr-defined]
+
+
+_FILL_STEP_S = 0.005  # how often a filling batch looks at the queue: a full one is taken within this
+
+
+def _add(item: Any, batch: list, skipped: list, app: AppT, flow_control: Any, consumer: Any, acking: Any) -> int:
+    """One queue item into the batch, by the rules of Faust's stream iterator (streams.Stream._py_aiter);
+    the bytes of value it added."""
+    if not isinstance(item, faust.Event):
+        return 0  # not an event (nothing else is sent on a topic channel)
+    message = item.message
+    if not flow_control.is_active() or message.generation_id != app.consumer_generation_id:
+        skipped.append(item)  # fetched before a rebalance: acked, never processed (its offsets are redone)
+        return 0
+    if message.topic in acking and not message.tracked:
+        message.tracked = True
+        consumer.track_message(message)
+    batch.append(item)
+    return len(message.value or b"")

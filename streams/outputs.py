@@ -44,8 +44,7 @@ class Outputs:
                 self.delivered[key] = message.offset()
 
     def produce(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
-        for key, value in records:
-            self.produce_to(topic, -1, key, value)
+        self._producer.produce_many(topic, records)
 
     def produce_to(self, topic: str, partition: int, key: bytes, value: bytes, headers: Headers | None = None) -> None:
         """One record; partition -1 lets the (murmur2) partitioner choose from the key."""

@@ -54,23 +54,30 @@ def pad_bucket(bucket: array[float]) -> array[float]:
     return bucket
 
 
-def add_value(bucket: MutableSequence[float], sensor_index: int, start_ms: int, ts_ms: int, value: float) -> None:
-    """Add one value at event time ts_ms to the bucket that starts at start_ms."""
-    o = sensor_index * WIDTH
+def add_values(bucket: MutableSequence[float], start_ms: int, ts_ms: int, values: Iterable[tuple[int, float]]) -> None:
+    """Add one reading's (sensor_index, value) pairs at event time ts_ms to the bucket that starts at start_ms
+    (one loop with the time terms computed once: this runs for every sensor of every reading)."""
     t = (ts_ms - start_ms) / 1000.0
-    bucket[o + F_N] += 1.0
-    bucket[o + F_SUM] += value
-    bucket[o + F_SUMSQ] += value * value
-    if value < bucket[o + F_MIN]:
-        bucket[o + F_MIN] = value
-    if value > bucket[o + F_MAX]:
-        bucket[o + F_MAX] = value
-    if ts_ms >= bucket[o + F_LAST_TS]:  # `last` is the newest by event time, not by arrival
-        bucket[o + F_LAST_TS] = float(ts_ms)
-        bucket[o + F_LAST] = value
-    bucket[o + F_ST] += t
-    bucket[o + F_STT] += t * t
-    bucket[o + F_STV] += t * value
+    tt = t * t
+    newest = float(ts_ms)
+    for sensor_index, value in values:
+        o = sensor_index * WIDTH  # the offsets below are F_N .. F_STV
+        bucket[o] += 1.0
+        bucket[o + 1] += value
+        bucket[o + 2] += value * value
+        if value < bucket[o + 3]:
+            bucket[o + 3] = value
+        if value > bucket[o + 4]:
+            bucket[o + 4] = value
+        if ts_ms >= bucket[o + 5]:  # `last` is the newest by event time, not by arrival
+            bucket[o + 5] = newest
+            bucket[o + 6] = value
+        bucket[o + 7] += t
+        bucket[o + 8] += tt
+        bucket[o + 9] += t * value
+
+
+assert tuple(range(WIDTH)) == (F_N, F_SUM, F_SUMSQ, F_MIN, F_MAX, F_LAST_TS, F_LAST, F_ST, F_STT, F_STV)
 
 
 class Stats(NamedTuple):
@@ -144,8 +151,7 @@ class WindowState:
         bucket = self.buckets.get(start)
         if bucket is None:
             bucket = self.buckets[start] = new_bucket()
-        for index, value in values:
-            add_value(bucket, index, start, ts_ms, value)
+        add_values(bucket, start, ts_ms, values)
         if ts_ms > self.watermark:
             self.watermark = ts_ms
         return True

@@ -52,6 +52,12 @@ class KafkaProducer:
     ) -> None:
         """Queue one record; `partition` None (or -1) lets the murmur2 partitioner choose from the key;
         `timestamp_ms` None stamps it with the producer's clock."""
+        if headers is None and on_delivery is None and timestamp_ms is None:  # the common record: no dict
+            try:
+                self._producer.produce(topic, value, key, -1 if partition is None else partition)
+                return
+            except BufferError:
+                pass  # the loop below waits for room
         # librdkafka wants these arguments absent (not None) to use its defaults
         extra: dict[str, Any] = {} if partition is None or partition < 0 else {"partition": partition}
         if on_delivery is not None:
@@ -64,6 +70,16 @@ class KafkaProducer:
                 return
             except BufferError:  # local queue full: serve delivery reports, then retry
                 self._producer.poll(0.05)
+
+    def produce_many(self, topic: str, records: list[tuple[bytes, bytes]], partition: int = -1) -> None:
+        """Queue (key, value) records without `produce`'s per-record argument handling (the worker sends
+        several records per reading); a full queue falls back to `produce`, which waits for room."""
+        produce = self._producer.produce
+        for key, value in records:
+            try:
+                produce(topic, value, key, partition)
+            except BufferError:
+                self.produce(topic, key, value, partition=partition)
 
     def poll(self, timeout: float = 0.0) -> int:
         return self._producer.poll(timeout)
