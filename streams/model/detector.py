@@ -124,13 +124,17 @@ class Assessment:
     drift: bool = False
 
 
+# ThermalFit's state, in the order its envelope stores it (a compiled class has no __slots__ to read it from).
+THERMAL_FIELDS = ("lx", "mx", "my", "n", "sxx", "sxy")
+
+
 class ThermalFit:
     """Temperature expected for the recent load (EW least squares on the load smoothed like a heat sink
     smooths it): a failing fan or dried paste shows as heat the load does not explain, long before the
     absolute temperature is alarming. A chip's temperature follows its load with a lag (tens of seconds),
     so the smoothed load explains far more of it than the instantaneous one."""
 
-    __slots__ = ("lx", "mx", "my", "n", "sxx", "sxy")
+    __slots__ = THERMAL_FIELDS
 
     def __init__(self) -> None:
         self.mx = self.my = self.sxx = self.sxy = self.lx = 0.0
@@ -317,12 +321,13 @@ class DeviceModel:
                 detail = "temperature is {:+.1f} °C off what this load usually gives ({:+.1f} scales)"
                 temperature = values["temperature_c"] or 0.0
                 explanations.append((surprise, "temperature_c", temperature, detail, (residual, z)))
-        for bit, surprise in FLAG_SURPRISE.items() if throttled else ():
-            if throttled & bit:
-                physical += surprise
-                name = "under_voltage" if bit == 0x1 else "throttled"
-                row[name] = 1.0
-                explanations.append((surprise, "throttled", float(throttled), "{} flag is set", (name,)))
+        if throttled:
+            for bit, surprise in FLAG_SURPRISE.items():
+                if throttled & bit:
+                    physical += surprise
+                    name = "under_voltage" if bit == 0x1 else "throttled"
+                    row[name] = 1.0
+                    explanations.append((surprise, "throttled", float(throttled), "{} flag is set", (name,)))
         if self.last_ts and self.cadence_ms:
             row["gap"] = features.gap_feature(ts_ms - self.last_ts, self.cadence_ms)
 
