@@ -13,7 +13,7 @@ import dataclasses
 import operator
 from array import array
 from collections import Counter
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 import river
@@ -24,13 +24,13 @@ from streams.model.detector import MODEL_VERSION, THERMAL_FIELDS, DeviceModel, T
 from streams.model.envelope_format import Envelope
 from streams.model.features import SensorBaseline
 
-ENVELOPE_FORMAT = 1
-RIVER_VERSION = river.__version__
+ENVELOPE_FORMAT: Final = 1
+RIVER_VERSION: Final = river.__version__
 # Why loads were refused, by reason; the worker exports it as a metric.
 rejections: Counter[str] = Counter()
 
 
-_BASELINE_FIELDS = tuple(f.name for f in dataclasses.fields(SensorBaseline))  # in order
+_BASELINE_FIELDS: Final = tuple(f.name for f in dataclasses.fields(SensorBaseline))  # in order
 # Each state as a tuple of its fields (one C call per object: dumped for every device of every batch);
 # msgpack writes a tuple as the same array a list gives.
 _baseline_state = operator.attrgetter(*_BASELINE_FIELDS)
