@@ -21,10 +21,19 @@ $(INSTALLED): pyproject.toml uv.lock docker/uv.txt
 	@echo "installing the locked Python environment into $(VENV) …"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r docker/uv.txt
-	UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync -q --locked --extra dev --python $(BIN)/python
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync -q --locked --extra dev --group compile --python $(BIN)/python
 	touch $@
 
-install: $(INSTALLED)
+# The failure model's hot path compiled with mypyc into C extensions beside its sources (streams/model/
+# build.py; ~N min from a cold cache), rebuilt whenever a model source changes. The manifest of compiled
+# sources is the target: the build writes it last. FLEETPULSE_MODEL_PURE=1 skips compiling (the Python
+# source runs); an extension older than its source is never run (streams/model/native.py).
+MODEL_BUILT := streams/model/compiled.json
+$(MODEL_BUILT): $(INSTALLED) $(wildcard streams/model/*.py)
+	@echo "compiling the failure model's hot path with mypyc (FLEETPULSE_MODEL_PURE=1 skips it) …"
+	$(BIN)/python -m streams.model.build
+
+install: $(INSTALLED) $(MODEL_BUILT)
 
 # Refresh uv.lock on purpose (newest versions pyproject allows), then the image's export of it.
 lock: install
@@ -77,4 +86,4 @@ bench: install
 	$(TEST_ENV) $(BIN)/fleetpulse stack down; exit $$status
 
 clean: down
-	rm -rf .stack .stack-test
+	rm -rf .stack .stack-test build streams/model/*.so streams/model/compiled.json

@@ -1,21 +1,31 @@
 """Scoring cost per reading, envelope dump/load cost and memory per device: the River device model beside
 the baseline rule, and the worker's path (a batch of devices, each opened from its envelope bytes,
-scored through ModelService and closed back to bytes).
+scored through ModelService and closed back to bytes); the compiled model (mypyc, `make install`) beside
+its Python source, side by side in one run: each measurement runs in a fresh interpreter per
+implementation, the two alternated ROUNDS times, and the medians and their ratios are printed.
 
-Run: .venv/bin/python bench/model_bench.py  (bounded: ~20k readings, a few seconds)
+Run: .venv/bin/python bench/model_bench.py [rounds]  (bounded: ~20k readings per child, ~10 s each)
+     .venv/bin/python bench/model_bench.py --one     (this interpreter's implementation only, as JSON)
 """
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import random
+import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
+import streams.model
 from schemas import Reading
 from streams import baseline
-from streams.model import envelope
+from streams.model import envelope, native
 from streams.model.detector import DeviceModel
 from streams.model.service import ModelService
 
@@ -87,7 +97,7 @@ def worker_batches() -> float:
     return (time.perf_counter() - started) / total * 1e6
 
 
-def main() -> None:
+def measure() -> dict[str, float]:
     readings = stream()
     started = time.perf_counter()
     for reading in readings:
@@ -127,20 +137,83 @@ def main() -> None:
         one.update(ts, values)
     labelled_us = (time.perf_counter() - started) / len(more) * 1e6
     batch_us = worker_batches()
-    print(f"readings scored                 {len(readings):>8} ({DEVICES} devices)")
-    print(f"baseline rule      µs/reading   {base_us:8.1f}")
-    print(f"river device model µs/reading   {model_us:8.1f}   ({model_us / base_us:.1f}x the baseline)")
-    print(f"labelled device    µs/reading   {labelled_us:8.1f}   (supervised half ready)")
-    print(
-        f"worker batch       µs/reading   {batch_us:8.1f}   ({BATCH_DEVICES} devices x {BATCH_READINGS} readings, "
-        "envelope load + score + dump, amortised)"
-    )
-    print(f"envelope dump      µs/device    {dump_us:8.1f}")
-    print(f"envelope load      µs/device    {load_us:8.1f}")
-    print(f"model envelope bytes/device     {len(data):8d}")
-    print(f"model pickle bytes/device       {pickled:8d}")
-    print(f"model tracemalloc bytes/device  {traced:8.0f}   (target <= 20,000; {checkpoints} checkpoints)")
+    return {
+        "readings": len(readings),
+        "baseline_us": base_us,
+        "model_us": model_us,
+        "labelled_us": labelled_us,
+        "batch_us": batch_us,
+        "dump_us": dump_us,
+        "load_us": load_us,
+        "envelope_bytes": len(data),
+        "pickle_bytes": pickled,
+        "traced_bytes": traced,
+        "checkpoints": checkpoints,
+    }
+
+
+ROUNDS = 3
+IMPLEMENTATIONS = ("python", "compiled")
+
+
+def _child(implementation: str) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
+    if implementation == "python":
+        env[native.PURE_ENV] = "1"
+    root = Path(__file__).resolve().parents[1]
+    argv = [sys.executable, "-m", "bench.model_bench", "--one"]
+    out = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    if result["implementation"] != implementation:
+        raise SystemExit(f"asked for the {implementation} model, the child ran {result['implementation']}")
+    return result
+
+
+def main(rounds: int = ROUNDS) -> None:
+    if native.stale():
+        raise SystemExit(f"the model is not compiled ({'; '.join(native.stale())}): run `make install` first")
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in IMPLEMENTATIONS}
+    for _ in range(rounds):  # alternated: the machine's other load hits both alike
+        for name in IMPLEMENTATIONS:
+            runs[name].append(_child(name))
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(run[key] for run in runs[name])
+
+    def spread(name: str, key: str) -> str:
+        values = sorted(run[key] for run in runs[name])
+        return f"{values[0]:.1f}-{values[-1]:.1f}"
+
+    first = runs["python"][0]
+    print(f"readings scored {first['readings']:.0f} (20 devices) per run; medians of {rounds} alternated runs")
+    print(f"{'µs per':<34}{'python':>9}{'compiled':>10}{'python/compiled':>17}   compiled runs")
+    rows = [
+        ("baseline rule, reading", "baseline_us"),
+        ("river device model, reading", "model_us"),
+        ("labelled device, reading", "labelled_us"),
+        (f"worker batch, reading ({BATCH_DEVICES}x{BATCH_READINGS})", "batch_us"),
+        ("envelope dump, device", "dump_us"),
+        ("envelope load, device", "load_us"),
+    ]
+    for label, key in rows:
+        python, compiled = median("python", key), median("compiled", key)
+        print(f"{label:<34}{python:9.1f}{compiled:10.1f}{python / compiled:16.2f}x   {spread('compiled', key)}")
+    compiled_run = runs["compiled"][0]
+    print("worker batch: envelope load + score + dump per device, amortised over its readings")
+    print(f"model envelope bytes/device     {compiled_run['envelope_bytes']:8.0f}")
+    print(f"model pickle bytes/device       {first['pickle_bytes']:8.0f}   (python)")
+    for name in IMPLEMENTATIONS:
+        traced, checkpoints = median(name, "traced_bytes"), runs[name][0]["checkpoints"]
+        note = f"{name}; target <= 20,000; {checkpoints:.0f} checkpoints"
+        print(f"model tracemalloc bytes/device  {traced:8.0f}   ({note})")
+
+
+def one() -> None:
+    print(json.dumps({"implementation": streams.model.IMPLEMENTATION, **measure()}))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--one"]:
+        one()
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS)

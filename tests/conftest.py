@@ -13,6 +13,12 @@ from fleetpulse.stack.components import all_components
 from tests.harness import free_port
 
 
+def pytest_report_header() -> str:
+    import streams.model
+
+    return f"failure model: {streams.model.IMPLEMENTATION} (streams/model/native.py)"
+
+
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
     # The suite's fixtures and simulations are dated 2026-11 (fixed, so runs are reproducible), so the

@@ -14,16 +14,17 @@ score >= theta means "rarer than 10^(-L_HALF * theta / (1 - theta)) for this dev
 from __future__ import annotations
 
 import math
+from typing import Final
 
-L_HALF = 3.0  # score 0.5 = a one-in-a-thousand reading for this device
-BIN_WIDTH = 0.5  # histogram of raw L in bins of half a decade
-N_BINS = 40  # covers L in [0, 20); above that only the parametric tail speaks
-PRIOR_MASS = 50.0  # pseudo-readings of the Gaussian tail
-HALF_LIFE = 20_000  # readings; a day at 5 s cadence
-_LOG10_E = math.log10(math.e)
-_SQRT2 = math.sqrt(2.0)
-_LOG_SQRT_PI = 0.5 * math.log(math.pi)
-_DECAY = 1.0 - math.log(2) / HALF_LIFE  # per reading
+L_HALF: Final = 3.0  # score 0.5 = a one-in-a-thousand reading for this device
+BIN_WIDTH: Final = 0.5  # histogram of raw L in bins of half a decade
+N_BINS: Final = 40  # covers L in [0, 20); above that only the parametric tail speaks
+PRIOR_MASS: Final = 50.0  # pseudo-readings of the Gaussian tail
+HALF_LIFE: Final = 20_000  # readings; a day at 5 s cadence
+_LOG10_E: Final = math.log10(math.e)
+_SQRT2: Final = math.sqrt(2.0)
+_LOG_SQRT_PI: Final = 0.5 * math.log(math.pi)
+_DECAY: Final = 1.0 - math.log(2) / HALF_LIFE  # per reading
 
 
 def gaussian_surprise(z: float) -> float:

@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import math
 from array import array
+from typing import Final
 
 from streams.model.calibration import gaussian_surprise
 
-REF_READINGS = 30  # readings of healthy early life behind a device's own reference
-RATE = 0.1  # EW smoothing of z: ~10 readings of memory
-Z_CAP_SQ = 36.0  # one sensor adds at most a 6-scale deviation to the statistic
-TOLERANCE = 3.0 / math.sqrt(REF_READINGS)  # smoothed z within this of 0 is no wear (0.55 spreads)
-YOUNG_K = 30.0  # a spread learned from n readings counts sqrt(1 + K/n) wider (small-sample doubt: x1.4 at 30)
-_EW_VAR = RATE / (2 - RATE)  # variance of the EW mean of iid N(0, 1)
-_LOG10_2 = math.log10(2.0)
+REF_READINGS: Final = 30  # readings of healthy early life behind a device's own reference
+RATE: Final = 0.1  # EW smoothing of z: ~10 readings of memory
+Z_CAP_SQ: Final = 36.0  # one sensor adds at most a 6-scale deviation to the statistic
+TOLERANCE: Final = 3.0 / math.sqrt(REF_READINGS)  # smoothed z within this of 0 is no wear (0.55 spreads)
+YOUNG_K: Final = 30.0  # a spread learned from n readings counts sqrt(1 + K/n) wider (small-sample doubt: x1.4 at 30)
+_EW_VAR: Final = RATE / (2 - RATE)  # variance of the EW mean of iid N(0, 1)
+_LOG10_2: Final = math.log10(2.0)
 
 
 def chi2_surprise(statistic: float, dof: int) -> float:

@@ -27,7 +27,7 @@ import math
 import operator
 from array import array
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from schemas.scores import ALERT_THRESHOLD
 from schemas.units import LIMITS, SENSORS
@@ -39,54 +39,59 @@ from streams.model.features import RESIDUAL_OUTLIER_SHARE, SCALE_FLOOR, STILL_FR
 from streams.model.predictor import BIN_MS, Predictors
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION = 5
-MODEL_NAME = f"river-device-v{MODEL_VERSION}"
-ALPHA = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
-COLD_WARMUP = 60  # readings before a cold device's baseline may alert
-PRIOR_WARMUP = 12  # with the fleet's scales known, only the device's own level must be learned
-LIMIT_WEIGHT = 6.0  # L per unit of warning→critical distance: at critical, L = 6 (score 0.67)
-FLAG_SURPRISE = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
-STILL_START, STILL_WEIGHT = 2.0, 1.5  # stillness (log2) above this adds L at this rate
-SUPERVISED_SHARE = 0.5
-TRUSTED_EPISODES = 20  # labelled failures/verdicts before the supervised half gets its full share
-HABIT_FROM = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerted habituates
-EVIDENCE_MAX = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
-HABIT_FREE = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
-HABIT_DECAY = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
-ACCEPT_READINGS, ACCEPT_FACTOR = 120, 10.0  # after an alert, the level learns 10x faster for 120 readings
-DRIFT_SCALES = 3.0  # a level accepted this many scales from where it was = a regime change (drift)
+MODEL_VERSION: Final = 5
+MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
+ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
+COLD_WARMUP: Final = 60  # readings before a cold device's baseline may alert
+PRIOR_WARMUP: Final = 12  # with the fleet's scales known, only the device's own level must be learned
+LIMIT_WEIGHT: Final = 6.0  # L per unit of warning→critical distance: at critical, L = 6 (score 0.67)
+FLAG_SURPRISE: Final = {0x1: 2.0, 0x4: 1.0}  # under-voltage now, throttled now
+STILL_START: Final = 2.0  # stillness (log2) above this adds L at this rate
+STILL_WEIGHT: Final = 1.5
+SUPERVISED_SHARE: Final = 0.5
+TRUSTED_EPISODES: Final = 20  # labelled failures/verdicts before the supervised half gets its full share
+HABIT_FROM: Final = threshold_to_surprise(ALERT_THRESHOLD)  # only surprise that alerted habituates
+EVIDENCE_MAX: Final = 10.0  # a sustained shift adds at most this much surprise; beyond, the reading itself speaks
+HABIT_FREE: Final = 2.0  # surprise (log10) below which nothing is discounted: ordinary noise never habituates
+HABIT_DECAY: Final = 0.5 ** (1 / 240)  # half-life 240 readings (20 min at 5 s)
+ACCEPT_READINGS: Final = 120  # after an alert, the level learns 10x faster for 120 readings
+ACCEPT_FACTOR: Final = 10.0
+DRIFT_SCALES: Final = 3.0  # a level accepted this many scales from where it was = a regime change (drift)
 # Sensors whose failures go one way: a chip gets hotter when its cooling fails, and a colder reading is no
 # precursor of any failure (a stuck thermometer is caught by stillness). Counting its cold side only
 # doubled that test's false alarms (low-load spells on seed 1).
-HOT_ONLY = frozenset({"temperature_c"})
+HOT_ONLY: Final = frozenset({"temperature_c"})
 # The way each product sensor moves when its device fails (hotter, more load and power, a sagging supply, a
 # slowing fan, a throttled clock). Short-memory predictions count misses that way only: the other way is
 # the device being asked for less (a phone going idle), which no one needs to be woken for. Sensors the
 # product does not know count both ways.
-FAILURE_SIDE = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage_v": -1, "fan_cfm": -1, "clock_ghz": -1}
-THERMAL_LAG_RATE = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
-RELEVEL_PSEUDO_N = 200  # after a failure, the old noise scale counts as this many readings
-CHECKPOINT_MS, CHECKPOINTS = 60 * 60_000, 4  # noise-state checkpoints: hourly, the last 4 hours
+FAILURE_SIDE: Final = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage_v": -1, "fan_cfm": -1, "clock_ghz": -1}
+THERMAL_LAG_RATE: Final = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
+RELEVEL_PSEUDO_N: Final = 200  # after a failure, the old noise scale counts as this many readings
+CHECKPOINT_MS: Final = 60 * 60_000  # noise-state checkpoints: hourly, the last 4 hours
+CHECKPOINTS: Final = 4
 # Product sensors whose healthy level is a property of the device, not of its workload, so a lasting move
 # away from the device's early life is wear (a fan losing airflow, a supply sagging). Load, power, clock
 # and temperature follow what the device is asked to do; their faults show as change (the anomaly
 # channel) and as heat the load does not explain. Sensors the product does not know (a turbofan's, a
 # generic metric's) are all tracked: nothing says their level may wander.
-WEAR_SENSORS = frozenset({"fan_cfm", "voltage_v"})
+WEAR_SENSORS: Final = frozenset({"fan_cfm", "voltage_v"})
 # Product sensors that measure what the device is asked to do. One busy reading is somebody opening an app,
 # never a failure sign, however rare its size: for these only a sustained shift (and a limit) counts, not
 # a single reading's distance or a single missed prediction. Every false alert on the simulator's healthy
 # devices was one such reading: load and its power together, 5 scales up for one reading.
-WORKLOAD_SENSORS = frozenset({"load_pct", "power_w"})
+WORKLOAD_SENSORS: Final = frozenset({"load_pct", "power_w"})
 # Pattern habituation: an alert whose pattern (same sensor, same side of its level, a distance from the level
 # within PATTERN_TOL of an earlier alert's) has already alerted PATTERN_EXPECTED times, each within PATTERN_SPAN
 # readings of the last, is expected, not news: a series with regular identical bursts alerts on the first
 # two, not on every one. Twice, not once: a single earlier alert of a similar size is often a coincidence
 # (on NAB, suppressing from the first repeat cost real windows and made the score swing with the tolerance).
 # Each repeat renews its pattern, so a burst that keeps recurring stays expected.
-PATTERN_EXPECTED = 2
-PATTERN_SLOTS, PATTERN_SPAN, PATTERN_TOL = 4, 2880, 0.2  # 2880 readings: 4 h at 5 s, 10 days at 5 min
-TREND_RATE = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
+PATTERN_EXPECTED: Final = 2
+PATTERN_SLOTS: Final = 4
+PATTERN_SPAN: Final = 2880  # readings: 4 h at 5 s, 10 days at 5 min
+PATTERN_TOL: Final = 0.2
+TREND_RATE: Final = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
 @dataclass(slots=True)
@@ -101,7 +106,7 @@ class Explanation:
 # Most readings have a few reasons with surprise >= 1 and only the top 3 are returned: formatting the
 # others' details was wasted work on every reading.
 _Reason = tuple[float, str, float, str, tuple[object, ...]]
-_SURPRISE = operator.itemgetter(0)
+_SURPRISE: Final = operator.itemgetter(0)
 
 
 def _top_reasons(reasons: list[_Reason], count: int = 3) -> list[Explanation]:
@@ -124,13 +129,17 @@ class Assessment:
     drift: bool = False
 
 
+# ThermalFit's state, in the order its envelope stores it (a compiled class has no __slots__ to read it from).
+THERMAL_FIELDS: Final = ("lx", "mx", "my", "n", "sxx", "sxy")
+
+
 class ThermalFit:
     """Temperature expected for the recent load (EW least squares on the load smoothed like a heat sink
     smooths it): a failing fan or dried paste shows as heat the load does not explain, long before the
     absolute temperature is alarming. A chip's temperature follows its load with a lag (tens of seconds),
     so the smoothed load explains far more of it than the instantaneous one."""
 
-    __slots__ = ("lx", "mx", "my", "n", "sxx", "sxy")
+    __slots__ = THERMAL_FIELDS
 
     def __init__(self) -> None:
         self.mx = self.my = self.sxx = self.sxy = self.lx = 0.0
@@ -322,12 +331,13 @@ class DeviceModel:
                 detail = "temperature is {:+.1f} °C off what this load usually gives ({:+.1f} scales)"
                 temperature = values["temperature_c"] or 0.0
                 explanations.append((surprise, "temperature_c", temperature, detail, (residual, z)))
-        for bit, surprise in FLAG_SURPRISE.items() if throttled else ():
-            if throttled & bit:
-                physical += surprise
-                name = "under_voltage" if bit == 0x1 else "throttled"
-                row[name] = 1.0
-                explanations.append((surprise, "throttled", float(throttled), "{} flag is set", (name,)))
+        if throttled:
+            for bit, surprise in FLAG_SURPRISE.items():
+                if throttled & bit:
+                    physical += surprise
+                    name = "under_voltage" if bit == 0x1 else "throttled"
+                    row[name] = 1.0
+                    explanations.append((surprise, "throttled", float(throttled), "{} flag is set", (name,)))
         if self.last_ts and self.cadence_ms:
             row["gap"] = features.gap_feature(ts_ms - self.last_ts, self.cadence_ms)
 

@@ -15,11 +15,13 @@ taught the model the failure as the new normal (simulator: overload recall 0.85 
 
 from __future__ import annotations
 
+from typing import Final
+
 from river import drift
 
-DEBOUNCE_READINGS = 500  # at most one drift event per this many readings
-BOOST_READINGS = 300  # how long the baseline learns faster after a drift
-BOOST_FACTOR = 5.0
+DEBOUNCE_READINGS: Final = 500  # at most one drift event per this many readings
+BOOST_READINGS: Final = 300  # how long the baseline learns faster after a drift
+BOOST_FACTOR: Final = 5.0
 
 
 class DriftWatch:

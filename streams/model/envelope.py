@@ -9,40 +9,32 @@ return None and count why; the caller starts the device from the fleet prior or 
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from array import array
 from collections import Counter
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 import river
 
 from streams.model import telemetry
 from streams.model.calibration import EmpiricalTail
-from streams.model.detector import MODEL_VERSION, DeviceModel, ThermalFit
+from streams.model.detector import MODEL_VERSION, THERMAL_FIELDS, DeviceModel, ThermalFit
+from streams.model.envelope_format import Envelope
 from streams.model.features import SensorBaseline
 
-ENVELOPE_FORMAT = 1
-RIVER_VERSION = river.__version__
+ENVELOPE_FORMAT: Final = 1
+RIVER_VERSION: Final = river.__version__
 # Why loads were refused, by reason; the worker exports it as a metric.
 rejections: Counter[str] = Counter()
 
 
-class Envelope(msgspec.Struct, frozen=True, array_like=True):
-    format: int
-    model_version: int
-    river_version: str
-    schema_hash: str
-    device_type: str | None
-    sensors: list[str]
-    state: msgspec.Raw
-
-
-_BASELINE_FIELDS = SensorBaseline.__slots__  # its dataclass fields, in order
+_BASELINE_FIELDS: Final = tuple(f.name for f in dataclasses.fields(SensorBaseline))  # in order
 # Each state as a tuple of its fields (one C call per object: dumped for every device of every batch);
 # msgpack writes a tuple as the same array a list gives.
 _baseline_state = operator.attrgetter(*_BASELINE_FIELDS)
-_thermal_state = operator.attrgetter(*ThermalFit.__slots__)
+_thermal_state = operator.attrgetter(*THERMAL_FIELDS)
 
 
 def _baseline(values: list[Any]) -> SensorBaseline:
@@ -152,7 +144,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
     if state["thermal"]:
         model.thermal = model.thermal or ThermalFit()
-        for name, value in zip(ThermalFit.__slots__, state["thermal"], strict=True):
+        for name, value in zip(THERMAL_FIELDS, state["thermal"], strict=True):
             setattr(model.thermal, name, value)
     if state["residual"]:
         model.residual = _baseline(state["residual"])

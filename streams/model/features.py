@@ -11,15 +11,16 @@ import functools
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from schemas.units import LIMITS
 
-FEATURE_SCHEMA_VERSION = 3  # 3: thermal residual against the smoothed load
-HUBER_K = 3.0  # deviations beyond K scales move the baseline only as far as K scales would
-GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
+FEATURE_SCHEMA_VERSION: Final = 3  # 3: thermal residual against the smoothed load
+HUBER_K: Final = 3.0  # deviations beyond K scales move the baseline only as far as K scales would
+GAUSS_SCALE: Final = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
 # Smallest scale per sensor (its reporting resolution), so a flat-lined sensor does not make every
 # later wiggle infinitely surprising.
-SCALE_FLOOR = {
+SCALE_FLOOR: Final = {
     "temperature_c": 0.05,
     "power_w": 0.01,
     "load_pct": 0.1,
@@ -31,19 +32,19 @@ SCALE_FLOOR = {
 # fault must keep looking surprising there instead of inflating the noise estimate until it looks normal.
 # A raw sensor's outliers widen its scale as usual: its slow wear is the degradation channel's (a frozen
 # reference), and a scale that refuses its outliers makes a series with regular bursts alert on every one.
-RESIDUAL_OUTLIER_SHARE = 0.1
-STILL_FREEZE = 2.0  # stillness (log2) above which the noise scale is not learned
-EVIDENCE_RATE = 0.1  # ~20 readings of memory (under 2 min at 5 s)
-EVIDENCE_SD = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
-EVIDENCE_CLIP = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
-EVIDENCE_PRIOR_SQ = 1.0  # until learned, assume the recent mean wanders like one scale (conservative)
-SHIFT_FREEZE = 3.0  # a recent mean this many healthy spreads off = a sustained shift: it teaches no noise...
-SHIFT_HOLD_MS = 60 * 60_000  # ...for at most an hour of event time; a shift that old is the new normal
-SPREAD_RATE = 2e-4  # the healthy spread of that mean is learned slowly (~1.4 h): a slow ramp must not teach it
-_EVIDENCE_VAR = EVIDENCE_SD**2  # constants of the hot path, computed once
-_SHIFT_FREEZE_SQ = SHIFT_FREEZE**2
-YOUNG_K = 100.0  # small-sample doubt: scales learned from n readings count sqrt(1 + K/n) wider
-THROTTLE_BITS = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
+RESIDUAL_OUTLIER_SHARE: Final = 0.1
+STILL_FREEZE: Final = 2.0  # stillness (log2) above which the noise scale is not learned
+EVIDENCE_RATE: Final = 0.1  # ~20 readings of memory (under 2 min at 5 s)
+EVIDENCE_SD: Final = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
+EVIDENCE_CLIP: Final = 8.0  # one wild reading moves the recent mean by at most 0.8 scales
+EVIDENCE_PRIOR_SQ: Final = 1.0  # until learned, assume the recent mean wanders like one scale (conservative)
+SHIFT_FREEZE: Final = 3.0  # a recent mean this many healthy spreads off = a sustained shift: it teaches no noise...
+SHIFT_HOLD_MS: Final = 60 * 60_000  # ...for at most an hour of event time; a shift that old is the new normal
+SPREAD_RATE: Final = 2e-4  # the healthy spread of that mean is learned slowly (~1.4 h): a slow ramp must not teach it
+_EVIDENCE_VAR: Final = EVIDENCE_SD**2  # constants of the hot path, computed once
+_SHIFT_FREEZE_SQ: Final = SHIFT_FREEZE**2
+YOUNG_K: Final = 100.0  # small-sample doubt: scales learned from n readings count sqrt(1 + K/n) wider
+THROTTLE_BITS: Final = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 
 
 @dataclass(slots=True)

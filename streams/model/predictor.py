@@ -21,25 +21,33 @@ from __future__ import annotations
 
 import math
 from array import array
+from typing import Final
 
 from streams.model.calibration import gaussian_surprise
 from streams.model.features import YOUNG_K
 
-RATE = 0.01  # ~100 readings of memory for the level and the scales
-HUBER_K = 3.0
-SEASON_BINS = 48  # half-hour bins of the day
-SEASON_DAYS = 3  # days of a bin before its seasonal prediction counts
-SEASON_RATE = 0.1  # a bin's profile moves this share toward a new reading
-SEASON_YOUNG = 50  # seasonal misses before their scale is trusted
-DAY_MS = 86_400_000
-BIN_MS = DAY_MS // SEASON_BINS
-YOUNG = 10  # readings before a scale is trusted (no clipping, no surprise)
-GAUSS_SCALE = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
-_LOG10_2 = math.log10(2.0)
+RATE: Final = 0.01  # ~100 readings of memory for the level and the scales
+HUBER_K: Final = 3.0
+SEASON_BINS: Final = 48  # half-hour bins of the day
+SEASON_DAYS: Final = 3  # days of a bin before its seasonal prediction counts
+SEASON_RATE: Final = 0.1  # a bin's profile moves this share toward a new reading
+SEASON_YOUNG: Final = 50  # seasonal misses before their scale is trusted
+DAY_MS: Final = 86_400_000
+BIN_MS: Final = DAY_MS // SEASON_BINS
+YOUNG: Final = 10  # readings before a scale is trusted (no clipping, no surprise)
+GAUSS_SCALE: Final = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
+_LOG10_2: Final = math.log10(2.0)
 # Per sensor, these numbers in one flat array (one array object per device, not one per field).
-FIELDS = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
-N, LEVEL, LAST, SPREAD, STEP, SEASON_MAD, SEASON_N = range(len(FIELDS))
-STRIDE = len(FIELDS)
+FIELDS: Final = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
+# Their positions, as Final ints: the compiled hot path inlines them (a module global is a dict lookup).
+N: Final = 0
+LEVEL: Final = 1
+LAST: Final = 2
+SPREAD: Final = 3
+STEP: Final = 4
+SEASON_MAD: Final = 5
+SEASON_N: Final = 6
+STRIDE: Final = len(FIELDS)
 
 
 class Predictors:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import operator
 import time
 from collections.abc import Iterable
+from typing import Final
 
 from schemas import Reading, Reason, Score
 from schemas.events import FailureLabel, Feedback
@@ -23,8 +24,8 @@ from streams.model import envelope, federated, telemetry
 from streams.model.calibration import to_score
 from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
 
-_READING_UPDATES = telemetry.model_updates.labels("reading")  # bound once: inc() is on the hot path
-_READING_SENSORS = tuple(name for name in SENSORS if name in Reading.__struct_fields__)
+_READING_UPDATES: Final = telemetry.model_updates.labels("reading")  # bound once: inc() is on the hot path
+_READING_SENSORS: Final = tuple(name for name in SENSORS if name in Reading.__struct_fields__)
 _sensor_values = operator.attrgetter(*_READING_SENSORS)  # one call per reading, not one per sensor
 
 

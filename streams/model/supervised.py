@@ -12,14 +12,15 @@ from __future__ import annotations
 import functools
 import math
 from array import array
+from typing import Final
 
 from river import linear_model, optim
 
-HORIZON_MS = 45 * 60_000  # "fails within H"
-BUFFER_SIZE = 24
-POSITIVE_WEIGHT = 8.0  # failures are rare; a positive counts this many negatives
-FEEDBACK_WEIGHT = 5.0
-MIN_LABELS = 3  # of each class before the model's opinion is blended in
+HORIZON_MS: Final = 45 * 60_000  # "fails within H"
+BUFFER_SIZE: Final = 24
+POSITIVE_WEIGHT: Final = 8.0  # failures are rare; a positive counts this many negatives
+FEEDBACK_WEIGHT: Final = 5.0
+MIN_LABELS: Final = 3  # of each class before the model's opinion is blended in
 
 
 def new_regression() -> linear_model.LogisticRegression:

