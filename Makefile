@@ -25,8 +25,8 @@ $(INSTALLED): pyproject.toml uv.lock docker/uv.txt
 	touch $@
 
 # The failure model's hot path compiled with mypyc into C extensions beside its sources (streams/model/
-# build.py; ~N min from a cold cache), rebuilt whenever a model source changes. The manifest of compiled
-# sources is the target: the build writes it last. FLEETPULSE_MODEL_PURE=1 skips compiling (the Python
+# build.py; under a minute from a cold cache here), rebuilt whenever a model source changes. The manifest
+# of compiled sources is the target: the build writes it last. FLEETPULSE_MODEL_PURE=1 skips compiling (the Python
 # source runs); an extension older than its source is never run (streams/model/native.py).
 MODEL_BUILT := streams/model/compiled.json
 $(MODEL_BUILT): $(INSTALLED) $(wildcard streams/model/*.py)
