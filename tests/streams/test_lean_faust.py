@@ -82,3 +82,17 @@ async def test_while_suspended_faust_s_own_path_is_taken() -> None:
 
     result = await asyncio.wait_for(fetcher.wait_first(deliver(), fetcher.suspend_flow.wait()), timeout=5)
     assert "never" not in result.results
+
+
+async def test_the_worker_consumer_waits_briefly_for_a_fetch_with_no_new_data() -> None:
+    from streams.app import app
+    from streams.lean_faust import FETCH_MAX_WAIT_MS, LeanConsumerThread
+
+    thread = app.consumer._thread
+    assert isinstance(thread, LeanConsumerThread)
+    consumer = thread._create_worker_consumer(app.transport)
+    try:
+        # Faust's own consumer would hold the readings behind a 1.5 s long-poll of the quiet topics
+        assert consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS < 1500
+    finally:
+        await consumer.stop()
