@@ -62,9 +62,9 @@ DRIFT_SCALES: Final = 3.0  # a level accepted this many scales from where it was
 # doubled that test's false alarms (low-load spells on seed 1).
 HOT_ONLY: Final = frozenset({"temperature_c"})
 # The way each product sensor moves when its device fails (hotter, more load and power, a sagging supply, a
-# slowing fan, a throttled clock). Short-memory predictions count misses that way only: the other way is
-# the device being asked for less (a phone going idle), which no one needs to be woken for. Sensors the
-# product does not know count both ways.
+# slowing fan, a throttled clock). Short-memory predictions count misses that way only, and so does a workload
+# sensor's sustained shift: the other way is the device being asked for less (a phone going idle), which no
+# one needs to be woken for. Sensors the product does not know count both ways.
 FAILURE_SIDE: Final = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage_v": -1, "fan_cfm": -1, "clock_ghz": -1}
 THERMAL_LAG_RATE: Final = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N: Final = 200  # after a failure, the old noise scale counts as this many readings
@@ -265,9 +265,8 @@ class DeviceModel:
             value = values.get(sensor)
             if value is None:
                 continue
-            predicted = predictors.surprise(
-                i, value, ts_ms, baseline.floor, seasonal, FAILURE_SIDE.get(sensor, 0), steps
-            )
+            side = FAILURE_SIDE.get(sensor, 0)
+            predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, side, steps)
             if momentary:
                 statistical.append(predicted)
             else:
@@ -292,7 +291,10 @@ class DeviceModel:
                     statistical.append(surprise)
                 shift = baseline.evidence(z)
                 row[shift_key] = shift
-                sustained = min(EVIDENCE_MAX, gaussian_surprise(max(shift, 0.0) if hot_only else shift))
+                # A workload sensor's sustained shift counts toward failure only (FAILURE_SIDE).
+                toward = 1 if hot_only else (0 if momentary else side)
+                counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
+                sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
                 statistical.append(sustained)
                 if sustained >= 1.0 and sustained > surprise:
                     detail = "{} has stayed {:+.1f} scales off its usual {:.4g}"

@@ -415,6 +415,31 @@ def test_one_busy_reading_is_no_alert_but_a_sustained_overload_and_a_single_hot_
     assert max(scores) >= ALERT_THRESHOLD  # the same load, held, is a shift: it counts
 
 
+def test_a_device_held_idle_is_no_alert_as_a_device_held_busy_is() -> None:
+    """A workload sensor's sustained shift counts toward failure only: the same held shift downwards (a device
+    asked for less for a while, a phone left idle) is not a failure sign. (No thermometer here: how heat follows
+    the load is the thermal residual's test, not this one.)"""
+    sensors = ("load_pct", "power_w", "voltage_v", "fan_cfm")
+    model, rng = DeviceModel("pc", sensors), random.Random(21)
+    for k in range(1_500):
+        model.update(k * CADENCE, {s: v for s, v in healthy(rng).items() if s in sensors})
+    state = envelope.dump(model)
+
+    def held(shift: float) -> float:
+        """The max score over 10 minutes of the healthy device with its load (and power) moved by `shift`."""
+        device = envelope.load(state)
+        assert device is not None
+        scores = []
+        for k in range(120):
+            values = {s: v for s, v in healthy(rng).items() if s in sensors}
+            values |= {"load_pct": values["load_pct"] + shift, "power_w": values["power_w"] + 1.5 * shift}
+            scores.append(device.update((1_500 + k) * CADENCE, values).score)
+        return max(scores)
+
+    assert held(+30.0) >= ALERT_THRESHOLD
+    assert held(-30.0) < ALERT_THRESHOLD
+
+
 def test_a_prediction_miss_counts_less_while_its_typical_miss_is_young() -> None:
     from streams.model.predictor import Predictors
 
