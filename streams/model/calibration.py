@@ -2,8 +2,9 @@
 
 The detector measures surprise in decibans-like units: L = -log10(tail probability). The raw tail
 probability assumes Gaussian noise around the device's baseline; real sensors have heavier tails, so
-`EmpiricalTail` re-calibrates L against the device's own history of L (a decaying histogram), with the
-Gaussian tail as a prior of fixed pseudo-mass. The calibrated p is continuous and strictly decreasing in
+`EmpiricalTail` re-calibrates L against the device's own history of L (a decaying histogram of the
+readings that did not alert: the detector does not teach it its alerts), with the Gaussian tail as a prior
+of fixed pseudo-mass. The calibrated p is continuous and strictly decreasing in
 the raw statistic, also beyond everything seen (the prior term never vanishes), so two different
 readings never tie at the top.
 

@@ -9,9 +9,10 @@ supervised model has seen enough labels, its probability of "fails within H" is 
 - Anomaly channel (change): per sensor, the reading's z against the device's robust baseline, the
   recent mean of z in units of its healthy spread, three short-memory predictions (predictor.py: level,
   previous reading, time of day), stillness and the thermal residual; the largest, Bonferroni-corrected,
-  is re-calibrated against the device's own history. It alerts on change: alert-level surprise the
-  device has already shown is discounted (half-life 240 readings) and after an alert the level is
-  learned 10x faster for a while, so a persisting new level makes one alert, not one per reading.
+  is re-calibrated against the device's own history of readings that did not alert. It alerts on
+  change: alert-level surprise the device has already shown is discounted (half-life 240 readings) and
+  after an alert the level is learned 10x faster for a while, so a persisting new level makes one
+  alert, not one per reading.
 - Degradation channel (wear): per tracked sensor, the distance from a reference fixed on the device's
   healthy early life (degradation.py). Time never moves that reference, so a slow degradation, which
   the anomaly channel learns as the new normal, keeps counting here; it alerts again only when the
@@ -376,7 +377,8 @@ class DeviceModel:
             share = SUPERVISED_SHARE * min(1.0, self.supervised.episodes / TRUSTED_EPISODES)
             final = (1 - share) * anomaly + share * probability
 
-        drifted = self._learn(ts_ms, values, prepared, raw, abs_z, residual, vector, warming)
+        alerted = fresh >= HABIT_FROM
+        drifted = self._learn(ts_ms, values, prepared, raw, alerted, abs_z, residual, vector, warming)
         eta = min(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, _top_reasons(explanations), eta, drifted)
 
@@ -441,6 +443,7 @@ class DeviceModel:
         values: dict[str, float | None],
         prepared: list[tuple[SensorBaseline, float, float | None, float | None]],
         raw: float,
+        alerted: bool,
         abs_z: list[float],
         residual: float | None,
         vector: list[float],
@@ -484,7 +487,12 @@ class DeviceModel:
         self.seen += 1
         drifted = False
         if not warming:
-            self.tail.learn(raw)
+            # What the device does when it is not alerting is its normal surprise. An alerting reading taught
+            # to the tail made every later event of that size look ordinary for the rest of the device's life
+            # (the calibration is an empirical tail: once something is seen, it is never rarer than 1 in N).
+            # A repeat that habituated or was expected is learned: it is normal by then.
+            if not alerted:
+                self.tail.learn(raw)
             if abs_z and self.drift.update(sum(abs_z) / len(abs_z), moved):
                 drifted = True
                 self.tail = EmpiricalTail()  # "normal surprise" changed with the regime

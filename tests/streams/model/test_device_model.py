@@ -398,6 +398,20 @@ def test_a_regular_identical_burst_stops_alerting_but_a_bigger_one_is_news() -> 
     assert alerts[1_450]  # a burst twice the size is a different pattern
 
 
+def test_an_alert_does_not_teach_the_calibration_that_its_size_is_normal() -> None:
+    # A rare 8-sigma reading, then 1,000 readings later a 6-sigma one: the second is news too. Had the
+    # first been learned as the device's normal surprise, the empirical tail would have put every later
+    # reading below it at 1 in ~1,000 (score ~0.5) for good.
+    model, rng = DeviceModel("nab_series", ("value",)), random.Random(11)
+    scores = {}
+    for k in range(1_400):
+        value = 10 + rng.gauss(0, 0.5) + (4.0 if k == 300 else 3.0 if k == 1_300 else 0)
+        scores[k] = model.update(k * 300_000, {"value": value}).score
+    assert scores[300] >= ALERT_THRESHOLD
+    assert scores[1_300] >= ALERT_THRESHOLD
+    assert max(v for k, v in scores.items() if k > 1_000 and k != 1_300) < ALERT_THRESHOLD  # noise is still quiet
+
+
 def test_one_busy_reading_is_no_alert_but_a_sustained_overload_and_a_single_hot_reading_are() -> None:
     model, rng = DeviceModel("pc"), random.Random(21)
     run(model, rng, 1_500)
