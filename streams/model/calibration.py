@@ -4,9 +4,10 @@ The detector measures surprise in decibans-like units: L = -log10(tail probabili
 probability assumes Gaussian noise around the device's baseline; real sensors have heavier tails, so
 `EmpiricalTail` re-calibrates L against the device's own history of L (a decaying histogram of the
 readings that did not alert: the detector does not teach it its alerts), with the Gaussian tail as a prior
-of fixed pseudo-mass. The calibrated p is continuous and strictly decreasing in
-the raw statistic, also beyond everything seen (the prior term never vanishes), so two different
-readings never tie at the top.
+of fixed pseudo-mass, and never above the raw L: a device's history can make a reading less rare than
+Gaussian noise would (heavy tails), not rarer. The calibrated L is continuous and strictly increasing in
+the raw statistic, also beyond everything seen (where it is the raw L), so two different readings never
+tie at the top.
 
 score = L / (L + L_HALF): monotone, in [0, 1), never exactly 1 (L would need to be ~1e16), and
 score >= theta means "rarer than 10^(-L_HALF * theta / (1 - theta)) for this device".
@@ -80,12 +81,19 @@ class EmpiricalTail:
         return above + self.counts[index] * (1.0 - (position - index))
 
     def calibrate(self, raw: float) -> float:
+        """-log10 of raw's tail probability: the empirical tail mixed with the Gaussian prior, capped at the
+        Gaussian tail itself. The device's history can show that its surprise is heavier-tailed than Gaussian
+        noise, never that it is lighter: without the cap a reading beyond everything seen came out rarer
+        than the Gaussian by the N readings before it (the mixture gives the prior only 50 / (N + 50) of
+        the weight there), so after a day of history every healthy device's next record reading scored
+        two to three decades too rare."""
         raw = raw if raw > 0.0 else 0.0  # max(0.0, raw)
         denominator = self.total / self.weight + PRIOR_MASS
         above = self.mass_above(raw) / self.weight
-        if above <= 0.0:  # beyond everything seen: the prior's tail alone, in log space (no underflow)
-            return raw + math.log10(denominator / PRIOR_MASS)
-        return -math.log10((above + PRIOR_MASS * 10.0 ** (-raw)) / denominator)
+        if above <= 0.0:  # beyond everything seen: the prior's tail alone
+            return raw
+        mixed = -math.log10((above + PRIOR_MASS * 10.0 ** (-raw)) / denominator)
+        return mixed if mixed < raw else raw  # min(mixed, raw): never rarer than the Gaussian tail says
 
     def merged(self, others: list[EmpiricalTail]) -> EmpiricalTail:
         """Sum of normalised histograms: the fleet's view, for a new device's prior."""

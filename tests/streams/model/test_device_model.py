@@ -53,6 +53,19 @@ def test_calibrated_tail_is_strictly_decreasing_beyond_everything_seen() -> None
     assert values == sorted(values) and len(set(values)) == len(values)
 
 
+def test_calibration_never_makes_a_reading_rarer_than_the_gaussian_tail_but_heavy_tails_make_it_commoner() -> None:
+    gaussian, heavy = calibration.EmpiricalTail(), calibration.EmpiricalTail()
+    rng = random.Random(3)
+    for _ in range(20_000):
+        gaussian.learn(calibration.gaussian_surprise(rng.gauss(0, 1)))
+        heavy.learn(calibration.gaussian_surprise(rng.gauss(0, 1) * (6 if rng.random() < 0.01 else 1)))
+    # Beyond everything seen the raw L stands: a day's history is no evidence that the tail is lighter.
+    assert all(gaussian.calibrate(raw) <= raw for raw in (1, 3, 5, 7, 9, 12))
+    assert gaussian.calibrate(9.0) == pytest.approx(9.0)
+    # A device whose history holds 1 % of 6-sigma readings: a 6-sigma reading is ordinary for it.
+    assert heavy.calibrate(calibration.gaussian_surprise(6.0)) < 3.0
+
+
 def test_a_threshold_means_the_same_false_alarm_rate_on_devices_with_different_noise() -> None:
     rates = []
     for scale, level in ((0.3, 40.0), (1.0, 50.0), (3.0, 60.0)):
