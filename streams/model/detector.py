@@ -38,9 +38,10 @@ from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
 from streams.model.features import RESIDUAL_OUTLIER_SHARE, SCALE_FLOOR, STILL_FREEZE, SensorBaseline
 from streams.model.predictor import BIN_MS, Predictors
+from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 5
+MODEL_VERSION: Final = 6
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP: Final = 60  # readings before a cold device's baseline may alert
@@ -67,6 +68,15 @@ HOT_ONLY: Final = frozenset({"temperature_c"})
 # sensor's sustained shift: the other way is the device being asked for less (a phone going idle), which no
 # one needs to be woken for. Sensors the product does not know count both ways.
 FAILURE_SIDE: Final = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage_v": -1, "fan_cfm": -1, "clock_ghz": -1}
+# Records (records.py): a device's value beyond anything it has shown. Alert level in decades per device-hour:
+# 3, the product's false-alert budget (one per 1,000 device-hours), so that on a healthy device whose readings
+# are representative of it the records alone stay within it: a two-sided record alerts once the device has
+# been watched for ~2,000 hours, sooner when it goes well beyond. Mapped onto the anomaly channel's scale so
+# that it alerts at the same score. (On the NAB subset, 2.3 would score ~2 points more.) Tracked for the
+# sensors whose level belongs to the device (see _plan), not for a workload-driven one: it sets records
+# whenever the device is asked for more than ever (a simulated server's busiest spell, 1 °C above its
+# 7-hour temperature record, alerted).
+RECORD_ALERT: Final = 3.0
 THERMAL_LAG_RATE: Final = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N: Final = 200  # after a failure, the old noise scale counts as this many readings
 CHECKPOINT_MS: Final = 60 * 60_000  # noise-state checkpoints: hourly, the last 4 hours
@@ -92,6 +102,7 @@ PATTERN_EXPECTED: Final = 2
 PATTERN_SLOTS: Final = 4
 PATTERN_SPAN: Final = 2880  # readings: 4 h at 5 s, 10 days at 5 min
 PATTERN_TOL: Final = 0.2
+RECORD_SCALE: Final = HABIT_FROM / RECORD_ALERT
 TREND_RATE: Final = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
@@ -188,6 +199,7 @@ class DeviceModel:
         "patterns",
         "plan",
         "predictors",
+        "records",
         "residual",
         "seen",
         "supervised",
@@ -227,6 +239,7 @@ class DeviceModel:
         self.drift = DriftWatch()
         self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
         self.predictors = Predictors(len(sensors))
+        self.records = Records(len(self.plan.tracked))
         self.degradation = Degradation(len(self.plan.tracked))
         self.deg_slope = 0.0  # EW d(degradation surprise)/dt per second, for the time to the alert level
 
@@ -260,9 +273,10 @@ class DeviceModel:
         elapsed = (ts_ms - self.last_ts) / self.cadence_ms if self.last_ts and self.cadence_ms else 1.0
         steps = elapsed if elapsed > 1.0 else 1.0
         top = (-1.0, -1, 0.0, 0.0)  # (surprise, sensor index, reading, level) of the most surprising sensor
-        for i, ((sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary), baseline) in enumerate(
-            zip(plan.sensors, self.baselines.values(), strict=True)
-        ):
+        record = (0.0, "", 0.0, 0.0)  # the strongest record: (surprise, sensor, value, the record it beat)
+        record_tests = 0
+        for i, (sensor_plan, baseline) in enumerate(zip(plan.sensors, self.baselines.values(), strict=True)):
+            sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary, record_at = sensor_plan
             value = values.get(sensor)
             if value is None:
                 continue
@@ -311,6 +325,13 @@ class DeviceModel:
                     statistical.append(stuck)
                     detail = "{} has stopped changing ({:.0f}x less movement than usual)"
                     explanations.append((stuck, sensor, value, detail, (sensor, 2**still)))
+            if record_at is not None:
+                slot, side = record_at
+                rare, beaten = self.records.surprise(slot, value, side, baseline.floor, self.cadence_ms)
+                self.records.learn(slot, value)
+                record_tests += 1
+                if rare > record[0]:
+                    record = (rare, sensor, value, beaten)
             prepared.append((baseline, value, scale, stillness))
             if limit is not None:
                 fraction = features.limit_fraction(value, limit)
@@ -365,7 +386,8 @@ class DeviceModel:
                 kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
                 self.patterns = kept + array("d", (top[1], top[2] - top[3], self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
-        surprise_total = max(0.0, fresh, worn) + physical
+        recorded = self._record(record, record_tests, explanations, warming)
+        surprise_total = max(0.0, fresh, worn, recorded) + physical
         anomaly = to_score(surprise_total)
         row["surprise"] = surprise_total / 10
         vector = [row[name] for name in self.names] if wanted else []
@@ -426,6 +448,22 @@ class DeviceModel:
         if surprise < HABIT_FROM and self.deg_slope > 0:
             eta_minutes.append((HABIT_FROM - surprise) / self.deg_slope / 60)
         return degradation.fresh(surprise, HABIT_FROM)
+
+    def _record(
+        self, record: tuple[float, str, float, float], tests: int, explanations: list[_Reason], warming: bool
+    ) -> float:
+        """The records channel's fresh surprise on the anomaly channel's scale (its alert level mapped onto
+        theirs); adds the record's reason."""
+        rare, sensor, value, beaten = record
+        rare -= _log10(tests)  # Bonferroni over the sensors whose records count
+        fresh = self.records.fresh(rare if not warming else 0.0, RECORD_ALERT)
+        if rare <= 0.0 or warming:
+            return 0.0
+        surprise = rare * RECORD_SCALE
+        if surprise >= 1.0:
+            detail = "{}={:g} is beyond anything this device has shown (its record was {:.4g})"
+            explanations.append((surprise, sensor, value, detail, (sensor, value, beaten)))
+        return fresh * RECORD_SCALE
 
     def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
         load, temperature = values.get("load_pct"), values.get("temperature_c")
@@ -555,6 +593,7 @@ class DeviceModel:
         if self.thermal is not None:
             self.thermal.relevel()
         self.degradation.reset()
+        self.records.reset()
         self.predictors.relevel()
         self.patterns = array("d")  # the repaired device's first alert of any pattern is news
         self.deg_slope = 0.0
@@ -583,12 +622,13 @@ class _SensorPlan(NamedTuple):
     limit: tuple[float, float] | None  # (warning, critical) for the device type
     limit_key: str
     momentary: bool  # a single reading's distance or missed prediction counts (not a workload sensor)
+    record_at: tuple[int, int] | None  # its slot in Records and which records count (+1 high, -1 low, 0 both)
 
 
 class _Plan(NamedTuple):
     sensors: tuple[_SensorPlan, ...]  # in the baselines' order
     zero_row: dict[str, float]  # every feature name -> 0.0, in order; copied per reading, never changed
-    tracked: tuple[str, ...]  # the sensors whose degradation from early life is tracked, in order
+    tracked: tuple[str, ...]  # the sensors whose degradation from early life and records are tracked, in order
     tracked_floors: list[float]  # their smallest scales
 
 
@@ -602,6 +642,9 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
     plan = _PLANS.get((sensors, device_type))
     if plan is None:
         limits = LIMITS.get(device_type or "", {})
+        # The sensors whose level belongs to the device (WEAR_SENSORS) and those the product does not know:
+        # their degradation from early life and their records are tracked (records on their failure side).
+        tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
         per_sensor = tuple(
             _SensorPlan(
                 s,
@@ -611,10 +654,10 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
                 limits.get(s),
                 f"limit:{s}",
                 s not in WORKLOAD_SENSORS,
+                (tracked.index(s), FAILURE_SIDE.get(s, 0)) if s in tracked else None,
             )
             for s in sensors
         )
-        tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
         floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
         plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0), tracked, floors)
     return plan

@@ -68,6 +68,7 @@ def dump(model: DeviceModel) -> bytes:
         "drift": model.drift.state(),
         "degradation": _degradation_state(model),
         "predictors": model.predictors.state(),
+        "records": model.records.state(),
     }
     envelope = Envelope(
         ENVELOPE_FORMAT,
@@ -161,3 +162,4 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.drift.restore(state["drift"])  # Page-Hinkley's sums too: a round trip changes nothing
     _restore_degradation(model, state["degradation"])
     model.predictors.restore(state["predictors"])
+    model.records.restore(state["records"])

@@ -37,6 +37,7 @@ COMPILED = (
     "envelope",
     "features",
     "predictor",
+    "records",
     "service",
     "supervised",
 )
