@@ -87,7 +87,9 @@ def catalogue(timing: Timing = PRODUCTION) -> list[Alert]:
             _score_with_top_reason(),
             ">",
             ALERT_THRESHOLD,
-            600,
+            # The worker holds an alerting score for 15 min of event time (streams/alert_hold.py): the model has
+            # already debounced it (one alert per change), so the rule only rides out a scrape or two.
+            60,
             "critical",
             '{{ $labels.device_id }} failure score {{ printf "%.2f" $value }}'
             "{{ with $labels.top_reason }} (top reason: {{ . }}){{ end }}",

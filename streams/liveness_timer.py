@@ -53,6 +53,7 @@ def _sync_index() -> None:
             processor.clocks.observe(state.partition, state.last_seen, device_id)
     for device_id in [d for d in processor.latest if d not in index]:
         del processor.latest[device_id]
+        processor.alerts.forget(device_id)
     for device_id in [d for d in processor.last_window if d not in index]:
         del processor.last_window[device_id]
     _index_assignment = active
@@ -106,11 +107,14 @@ def _store_liveness(device_id: str, state: int) -> bool:
 
 def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
     latest, live = processor.latest, processor.live
-    ranked = latest.items()
+    # The device alert sees a held alerting score (streams/alert_hold.py): the top devices are ranked by it too.
+    alerts = processor.alerts
+    shown = [(device_id, reading, alerts.shown(device_id, score)) for device_id, (reading, score) in latest.items()]
+    ranked = shown
     if settings.worker_device_metrics == "top":
-        ranked = heapq.nlargest(settings.worker_device_metrics_top_k, latest.items(), key=lambda kv: kv[1][1].score)
+        ranked = heapq.nlargest(settings.worker_device_metrics_top_k, shown, key=lambda row: row[2].score)
     rows, reasons, windows = [], [], []
-    for device_id, (reading, score) in ranked:
+    for device_id, reading, score in ranked:
         values = {name: float(v) for name in SENSOR_NAMES if (v := getattr(reading, name)) is not None}
         state = live[device_id].state if device_id in live else 0
         rows.append((device_id, values, score.score, state))
@@ -129,7 +133,7 @@ def _snapshot(now: dict[int, int]) -> metrics.Snapshot:
         reasons=reasons,
         windows=windows,
         by_state=fleet.by_state,
-        at_risk=sum(1 for _, score in latest.values() if score.score >= 0.5),
+        at_risk=sum(1 for _, _, score in shown if score.score >= 0.5),
         kpis={
             "silent_over_10m_ratio": fleet.silent_over_10m_share,
             "report_interval_mean_seconds": fleet.report_interval_mean_s,

@@ -18,6 +18,7 @@ from schemas.events import FailureLabel, Feedback
 from schemas.validation import Rejected
 from schemas.window_stats import WindowStats
 from streams.admission import Admission, refused_part
+from streams.alert_hold import AlertHold
 from streams.liveness import Live, PartitionClocks
 from streams.scoring import DeviceContext, ModelScorer, Scorer
 from streams.state import DeviceState, decode_state, encode_state
@@ -94,6 +95,7 @@ class Processor:
         self.scorer: Scorer = scorer or ModelScorer()
         self.live: dict[str, Live] = {}  # liveness index of the devices this worker owns
         self.latest: dict[str, tuple[Reading, Score]] = {}  # newest reading and score, for metrics
+        self.alerts = AlertHold()  # what the device alert sees of each score (streams/alert_hold.py)
         self.last_window: dict[str, dict[str, Stats]] = {}  # newest closed 1-min window per sensor, for metrics
 
     def process(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> BatchResult:
@@ -149,6 +151,7 @@ class Processor:
             score = scorer.score(model, reading, DeviceContext(windows, live, state.readings), now_ms)
             state.score, state.score_ts, state.model = score.score, ts, score.model
             self.latest[device_id] = (reading, score)
+            self.alerts.observe(device_id, score)
             scores.append((key, encode(score)))
             if storage is not None and storage.select_scores:
                 stored = storage.keep(state, score, live.state)
