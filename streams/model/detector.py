@@ -1,8 +1,8 @@
-"""One device's model: two unsupervised channels, physical evidence, and what failures looked like.
+"""One device's model: three unsupervised channels, physical evidence, and what failures looked like.
 
 `DeviceModel.update(ts, values)` is prequential: it scores the reading against what the model knew
 before it, then learns from it. The score is `to_score(L)` (calibration.py: the same monotone map for
-every device, never exactly 1) of the larger of two channels' surprise, plus physical evidence that
+every device, never exactly 1) of the largest of three channels' surprise, plus physical evidence that
 needs no learned baseline (headroom to the critical limit, under-voltage/throttle flags); once the
 supervised model has seen enough labels, its probability of "fails within H" is blended in.
 
@@ -17,9 +17,11 @@ supervised model has seen enough labels, its probability of "fails within H" is 
   healthy early life (degradation.py). Time never moves that reference, so a slow degradation, which
   the anomaly channel learns as the new normal, keeps counting here; it alerts again only when the
   evidence has doubled.
+- Records channel (new levels): per tracked sensor, a value beyond anything the device has shown, as
+  rare as the device has been watched long (records.py); it ratchets like the degradation channel.
 
 A failure label re-levels the device: the repaired device's normal is re-learned (its noise scales
-kept) and its degradation reference is fixed afresh.
+kept), its degradation reference is fixed afresh and its records start again.
 """
 
 from __future__ import annotations
