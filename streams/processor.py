@@ -9,8 +9,8 @@ changelog carries one record per device per batch, not one per reading.
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from schemas import InvalidRecord, Reading, Score, decode_batch, decode_event, encode
@@ -23,11 +23,9 @@ from streams.liveness import Live, PartitionClocks
 from streams.scoring import DeviceContext, ModelScorer, Scorer
 from streams.state import DeviceState, decode_state, encode_state
 from streams.storage import StoragePolicy, window_rows
-from streams.windows import N_SENSORS, SENSOR_NAMES, WIDTH, Stats, WindowState, pad_bucket
+from streams.windows import SENSOR_NAMES, Stats, WindowState
 
-BUCKET_FLOATS = N_SENSORS * WIDTH
-
-SENSOR_INDEX = tuple(enumerate(SENSOR_NAMES))
+_sensor_values = attrgetter(*SENSOR_NAMES)  # a reading's window sensors in one call, None where absent
 
 
 class Record(NamedTuple):
@@ -132,14 +130,13 @@ class Processor:
             if _seen_before(state, ts):
                 duplicated += 1  # a producer's retry (no idempotence, or a phone re-pushing): already applied
                 continue
-            values = [(i, v) for i, name in SENSOR_INDEX if (v := getattr(reading, name)) is not None]
             state.readings += 1
-            if not windows.add(ts, values, self.lateness_ms):
+            if not windows.add(ts, _sensor_values(reading), self.lateness_ms):
                 state.late += 1
                 late += 1
             key = device_id.encode()
             closed_1m = []
-            for kind, window in windows.close(self.lateness_ms):
+            for kind, window in windows.close(self.lateness_ms) if windows.close_due(self.lateness_ms) else ():
                 stats.append((key, _encode_stats(device_id, reading.device_type, window)))
                 if kind == "1m":
                     self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
@@ -246,17 +243,13 @@ class Processor:
     def _close(self, device_id: str, state: DeviceState, windows: WindowState, live: Live, model: Any) -> bytes:
         state.model_state = self.scorer.close(device_id, model)
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
-        state.buckets = {start: bucket.tobytes() for start, bucket in windows.buckets.items()}
+        state.buckets = windows.stored()
         copy_live(state, live)
         return encode_state(state)
 
 
 def windows_from_state(state: DeviceState) -> WindowState:
-    buckets = {}
-    for start, raw in state.buckets.items():
-        bucket = array("d", raw)
-        buckets[start] = bucket if len(bucket) == BUCKET_FLOATS else pad_bucket(bucket)
-    return WindowState(buckets, state.watermark, state.closed_until)
+    return WindowState.from_stored(state.buckets, state.watermark, state.closed_until)
 
 
 def copy_live(state: DeviceState, live: Live) -> None:

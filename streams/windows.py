@@ -13,8 +13,9 @@ bucket start so the slope sums stay small; merging shifts them to the window sta
 from __future__ import annotations
 
 import math
+import struct
 from array import array
-from collections.abc import Iterable, MutableSequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from schemas.units import SENSORS
@@ -38,15 +39,35 @@ def bucket_start(ts_ms: int) -> int:
     return ts_ms - ts_ms % BUCKET_MS
 
 
-_TEMPLATE = array("d", EMPTY_SENSOR * N_SENSORS)
+BUCKET_FLOATS = N_SENSORS * WIDTH
+_TEMPLATE = EMPTY_SENSOR * N_SENSORS
+# A bucket is persisted as its raw native doubles (what array("d").tobytes() gave: the stored layout).
+_LAYOUT = struct.Struct(f"{BUCKET_FLOATS}d")
+BUCKET_BYTES = _LAYOUT.size
+_OFFSETS = tuple(range(0, BUCKET_FLOATS, WIDTH))  # each sensor's first float, in SENSOR_NAMES order
+
+# In memory a bucket being added to is a list of floats: indexing a list reuses its float objects, where an
+# array boxes a new one per read (adding a reading took half the time). Stored buckets stay bytes until a
+# reading or a closing window needs them, so a batch decodes and re-encodes only the buckets it touches.
+Bucket = list[float]
 
 
-def new_bucket() -> array[float]:
-    """A bucket is a flat array of doubles: compact in memory, and persisted as its raw bytes."""
-    return array("d", _TEMPLATE)
+def new_bucket() -> Bucket:
+    return list(_TEMPLATE)
 
 
-def pad_bucket(bucket: array[float]) -> array[float]:
+def decode_bucket(raw: bytes) -> Bucket:
+    """A stored bucket's floats; one persisted before a sensor was appended to SENSOR_NAMES is widened."""
+    if len(raw) == BUCKET_BYTES:
+        return list(_LAYOUT.unpack(raw))
+    return pad_bucket(array("d", raw).tolist())
+
+
+def encode_bucket(bucket: Bucket) -> bytes:
+    return _LAYOUT.pack(*bucket) if len(bucket) == BUCKET_FLOATS else array("d", bucket).tobytes()
+
+
+def pad_bucket(bucket: Bucket) -> Bucket:
     """Widen a bucket persisted before a sensor was appended to SENSOR_NAMES."""
     missing = N_SENSORS - len(bucket) // WIDTH
     if missing > 0:
@@ -54,14 +75,16 @@ def pad_bucket(bucket: array[float]) -> array[float]:
     return bucket
 
 
-def add_values(bucket: MutableSequence[float], start_ms: int, ts_ms: int, values: Iterable[tuple[int, float]]) -> None:
-    """Add one reading's (sensor_index, value) pairs at event time ts_ms to the bucket that starts at start_ms
-    (one loop with the time terms computed once: this runs for every sensor of every reading)."""
+def add_values(bucket: Bucket, start_ms: int, ts_ms: int, values: Iterable[float | None]) -> None:
+    """Add one reading's sensor values (floats in SENSOR_NAMES order, None where absent) at event time ts_ms to
+    the bucket that starts at start_ms (one loop with the time terms computed once: this runs for every
+    sensor of every reading)."""
     t = (ts_ms - start_ms) / 1000.0
     tt = t * t
     newest = float(ts_ms)
-    for sensor_index, value in values:
-        o = sensor_index * WIDTH  # the offsets below are F_N .. F_STV
+    for o, value in zip(_OFFSETS, values, strict=True):  # the offsets below are F_N .. F_STV
+        if value is None:
+            continue
         bucket[o] += 1.0
         bucket[o + 1] += value
         bucket[o + 2] += value * value
@@ -90,27 +113,31 @@ class Stats(NamedTuple):
     slope_per_s: float
 
 
-def merge(parts: Iterable[tuple[int, MutableSequence[float]]], sensor_index: int, window_start: int) -> Stats | None:
-    """Summarise one sensor over buckets (start_ms, bucket); None when the sensor has no value there."""
+def merge(parts: Iterable[tuple[int, Sequence[float]]], sensor_index: int, window_start: int) -> Stats | None:
+    """Summarise one sensor over buckets (start_ms, bucket floats); None when the sensor has no value there.
+    (The sums are taken in this order, and min/max as the builtins pick them, so a window's bits stay the same.)"""
     n = s = ss = st = stt = stv = 0.0
     lo, hi, last_ts, last = math.inf, -math.inf, -1.0, 0.0
     o = sensor_index * WIDTH
     for start, bucket in parts:
-        bn = bucket[o + F_N]
+        bn = bucket[o]  # F_N; the offsets below are F_SUM .. F_STV
         if not bn:
             continue
         d = (start - window_start) / 1000.0  # shift bucket-relative time to window-relative time
-        bs, bst = bucket[o + F_SUM], bucket[o + F_ST]
+        bs, bst = bucket[o + 1], bucket[o + 7]
         n += bn
         s += bs
-        ss += bucket[o + F_SUMSQ]
+        ss += bucket[o + 2]
         st += bst + bn * d
-        stt += bucket[o + F_STT] + 2 * d * bst + bn * d * d
-        stv += bucket[o + F_STV] + d * bs
-        lo = min(lo, bucket[o + F_MIN])
-        hi = max(hi, bucket[o + F_MAX])
-        if bucket[o + F_LAST_TS] >= last_ts:
-            last_ts, last = bucket[o + F_LAST_TS], bucket[o + F_LAST]
+        stt += bucket[o + 8] + 2 * d * bst + bn * d * d
+        stv += bucket[o + 9] + d * bs
+        low, high, bucket_last_ts = bucket[o + 3], bucket[o + 4], bucket[o + 5]
+        if low < lo:
+            lo = low
+        if high > hi:
+            hi = high
+        if bucket_last_ts >= last_ts:
+            last_ts, last = bucket_last_ts, bucket[o + 6]
     if not n:
         return None
     mean = min(hi, max(lo, s / n))  # clamp float rounding so min <= mean <= max holds
@@ -127,34 +154,67 @@ class ClosedWindow(NamedTuple):
     stats: Stats
 
 
+def _floats(bucket: Bucket | bytes) -> Sequence[float]:
+    """A bucket's floats to read (a stored one is unpacked, not decoded into the state)."""
+    return _LAYOUT.unpack(bucket) if type(bucket) is bytes else bucket
+
+
 class WindowState:
     """The window part of one device's state: buckets by start time, the watermark, what is closed.
 
     `closed_until`: every bucket starting before it is closed (and its windows emitted). Buckets stay
-    after closing until no open hopping window needs them.
+    after closing until no open hopping window needs them. A bucket is its stored bytes until a reading is
+    added to it (then a list of floats, see Bucket); `stored()` gives them all back as bytes.
     """
 
     __slots__ = ("buckets", "closed_until", "watermark")
 
-    def __init__(self, buckets: dict[int, array[float]] | None = None, watermark: int = -1, closed_until: int = -1):
+    def __init__(
+        self, buckets: dict[int, Bucket | bytes] | None = None, watermark: int = -1, closed_until: int = -1
+    ) -> None:
         self.buckets = buckets if buckets is not None else {}
         self.watermark = watermark
         self.closed_until = closed_until
 
-    def add(self, ts_ms: int, values: Iterable[tuple[int, float]], lateness_ms: int) -> bool:
-        """Add one reading's (sensor_index, value) pairs; False (and nothing added) when it is late."""
-        start = bucket_start(ts_ms)
+    @classmethod
+    def from_stored(cls, buckets: dict[int, bytes], watermark: int, closed_until: int) -> WindowState:
+        """The windows of a stored state; buckets of an older layout are widened now, so they are stored
+        widened whether or not a reading touches them (as when every bucket was decoded on load)."""
+        held: dict[int, Bucket | bytes] = {
+            start: raw if len(raw) == BUCKET_BYTES else decode_bucket(raw) for start, raw in buckets.items()
+        }
+        return cls(held, watermark, closed_until)
+
+    def stored(self) -> dict[int, bytes]:
+        """Every bucket as bytes, in order; the decoded ones are encoded and kept as bytes from now on."""
+        buckets = self.buckets
+        for start, bucket in buckets.items():
+            if type(bucket) is not bytes:
+                buckets[start] = encode_bucket(bucket)  # replacing a value keeps the dict's order
+        return buckets  # type: ignore[return-value]  # all bytes now
+
+    def add(self, ts_ms: int, values: Iterable[float | None], lateness_ms: int) -> bool:
+        """Add one reading's sensor values (floats in SENSOR_NAMES order, None where absent); False (and
+        nothing added) when it is late."""
+        start = ts_ms - ts_ms % BUCKET_MS
         if self.closed_until < 0:  # first reading: everything older than the lateness is closed already
             self.closed_until = bucket_start(ts_ms - lateness_ms)
         if start < self.closed_until:
             return False
-        bucket = self.buckets.get(start)
+        buckets = self.buckets
+        bucket = buckets.get(start)
         if bucket is None:
-            bucket = self.buckets[start] = new_bucket()
-        add_values(bucket, start, ts_ms, values)
+            bucket = buckets[start] = new_bucket()
+        elif type(bucket) is bytes:
+            bucket = buckets[start] = decode_bucket(bucket)
+        add_values(bucket, start, ts_ms, values)  # type: ignore[arg-type]  # a list now
         if ts_ms > self.watermark:
             self.watermark = ts_ms
         return True
+
+    def close_due(self, lateness_ms: int) -> bool:
+        """Whether `close` would close anything (cheap: checked after every reading, true once a minute)."""
+        return self.watermark >= 0 and bucket_start(self.watermark - lateness_ms) > self.closed_until
 
     def close(self, lateness_ms: int) -> list[tuple[str, ClosedWindow]]:
         """Close every bucket the watermark allows; ("1m"|"5m", window) per window and sensor with data."""
@@ -165,30 +225,25 @@ class WindowState:
         old_closed = self.closed_until
         if new_closed <= old_closed:
             return out
+        buckets = self.buckets
         # Window ends worth visiting: only those whose windows contain a bucket (bounded on long gaps).
         ends = sorted(
             {
                 start + BUCKET_MS * k
-                for start in self.buckets
+                for start in buckets
                 for k in range(1, HOP_BUCKETS + 1)
                 if old_closed < start + BUCKET_MS * k <= new_closed
             }
         )
-        buckets = self.buckets
+        floats = {start: _floats(bucket) for start, bucket in buckets.items() if start < new_closed}
         for end in ends:
-            tumbling = buckets.get(end - BUCKET_MS)
+            tumbling = floats.get(end - BUCKET_MS)
             if tumbling is not None:
-                for index, sensor in enumerate(SENSOR_NAMES):
-                    stats = merge(((end - BUCKET_MS, tumbling),), index, end - BUCKET_MS)
-                    if stats is not None:
-                        out.append(("1m", ClosedWindow(end - BUCKET_MS, end, sensor, stats)))
+                _emit(out, "1m", ((end - BUCKET_MS, tumbling),), end - BUCKET_MS, end)
             start = end - HOP_MS
-            parts = [(s, buckets[s]) for s in range(start, end, BUCKET_MS) if s in buckets]
+            parts = [(s, floats[s]) for s in range(start, end, BUCKET_MS) if s in floats]
             if parts:
-                for index, sensor in enumerate(SENSOR_NAMES):
-                    stats = merge(parts, index, start)
-                    if stats is not None:
-                        out.append(("5m", ClosedWindow(start, end, sensor, stats)))
+                _emit(out, "5m", parts, start, end)
         self.closed_until = new_closed
         # A closed bucket is needed until the last hopping window containing it has closed.
         for start in [s for s in buckets if s + HOP_MS <= new_closed]:
@@ -201,5 +256,14 @@ class WindowState:
             return None
         end = now_window_end if now_window_end is not None else bucket_start(self.watermark) + BUCKET_MS
         start = end - HOP_MS
-        parts = [(s, b) for s, b in self.buckets.items() if start <= s < end]
+        parts = [(s, _floats(b)) for s, b in self.buckets.items() if start <= s < end]
         return merge(parts, sensor_index, start)
+
+
+def _emit(
+    out: list[tuple[str, ClosedWindow]], kind: str, parts: Sequence[tuple[int, Sequence[float]]], start: int, end: int
+) -> None:
+    for index, sensor in enumerate(SENSOR_NAMES):
+        stats = merge(parts, index, start)
+        if stats is not None:
+            out.append((kind, ClosedWindow(start, end, sensor, stats)))

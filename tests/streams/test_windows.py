@@ -14,10 +14,15 @@ TEMP = SENSOR_NAMES.index("temperature_c")
 LATENESS = 10_000
 
 
+def _temperature(value: float) -> tuple[float | None, ...]:
+    """A reading's window sensors (SENSOR_NAMES order) with only the temperature."""
+    return tuple(value if i == TEMP else None for i in range(len(SENSOR_NAMES)))
+
+
 def _feed(ws: WindowState, points: list[tuple[int, float]]) -> list:
     out = []
     for ts, value in points:
-        ws.add(ts, [(TEMP, value)], LATENESS)
+        ws.add(ts, _temperature(value), LATENESS)
         out += ws.close(LATENESS)
     return out
 
@@ -71,7 +76,7 @@ def test_a_reading_after_its_window_closed_is_late_and_not_mixed_in() -> None:
     ws = WindowState()
     out = _feed(ws, [(T0 + 1_000, 1.0), (T0 + BUCKET_MS + 15_000, 2.0)])  # closes [T0, T0+1m)
     assert _by(out, "1m")[(T0, T0 + BUCKET_MS)].count == 1
-    assert ws.add(T0 + 30_000, [(TEMP, 100.0)], LATENESS) is False
+    assert ws.add(T0 + 30_000, _temperature(100.0), LATENESS) is False
     out = _feed(ws, [(T0 + 10 * BUCKET_MS, 3.0)])
     assert all(w.stats.max < 100.0 for _, w in out)
 
@@ -87,10 +92,10 @@ def test_every_reading_is_counted_exactly_once_per_window_kind() -> None:
 def test_state_stays_bounded_and_long_gaps_are_cheap() -> None:
     ws = WindowState()
     for i in range(2_000):
-        ws.add(T0 + i * 5_000, [(TEMP, 1.0)], LATENESS)
+        ws.add(T0 + i * 5_000, _temperature(1.0), LATENESS)
         ws.close(LATENESS)
     assert len(ws.buckets) <= 6
-    ws.add(T0 + 10**10, [(TEMP, 1.0)], LATENESS)  # months later: no loop over every minute in between
+    ws.add(T0 + 10**10, _temperature(1.0), LATENESS)  # months later: no loop over every minute in between
     ws.close(LATENESS)
     assert len(ws.buckets) == 1
 
