@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import inspect
 import sys
 import time
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from streams.storage import StoragePolicy
 DEVICES, ROUNDS, CADENCE_MS, PARTITIONS = 4_000, 50, 5_000, 6
 T0 = 1_790_000_040_000 // 60_000 * 60_000  # a fixed minute (2026-09): reproducible digests
 NOW_S = T0 / 1000 + 3_600.0  # the fixed wall clock: an hour after the first reading
+KEPT = "kept_devices" in inspect.signature(Processor).parameters  # states kept decoded (as streams.pipeline)
 
 
 def _reading(device: int, round_: int, mixed: bool) -> bytes:
@@ -99,6 +101,7 @@ def processor(scorer: str) -> Processor:
         scorer=make_scorer(scorer, settings.worker_model_cache_devices),
         admission=Admission(TimeBounds.from_seconds(300.0, 7 * 86_400.0), PARTITIONS),
         storage=StoragePolicy.from_settings(settings),
+        **({"kept_devices": settings.worker_model_cache_devices} if KEPT else {}),
     )
 
 

@@ -23,6 +23,7 @@ processor = Processor(
         settings.topic_partitions,  # the readings topic's: Faust refuses to start when its tables' count differs
     ),
     storage=StoragePolicy.from_settings(settings),
+    kept_devices=settings.worker_model_cache_devices,  # states kept decoded as many as models
 )
 liveness_config = LivenessConfig.of(settings)
 outputs = Outputs(settings)

@@ -9,7 +9,7 @@ changelog carries one record per device per batch, not one per reading.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -20,10 +20,10 @@ from schemas.window_stats import WindowStats
 from streams.admission import Admission, refused_part
 from streams.alert_hold import AlertHold
 from streams.liveness import Live, PartitionClocks
-from streams.scoring import DeviceContext, ModelScorer, Scorer
+from streams.scoring import Decoded, DeviceContext, ModelScorer, Scorer
 from streams.state import DeviceState, decode_state, encode_state
 from streams.storage import StoragePolicy, window_rows
-from streams.windows import SENSOR_NAMES, Stats, WindowState
+from streams.windows import SENSOR_NAMES, ClosedWindow, Stats, WindowState
 
 _sensor_values = attrgetter(*SENSOR_NAMES)  # a reading's window sensors in one call, None where absent
 
@@ -85,7 +85,9 @@ class Processor:
         scorer: Scorer | None = None,
         admission: Admission | None = None,
         storage: StoragePolicy | None = None,
+        kept_devices: int = 0,
     ) -> None:
+        """`kept_devices`: device states kept decoded between batches (streams.scoring.Decoded); 0: none."""
         self.lateness_ms = lateness_ms
         self.admission = admission  # None: every schema-valid reading is applied (unit tests, benches)
         self.storage = storage  # None: no store-bound outputs (the sinks read the full topics)
@@ -95,88 +97,100 @@ class Processor:
         self.latest: dict[str, tuple[Reading, Score]] = {}  # newest reading and score, for metrics
         self.alerts = AlertHold()  # what the device alert sees of each score (streams/alert_hold.py)
         self.last_window: dict[str, dict[str, Stats]] = {}  # newest closed 1-min window per sensor, for metrics
+        self.kept: Decoded[tuple[DeviceState, WindowState]] = Decoded(kept_devices)
 
     def process(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> BatchResult:
         now = time.time()
         now_ms = int(now * 1000)
-        scores: list[tuple[bytes, bytes]] = []
-        stats: list[tuple[bytes, bytes]] = []
-        rejects: list[tuple[int, Rejected]] = []
-        lags: list[float] = []
-        stored_scores: list[tuple[bytes, bytes]] = []
-        stored_windows: list[tuple[bytes, bytes]] = []
+        out = BatchResult([], [], {}, [], 0, 0, 0, [], [], [])
+        scores, rejects, lags, stored_scores = out.scores, out.rejects, out.lags_s, out.stored_scores
         storage = self.storage
-        touched: dict[str, tuple[DeviceState, WindowState, Live, Any]] = {}
-        applied_up_to: dict[str, tuple[int, int, int]] = {}  # device -> (partition, offset, element) applied
-        scorer = self.scorer
+        select_scores = storage is not None and storage.select_scores
+        touched: dict[str, _Device] = {}
+        scorer, clocks, latest, lateness = self.scorer, self.clocks, self.latest, self.lateness_ms
         applied = late = replayed = duplicated = 0
-        for record, element, reading in self._readings(batch, rejects, now_ms):
-            device_id = reading.device_id
-            entry = touched.get(device_id)
-            if entry is None:
-                entry = touched[device_id] = self._open(device_id, reading, record.partition, load)
-                # the stored state covers every reading of every message up to its last offset
-                applied_up_to[device_id] = (entry[0].partition, entry[0].last_offset, _WHOLE_MESSAGE)
-            state, windows, live, model = entry
-            # A position is (offset, element): a batch envelope carries several readings of a device under
-            # one offset, and a message redelivered within one batch (after a rebalance) is seen twice.
-            partition, offset, applied_element = applied_up_to[device_id]
-            if record.partition == partition and (record.offset, element) <= (offset, applied_element):
-                replayed += 1  # already applied: a replay after a crash or rebalance, or a redelivery
-                continue
-            applied_up_to[device_id] = (record.partition, record.offset, element)
-            state.partition, state.last_offset = record.partition, record.offset
-            ts = reading.ts
-            if _seen_before(state, ts):
-                duplicated += 1  # a producer's retry (no idempotence, or a phone re-pushing): already applied
-                continue
-            state.readings += 1
-            if not windows.add(ts, _sensor_values(reading), self.lateness_ms):
-                state.late += 1
-                late += 1
-            key = device_id.encode()
-            closed_1m = []
-            for kind, window in windows.close(self.lateness_ms) if windows.close_due(self.lateness_ms) else ():
-                stats.append((key, _encode_stats(device_id, reading.device_type, window)))
-                if kind == "1m":
-                    self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
-                    closed_1m.append(window)
-            if closed_1m and storage is not None:
-                stored_windows.extend(window_rows(key, device_id, reading.device_type, closed_1m))
-            live.observe(ts)
-            self.clocks.observe(record.partition, ts, device_id)
-            score = scorer.score(model, reading, DeviceContext(windows, live, state.readings), now_ms)
-            state.score, state.score_ts, state.model = score.score, ts, score.model
-            self.latest[device_id] = (reading, score)
-            self.alerts.observe(device_id, score)
-            scores.append((key, encode(score)))
-            if storage is not None and storage.select_scores:
-                stored = storage.keep(state, score, live.state)
-                if stored is not None:
-                    stored_scores.append((key, stored))
-            lags.append(now - ts / 1000)
-            applied += 1
-        writes = {d: (s.partition, self._close(d, s, w, v, m)) for d, (s, w, v, m) in touched.items()}
-        return BatchResult(
-            scores, stats, writes, rejects, applied, late, replayed, lags, stored_scores, stored_windows, duplicated
-        )
-
-    def _readings(
-        self, batch: Sequence[Record], rejects: list[tuple[int, Rejected]], now_ms: int
-    ) -> Iterator[tuple[Record, int, Reading]]:
-        """Every valid, admitted reading of the batch with its position among the message's valid readings
-        (stable: decoding and admission are deterministic), from single-reading messages and batch envelopes
-        alike; what is invalid or refused (a whole message, or one element of an envelope) goes to `rejects`."""
-        admission = self.admission
         for index, record in enumerate(batch):
-            readings, rejected = decode_batch(record.value)
+            partition, offset = record.partition, record.offset
+            for element, reading in enumerate(self._admitted(index, record, rejects, now_ms)):
+                if reading is None:
+                    continue  # refused: dead-lettered, but it keeps its position (the replay guard counts on it)
+                device_id = reading.device_id
+                device = touched.get(device_id)
+                if device is None:
+                    device = touched[device_id] = self._open(device_id, reading, partition, load)
+                # A position is (offset, element): a batch envelope carries several readings of a device under
+                # one offset, and a message redelivered within one batch (after a rebalance) is seen twice.
+                if partition == device.partition and (
+                    offset < device.offset or (offset == device.offset and element <= device.element)
+                ):
+                    replayed += 1  # already applied: a replay after a crash or rebalance, or a redelivery
+                    continue
+                device.partition, device.offset, device.element = partition, offset, element
+                state = device.state
+                state.partition, state.last_offset = partition, offset
+                ts = reading.ts
+                if _seen_before(state, ts):
+                    duplicated += 1  # a producer's retry (no idempotence, or a phone re-pushing): already applied
+                    continue
+                state.readings += 1
+                windows = device.windows
+                if not windows.add(ts, _sensor_values(reading), lateness):
+                    state.late += 1
+                    late += 1
+                if windows.close_due(lateness):
+                    self._emit_windows(device_id, device.key, reading.device_type, windows.close(lateness), out)
+                live = device.live
+                live.observe(ts)
+                clocks.observe(partition, ts, device_id)
+                score = scorer.score(device.model, reading, device.context, now_ms)
+                state.score, state.score_ts, state.model = score.score, ts, score.model
+                latest[device_id] = (reading, score)
+                self.alerts.observe(device_id, score)
+                scores.append((device.key, encode(score)))
+                if select_scores:
+                    stored = storage.keep(state, score, live.state)  # type: ignore[union-attr]
+                    if stored is not None:
+                        stored_scores.append((device.key, stored))
+                lags.append(now - ts / 1000)
+                applied += 1
+        writes = out.writes
+        for device_id, device in touched.items():
+            writes[device_id] = (device.state.partition, self._close(device_id, device))
+        return out._replace(applied=applied, late=late, replayed=replayed, duplicated=duplicated)
+
+    def _admitted(
+        self, index: int, record: Record, rejects: list[tuple[int, Rejected]], now_ms: int
+    ) -> list[Reading | None]:
+        """The message's valid readings, each at its position among them (stable: decoding and admission are
+        deterministic), from a single-reading message or a batch envelope alike, None where admission
+        refused one; what is invalid or refused (the whole message, or one element) goes to `rejects`."""
+        readings: list[Reading | None]
+        readings, rejected = decode_batch(record.value)  # type: ignore[assignment]
+        if rejected:
             rejects.extend((index, part) for part in rejected)
+        admission = self.admission
+        if admission is not None:
             for element, reading in enumerate(readings):
-                refused = admission and admission.refuse(record.partition, record.timestamp_ms, reading, now_ms)
-                if refused is None:
-                    yield record, element, reading
-                else:
-                    rejects.append((index, refused_part(record.value, element, reading, rejected, refused)))
+                refused = admission.refuse(record.partition, record.timestamp_ms, reading, now_ms)  # type: ignore[arg-type]
+                if refused is not None:
+                    part = refused_part(record.value, element, reading, rejected, refused)  # type: ignore[arg-type]
+                    rejects.append((index, part))
+                    readings[element] = None
+        return readings
+
+    def _emit_windows(
+        self, device_id: str, key: bytes, device_type: str, closed: list[tuple[str, ClosedWindow]], out: BatchResult
+    ) -> None:
+        """The closed windows of one device: each to the stats topic; the 1-minute ones also to the metrics'
+        newest windows and, one row per minute, to the store."""
+        stats, closed_1m = out.stats, []
+        for kind, window in closed:
+            stats.append((key, _encode_stats(device_id, device_type, window)))
+            if kind == "1m":
+                self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
+                closed_1m.append(window)
+        if closed_1m and self.storage is not None:
+            out.stored_windows.extend(window_rows(key, device_id, device_type, closed_1m))
 
     def learn(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> LearnResult:
         """Failure labels and feedback verdicts from the events topic, taught to the device's model. Events
@@ -225,12 +239,16 @@ class Processor:
 
     def _open(
         self, device_id: str, reading: Reading, partition: int, load: Callable[[str, int], bytes | None]
-    ) -> tuple[DeviceState, WindowState, Live, Any]:
+    ) -> _Device:
         raw = load(device_id, partition)
-        state = decode_state(raw) if raw is not None else DeviceState(device_type=reading.device_type)
-        if state.partition < 0:
-            state.partition = partition
-        windows = windows_from_state(state)
+        kept = self.kept.take(device_id, raw) if raw is not None and device_id in self.live else None
+        if kept is not None:
+            state, windows = kept
+        else:
+            state = decode_state(raw) if raw is not None else DeviceState(device_type=reading.device_type)
+            if state.partition < 0:
+                state.partition = partition
+            windows = windows_from_state(state)
         live = self.live.get(device_id)
         if live is None:
             first = state.first_seen if state.first_seen >= 0 else reading.ts
@@ -238,14 +256,32 @@ class Processor:
             live = Live(partition, first, last, state.cadence_ms, state.liveness, state.liveness_since)
             self.live[device_id] = live
         live.partition = partition
-        return state, windows, live, self.scorer.open(device_id, state.device_type, state.model_state)
+        model = self.scorer.open(device_id, state.device_type, state.model_state)
+        return _Device(device_id, state, windows, live, model)
 
-    def _close(self, device_id: str, state: DeviceState, windows: WindowState, live: Live, model: Any) -> bytes:
-        state.model_state = self.scorer.close(device_id, model)
+    def _close(self, device_id: str, device: _Device) -> bytes:
+        state, windows = device.state, device.windows
+        state.model_state = self.scorer.close(device_id, device.model)
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
         state.buckets = windows.stored()
-        copy_live(state, live)
-        return encode_state(state)
+        copy_live(state, device.live)
+        raw = encode_state(state)
+        self.kept.put(device_id, raw, (state, windows))
+        return raw
+
+
+class _Device:
+    """One device within a batch: its decoded state, windows, liveness and model, the scorer's context, and
+    the newest position (partition, offset, element) applied to it: the replay guard."""
+
+    __slots__ = ("context", "element", "key", "live", "model", "offset", "partition", "state", "windows")
+
+    def __init__(self, device_id: str, state: DeviceState, windows: WindowState, live: Live, model: Any) -> None:
+        self.key = device_id.encode()
+        self.state, self.windows, self.live, self.model = state, windows, live, model
+        self.context = DeviceContext(windows, live, state)
+        # the stored state covers every reading of every message up to its last offset
+        self.partition, self.offset, self.element = state.partition, state.last_offset, _WHOLE_MESSAGE
 
 
 def windows_from_state(state: DeviceState) -> WindowState:

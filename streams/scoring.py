@@ -11,7 +11,7 @@ Two scorers, chosen by `worker_scorer`:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from schemas import Reading, Score
 from schemas.events import FailureLabel, Feedback
@@ -19,13 +19,24 @@ from streams import baseline
 from streams.liveness import Live
 from streams.model.detector import MODEL_NAME, DeviceModel
 from streams.model.service import ModelService
+from streams.state import DeviceState
 from streams.windows import WindowState
 
 
-class DeviceContext(NamedTuple):
-    windows: WindowState  # 1-min buckets, open and recently closed; `.current(i)` = last 5 min
-    live: Live  # last seen, learned cadence, liveness state
-    readings: int  # readings applied for this device so far
+class DeviceContext:
+    """What a scorer may know of the device beyond the reading; one per device and batch, not per reading."""
+
+    __slots__ = ("live", "state", "windows")
+
+    def __init__(self, windows: WindowState, live: Live, state: DeviceState) -> None:
+        self.windows = windows  # 1-min buckets, open and recently closed; `.current(i)` = last 5 min
+        self.live = live  # last seen, learned cadence, liveness state
+        self.state = state
+
+    @property
+    def readings(self) -> int:
+        """Readings applied for this device so far."""
+        return self.state.readings
 
 
 class Scorer(Protocol):
@@ -56,42 +67,46 @@ class BaselineScorer:
         return False  # a fixed rule learns nothing
 
 
-class DecodedModels:
-    """Device models kept decoded between batches, each with the exact envelope bytes it was stored as.
-    Decoding an envelope cost as much as scoring with it (profiled); a model is reused only when the
-    table still holds those same bytes, so whatever changed the state elsewhere (a restart, a rebalance
-    that brought an older or newer value) is decoded afresh. An entry is taken out while a batch uses
-    it, so a batch that fails half-way leaves no half-updated model behind."""
+T = TypeVar("T")
+
+
+class Decoded(Generic[T]):
+    """Per device, what was decoded from (or encoded to) its stored bytes, kept between batches with those
+    exact bytes: device models (decoding an envelope cost as much as scoring with it, profiled) and the
+    processor's device states. An entry is reused only when the table still holds those same bytes, so
+    whatever changed the state elsewhere (a restart, a rebalance that brought an older or newer value, a
+    label learned, a liveness sweep) is decoded afresh. An entry is taken out while a batch uses it, so a
+    batch that fails half-way leaves nothing half-updated behind."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._models: dict[str, tuple[bytes, DeviceModel]] = {}  # insertion order = least recently stored first
+        self._kept: dict[str, tuple[bytes, T]] = {}  # insertion order = least recently stored first
         self.hits = self.misses = 0
 
-    def take(self, device_id: str, raw: bytes) -> DeviceModel | None:
-        entry = self._models.pop(device_id, None)
+    def take(self, device_id: str, raw: bytes) -> T | None:
+        entry = self._kept.pop(device_id, None)
         if entry is not None and entry[0] == raw:
             self.hits += 1
             return entry[1]
         self.misses += 1
         return None
 
-    def put(self, device_id: str, raw: bytes, model: DeviceModel) -> None:
+    def put(self, device_id: str, raw: bytes, value: T) -> None:
         if self.capacity <= 0:
             return
-        self._models[device_id] = (raw, model)
-        if len(self._models) > self.capacity:
-            del self._models[next(iter(self._models))]
+        self._kept[device_id] = (raw, value)
+        if len(self._kept) > self.capacity:
+            del self._kept[next(iter(self._kept))]
 
     def __len__(self) -> int:
-        return len(self._models)
+        return len(self._kept)
 
 
 class ModelScorer:
     def __init__(self, service: ModelService | None = None, cached_devices: int = 0) -> None:
         self.service = service or ModelService()
         self.name = MODEL_NAME
-        self.decoded = DecodedModels(cached_devices)
+        self.decoded: Decoded[DeviceModel] = Decoded(cached_devices)
 
     def open(self, device_id: str, device_type: str, raw: bytes) -> Any:
         model = self.decoded.take(device_id, raw) if raw else None

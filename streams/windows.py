@@ -164,7 +164,7 @@ class WindowState:
 
     `closed_until`: every bucket starting before it is closed (and its windows emitted). Buckets stay
     after closing until no open hopping window needs them. A bucket is its stored bytes until a reading is
-    added to it (then a list of floats, see Bucket); `stored()` gives them all back as bytes.
+    added to it (then a list of floats, see Bucket) and again once closed; `stored()` gives them all as bytes.
     """
 
     __slots__ = ("buckets", "closed_until", "watermark")
@@ -186,12 +186,18 @@ class WindowState:
         return cls(held, watermark, closed_until)
 
     def stored(self) -> dict[int, bytes]:
-        """Every bucket as bytes, in order; the decoded ones are encoded and kept as bytes from now on."""
-        buckets = self.buckets
+        """Every bucket as bytes, in order. A closed bucket is kept as its bytes from now on (it only waits for
+        its last hopping window); an open one stays decoded, for the next batch's readings."""
+        closed_until, buckets = self.closed_until, self.buckets
+        out: dict[int, bytes] = {}
         for start, bucket in buckets.items():
-            if type(bucket) is not bytes:
-                buckets[start] = encode_bucket(bucket)  # replacing a value keeps the dict's order
-        return buckets  # type: ignore[return-value]  # all bytes now
+            if type(bucket) is bytes:
+                out[start] = bucket
+            else:
+                out[start] = raw = encode_bucket(bucket)
+                if start < closed_until:
+                    buckets[start] = raw  # replacing a value keeps the dict's order
+        return out
 
     def add(self, ts_ms: int, values: Iterable[float | None], lateness_ms: int) -> bool:
         """Add one reading's sensor values (floats in SENSOR_NAMES order, None where absent); False (and
