@@ -38,3 +38,23 @@ class WindowStats(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
         slack = 1e-9 * max(1.0, abs(self.min), abs(self.max))  # float rounding of the mean
         if not self.min - slack <= self.mean <= self.max + slack:
             raise ValueError("mean must lie between min and max")
+
+
+class EmittedWindowStats(msgspec.Struct):
+    """A WindowStats as the worker emits it, built positionally and without WindowStats' checks (the window
+    maths guarantees them: count >= 1, end > start, min <= mean <= max): the worker builds one per sensor and
+    closed window, and the checks cost as much as the encoding. Its JSON is WindowStats' byte for byte (same
+    fields in the same order; schema_version, at its default, omitted by both: a test holds them equal)."""
+
+    device_id: str
+    device_type: str
+    sensor: str
+    window_start: int
+    window_end: int
+    count: int
+    mean: float
+    min: float
+    max: float
+    std: float
+    last: float
+    slope_per_s: float

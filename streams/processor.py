@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from schemas import InvalidRecord, Reading, Score, decode_batch, decode_event, encode
 from schemas.events import FailureLabel, Feedback
 from schemas.validation import Rejected
-from schemas.window_stats import WindowStats
+from schemas.window_stats import EmittedWindowStats
 from streams.admission import Admission, refused_part
 from streams.alert_hold import AlertHold
 from streams.liveness import Live, PartitionClocks
@@ -299,21 +299,6 @@ def live_from_state(state: DeviceState) -> Live:
     )
 
 
-def _encode_stats(device_id: str, device_type: str, window: object) -> bytes:
-    start, end, sensor, s = window  # type: ignore[misc]
-    return encode(
-        WindowStats(
-            device_id=device_id,
-            device_type=device_type,
-            sensor=sensor,
-            window_start=start,
-            window_end=end,
-            count=s.count,
-            mean=s.mean,
-            min=s.min,
-            max=s.max,
-            std=s.std,
-            last=s.last,
-            slope_per_s=s.slope_per_s,
-        )
-    )
+def _encode_stats(device_id: str, device_type: str, window: ClosedWindow) -> bytes:
+    start, end, sensor, s = window
+    return encode(EmittedWindowStats(device_id, device_type, sensor, start, end, *s))

@@ -96,8 +96,11 @@ def score_record(score: Score, liveness: int, peak_score: float | None = None, p
     return _json.encode(msgspec.to_builtins(score) | extra)
 
 
+_SIGNIFICANT = f"%.{SIGNIFICANT_DIGITS}g"  # a constant format: cheaper than an f-string's nested spec
+
+
 def _round(value: float) -> float:
-    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return float(_SIGNIFICANT % value)
 
 
 def window_row(device_id: str, device_type: str, start: int, by_sensor: dict[str, Stats]) -> bytes:

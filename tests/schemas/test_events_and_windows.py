@@ -18,6 +18,7 @@ from schemas import (
     decode_window_stats,
     encode,
 )
+from schemas.window_stats import EmittedWindowStats
 
 TS = 1_795_000_000_000
 EVENTS = [
@@ -79,6 +80,34 @@ WINDOW = WindowStats(
     last=63.0,
     slope_per_s=0.05,
 )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (12, 61.5, 60.0, 63.0, 0.9, 63.0, 0.05),
+        (1, -0.0, -0.0, -0.0, 0.0, -0.0, 0.0),
+        (7, 1e-300, 5e-324, 2.5e-300, 1.7976931348623157e308, 1e-300, -123.456789012345),
+        (100_000, 41.234567890123456, -40.1, 9_999.000001, 1234.5, 3.3, 1e-17),
+    ],
+)
+def test_the_workers_window_stats_encode_exactly_as_window_stats(values: tuple) -> None:
+    count, mean, low, high, std, last, slope = values
+    common = {"device_id": "d-1", "device_type": "server", "sensor": "power_w", "window_start": TS}
+    emitted = EmittedWindowStats(*common.values(), TS + 60_000, *values)  # type: ignore[call-arg]
+    checked = WindowStats(
+        **common,
+        window_end=TS + 60_000,
+        count=count,
+        mean=mean,
+        min=low,
+        max=high,
+        std=std,
+        last=last,
+        slope_per_s=slope,
+    )
+    assert encode(emitted) == encode(checked)
+    assert EmittedWindowStats.__struct_fields__ == WindowStats.__struct_fields__[1:]  # all but schema_version
 
 
 def test_window_stats_round_trip_and_old_consumer_reads_newer() -> None:
