@@ -84,4 +84,4 @@ def _put(table: faust.TableT, changelog: str, key: bytes, partition: int, value:
         store._key_index[key] = partition
     else:
         store[key] = value
-    outputs.produce_to(changelog, partition, key, value)
+    outputs.produce_changelog(changelog, partition, key, value)
