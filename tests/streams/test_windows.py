@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
 
 import pytest
 
-from streams.windows import BUCKET_MS, HOP_MS, SENSOR_NAMES, WindowState
+from streams.windows import (
+    BUCKET_MS,
+    F_LAST,
+    F_LAST_TS,
+    F_MAX,
+    F_MIN,
+    F_N,
+    F_ST,
+    F_STT,
+    F_STV,
+    F_SUM,
+    F_SUMSQ,
+    HOP_MS,
+    SENSOR_NAMES,
+    WIDTH,
+    WindowState,
+    add_values,
+    encode_bucket,
+    new_bucket,
+)
 
 T0 = 1_795_000_020_000 - 1_795_000_020_000 % BUCKET_MS  # a minute boundary
 TEMP = SENSOR_NAMES.index("temperature_c")
@@ -105,3 +125,39 @@ def test_missing_sensor_has_no_stats_and_no_nan() -> None:
     out = _feed(ws, [(T0, 1.0), (T0 + 2 * BUCKET_MS, 1.0)])
     assert {w.sensor for _, w in out} == {"temperature_c"}
     assert all(not math.isnan(v) for _, w in out for v in w.stats)
+
+
+def _add_values_reference(bucket: list[float], start_ms: int, ts_ms: int, values: tuple[float | None, ...]) -> None:
+    """The moments of one reading, written as the plain loop the generated add_values unrolls."""
+    t = (ts_ms - start_ms) / 1000.0
+    for sensor, value in enumerate(values):
+        if value is None:
+            continue
+        o = sensor * WIDTH
+        bucket[o + F_N] += 1.0
+        bucket[o + F_SUM] += value
+        bucket[o + F_SUMSQ] += value * value
+        if value < bucket[o + F_MIN]:
+            bucket[o + F_MIN] = value
+        if value > bucket[o + F_MAX]:
+            bucket[o + F_MAX] = value
+        if ts_ms >= bucket[o + F_LAST_TS]:
+            bucket[o + F_LAST_TS] = float(ts_ms)
+            bucket[o + F_LAST] = value
+        bucket[o + F_ST] += t
+        bucket[o + F_STT] += t * t
+        bucket[o + F_STV] += t * value
+
+
+def test_the_generated_add_values_is_the_plain_loop_bit_for_bit() -> None:
+    rng = random.Random(7)
+    fast, slow = new_bucket(), new_bucket()
+    for _ in range(2_000):
+        ts = T0 + rng.randrange(0, BUCKET_MS, 250)  # repeated and out-of-order event times
+        values = tuple(
+            None if rng.random() < 0.3 else rng.choice([-0.0, 0.0, 1e-300, rng.uniform(-1e4, 1e4)])
+            for _ in SENSOR_NAMES
+        )
+        add_values(fast, T0, ts, values)
+        _add_values_reference(slow, T0, ts, values)
+    assert encode_bucket(fast) == encode_bucket(slow)
