@@ -9,7 +9,8 @@ and window-stat series cover the same devices (at most 6 sensors x 5 stats each)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -17,6 +18,24 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from streams.windows import Stats
+
+
+def observe_many(histogram: Histogram, amounts: Iterable[float]) -> None:
+    """`histogram.observe(amount)` for every amount, with one increment per bucket and one of the sum (the
+    worker observes every reading's lag, and observe() took 0.7 us each). The counts are exact; the sum is
+    added once, so its last bits may differ from adding one by one. Uses prometheus_client's Histogram
+    internals (0.23.1, locked); a test holds it to observe()."""
+    bounds = histogram._upper_bounds  # ascending, the last +Inf
+    counts = [0] * len(bounds)
+    total = 0.0
+    for amount in amounts:
+        total += amount
+        counts[bisect_left(bounds, amount)] += 1  # observe(): the first bucket with amount <= its bound
+    histogram._sum.inc(total)
+    for bucket, count in zip(histogram._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
+
 
 records_in = Counter("fleetpulse_worker_records_in", "Records consumed by the worker.", ["topic"])
 readings_applied = Counter(

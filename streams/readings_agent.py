@@ -68,8 +68,7 @@ async def process_batch(delivered: list[Record]) -> None:
     metrics.duplicate_readings.inc(result.duplicated)
     metrics.batch_seconds.observe(elapsed)
     metrics.processing_seconds.observe(elapsed / len(batch))
-    for lag in result.lags_s:
-        metrics.event_lag_seconds.observe(max(0.0, lag))
+    metrics.observe_many(metrics.event_lag_seconds, [max(0.0, lag) for lag in result.lags_s])
 
 
 def record_of(event: faust.EventT) -> Record:
