@@ -114,8 +114,8 @@ class Settings(BaseSettings):
     worker_model_cache_devices: int = Field(
         20_000,
         ge=0,
-        description="Device models kept decoded between batches (~14 KB each; saves decoding one per batch). "
-        "0 disables; below the devices per worker it helps less, as round-robin traffic evicts before reuse.",
+        description="Device states and models kept decoded between batches (~17 KB each; saves decoding them per "
+        "batch). 0 disables; below the devices per worker it helps less, as round-robin traffic evicts before reuse.",
     )
 
     # --- Simulated fleet ---
