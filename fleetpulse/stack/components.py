@@ -119,9 +119,8 @@ class Kafka(Component):
         )
         java = _java("768m", libs, f"-Dlog4j.configuration=file:{log4j}", f"-Dkafka.logs.dir={self.home}")
         if not (self.home / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             install._run(
-                [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+                [*java, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config)],
                 "formatting Kafka storage",
             )
         return [*java, "kafka.Kafka", str(config)]
@@ -323,3 +322,13 @@ def all_components(settings: Settings) -> list[Component]:
         Prometheus("prometheus", settings),
         Alertmanager("alertmanager", settings),
     ]
+
+
+def _cluster_id() -> str:
+    """A random KRaft cluster id as Kafka writes them (URL-safe base64 of a UUID). One that starts with '-'
+    (1 in 64) reads as an option to the storage tool's argument parser, which then fails the format, so
+    draw again, as Kafka's own Uuid.randomUuid does."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
