@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import operator
 from array import array
-from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from schemas.scores import ALERT_THRESHOLD
@@ -108,12 +107,27 @@ RECORD_SCALE: Final = HABIT_FROM / RECORD_ALERT
 TREND_RATE: Final = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
 
 
-@dataclass(slots=True)
 class Explanation:
-    sensor: str
-    value: float
-    surprise: float
-    detail: str
+    # Plain classes, not dataclasses (here and Assessment): compiled, their constructors are native (a
+    # dataclass's generated __init__ runs as interpreted Python, once per reading).
+    __slots__ = ("detail", "sensor", "surprise", "value")
+
+    def __init__(self, sensor: str, value: float, surprise: float, detail: str) -> None:
+        self.sensor = sensor
+        self.value = value
+        self.surprise = surprise
+        self.detail = detail
+
+    def _fields(self) -> tuple[str, float, float, str]:
+        return (self.sensor, self.value, self.surprise, self.detail)
+
+    def __eq__(self, other: object) -> bool:  # as a dataclass's: the same class and the same fields
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return "Explanation(sensor={!r}, value={!r}, surprise={!r}, detail={!r})".format(*self._fields())
 
 
 # A reason not yet formatted: (surprise, sensor, value, detail as a str.format template, its arguments).
@@ -132,15 +146,48 @@ def _top_reasons(reasons: list[_Reason], count: int = 3) -> list[Explanation]:
     ]
 
 
-@dataclass(slots=True)
 class Assessment:
-    score: float
-    warming_up: bool
-    anomaly: float  # the unsupervised score alone
-    supervised: float | None
-    reasons: list[Explanation] = field(default_factory=list)
-    time_to_limit_s: float | None = None
-    drift: bool = False
+    __slots__ = ("anomaly", "drift", "reasons", "score", "supervised", "time_to_limit_s", "warming_up")
+
+    def __init__(
+        self,
+        score: float,
+        warming_up: bool,
+        anomaly: float,  # the unsupervised score alone
+        supervised: float | None,
+        reasons: list[Explanation] | None = None,
+        time_to_limit_s: float | None = None,
+        drift: bool = False,
+    ) -> None:
+        self.score = score
+        self.warming_up = warming_up
+        self.anomaly = anomaly
+        self.supervised = supervised
+        self.reasons: list[Explanation] = reasons if reasons is not None else []
+        self.time_to_limit_s = time_to_limit_s
+        self.drift = drift
+
+    def _fields(self) -> tuple[float, bool, float, float | None, list[Explanation], float | None, bool]:
+        return (
+            self.score,
+            self.warming_up,
+            self.anomaly,
+            self.supervised,
+            self.reasons,
+            self.time_to_limit_s,
+            self.drift,
+        )
+
+    def __eq__(self, other: object) -> bool:  # as a dataclass's: the same class and the same fields
+        if not isinstance(other, Assessment):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return (
+            "Assessment(score={!r}, warming_up={!r}, anomaly={!r}, supervised={!r}, reasons={!r}, "
+            "time_to_limit_s={!r}, drift={!r})"
+        ).format(*self._fields())
 
 
 # ThermalFit's state, in the order its envelope stores it (a compiled class has no __slots__ to read it from).

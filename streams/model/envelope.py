@@ -9,7 +9,6 @@ return None and count why; the caller starts the device from the fleet prior or 
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 from array import array
 from collections import Counter
@@ -22,7 +21,7 @@ from streams.model import telemetry
 from streams.model.calibration import EmpiricalTail
 from streams.model.detector import MODEL_VERSION, THERMAL_FIELDS, DeviceModel, ThermalFit
 from streams.model.envelope_format import Envelope
-from streams.model.features import SensorBaseline
+from streams.model.features import BASELINE_FIELDS, SensorBaseline
 
 ENVELOPE_FORMAT: Final = 1
 RIVER_VERSION: Final = river.__version__
@@ -30,7 +29,7 @@ RIVER_VERSION: Final = river.__version__
 rejections: Counter[str] = Counter()
 
 
-_BASELINE_FIELDS: Final = tuple(f.name for f in dataclasses.fields(SensorBaseline))  # in order
+_BASELINE_FIELDS: Final = BASELINE_FIELDS  # in order
 # Each state as a tuple of its fields (one C call per object: dumped for every device of every batch);
 # msgpack writes a tuple as the same array a list gives.
 _baseline_state = operator.attrgetter(*_BASELINE_FIELDS)

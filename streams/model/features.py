@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from dataclasses import dataclass
 from typing import Final
 
 from schemas.units import LIMITS
@@ -47,26 +46,66 @@ YOUNG_K: Final = 100.0  # small-sample doubt: scales learned from n readings cou
 THROTTLE_BITS: Final = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 
 
-@dataclass(slots=True)
+# SensorBaseline's state, in the order its envelope stores it (and its constructor takes it).
+BASELINE_FIELDS: Final = (
+    "n",
+    "loc",
+    "mad",
+    "last",
+    "last_ts",
+    "slope",
+    "step_fast",
+    "step_slow",
+    "floor",
+    "prior_n",
+    "ewz",
+    "ewz_sq",
+    "shift_ts",
+    "outlier_share",
+)
+
+
 class SensorBaseline:
     """EW location and scale with Huber-clipped updates: a spike barely moves it, a level shift is
     absorbed within a few 1/alpha readings (the clipped step still grows the scale), so it never
-    stops learning the way filters that refuse anomalous points do."""
+    stops learning the way filters that refuse anomalous points do.
 
-    n: int = 0
-    loc: float = 0.0
-    mad: float = 0.0  # EW mean absolute deviation
-    last: float = 0.0
-    last_ts: int = 0
-    slope: float = 0.0  # EW change per minute, sensor units
-    step_fast: float = 0.0  # EW |change| over ~5 readings, against step_slow: a stuck sensor stops changing
-    step_slow: float = 0.0
-    floor: float = 1e-9
-    prior_n: int = 0  # pseudo-readings behind a scale that came from the fleet prior
-    ewz: float = 0.0  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
-    ewz_sq: float = EVIDENCE_PRIOR_SQ  # its learned mean square when healthy (slow, Huber-clipped)
-    shift_ts: int = 0  # event time the current sustained shift began (0: none)
-    outlier_share: float = 1.0  # the share of the learning rate at which outliers widen the scale
+    A plain class, not a dataclass: compiled, its constructor is native (a dataclass's generated
+    __init__ runs as interpreted Python, and the envelope builds one of these per sensor per load)."""
+
+    __slots__ = BASELINE_FIELDS
+
+    def __init__(
+        self,
+        n: int = 0,
+        loc: float = 0.0,
+        mad: float = 0.0,  # EW mean absolute deviation
+        last: float = 0.0,
+        last_ts: int = 0,
+        slope: float = 0.0,  # EW change per minute, sensor units
+        step_fast: float = 0.0,  # EW |change| over ~5 readings, against step_slow: a stuck sensor stops changing
+        step_slow: float = 0.0,
+        floor: float = 1e-9,
+        prior_n: int = 0,  # pseudo-readings behind a scale that came from the fleet prior
+        ewz: float = 0.0,  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
+        ewz_sq: float = EVIDENCE_PRIOR_SQ,  # its learned mean square when healthy (slow, Huber-clipped)
+        shift_ts: int = 0,  # event time the current sustained shift began (0: none)
+        outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
+    ) -> None:
+        self.n = n
+        self.loc = loc
+        self.mad = mad
+        self.last = last
+        self.last_ts = last_ts
+        self.slope = slope
+        self.step_fast = step_fast
+        self.step_slow = step_slow
+        self.floor = floor
+        self.prior_n = prior_n
+        self.ewz = ewz
+        self.ewz_sq = ewz_sq
+        self.shift_ts = shift_ts
+        self.outlier_share = outlier_share
 
     def evidence(self, z: float) -> float:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
