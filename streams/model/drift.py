@@ -15,61 +15,114 @@ taught the model the failure as the new normal (simulator: overload recall 0.85 
 
 from __future__ import annotations
 
-from typing import Final
-
-from river import drift
+import math
+from typing import Any, Final
 
 DEBOUNCE_READINGS: Final = 500  # at most one drift event per this many readings
 BOOST_READINGS: Final = 300  # how long the baseline learns faster after a drift
 BOOST_FACTOR: Final = 5.0
+# River's drift.PageHinkley(min_instances=60, delta=0.05, threshold=60.0), its other parameters at their defaults.
+PH_MIN_INSTANCES: Final = 60
+PH_DELTA: Final = 0.05
+PH_THRESHOLD: Final = 60.0
+PH_ALPHA: Final = 1 - 0.0001  # River's forgetting factor, computed as River computes it
 
 
 class DriftWatch:
-    __slots__ = ("boost_left", "detector", "events", "since_last")
+    """The Page-Hinkley test is River 0.26.1's `drift.PageHinkley` (two-sided), written out here: River's
+    runs as interpreted Python on every reading, and building one was a good part of an envelope's load.
+    The same arithmetic in the same order, so the same bits (tests/streams/model/test_drift.py holds it to
+    River's, state for state); its fields are what the envelope has always stored of River's."""
+
+    __slots__ = (
+        "boost_left",
+        "events",
+        "ph_detected",
+        "ph_max_decrease",
+        "ph_max_unset",
+        "ph_mean",
+        "ph_min_increase",
+        "ph_n",
+        "ph_sum_decrease",
+        "ph_sum_increase",
+        "since_last",
+    )
 
     def __init__(self) -> None:
-        self.detector = drift.PageHinkley(min_instances=60, delta=0.05, threshold=60.0)
         self.since_last = DEBOUNCE_READINGS
         self.boost_left = 0
         self.events = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        """River's PageHinkley._reset: a fresh mean and sums."""
+        self.ph_n = 0.0  # River's stats.Mean: the sum of weights (1.0 per value) and the mean
+        self.ph_mean = 0.0
+        self.ph_sum_increase = 0.0
+        self.ph_sum_decrease = 0.0
+        self.ph_min_increase = math.inf
+        # River starts the largest decrease at the int -1 (stored as such until a sum replaces it).
+        self.ph_max_decrease = -1.0
+        self.ph_max_unset = True
+        self.ph_detected = False
+
+    def _page_hinkley(self, x: float) -> None:
+        """River's PageHinkley.update(x)."""
+        if self.ph_detected:
+            self._reset()
+        n = self.ph_n = self.ph_n + 1.0
+        mean = self.ph_mean = self.ph_mean + (1.0 / n) * (x - self.ph_mean)
+        dev = x - mean
+        increase = self.ph_sum_increase = PH_ALPHA * self.ph_sum_increase + dev - PH_DELTA
+        decrease = self.ph_sum_decrease = PH_ALPHA * self.ph_sum_decrease + dev + PH_DELTA
+        if increase < self.ph_min_increase:
+            self.ph_min_increase = increase
+        if decrease > self.ph_max_decrease:
+            self.ph_max_decrease = decrease
+            self.ph_max_unset = False
+        if n >= PH_MIN_INSTANCES:
+            test_increase = increase - self.ph_min_increase
+            test_decrease = self.ph_max_decrease - decrease
+            self.ph_detected = test_increase > PH_THRESHOLD or test_decrease > PH_THRESHOLD
 
     def update(self, residual: float, moved: bool = False) -> bool:
         """Feed one residual; True when a (debounced) drift is declared on this reading. `moved`: the
         model has just accepted a new level after an alert (a step change it re-baselined to)."""
         self.since_last += 1
         self.boost_left = max(0, self.boost_left - 1)
-        self.detector.update(min(residual, 10.0))  # one wild reading must not look like a regime change
-        if not (self.detector.drift_detected or moved) or self.since_last < DEBOUNCE_READINGS:
+        self._page_hinkley(min(residual, 10.0))  # one wild reading must not look like a regime change
+        if not (self.ph_detected or moved) or self.since_last < DEBOUNCE_READINGS:
             return False
         self.since_last = 0
         self.boost_left = BOOST_READINGS
         self.events += 1
         return True
 
-    def state(self) -> list[float]:
-        """The watch and its Page-Hinkley test as plain numbers. River's private fields: the envelope is
-        refused on any other River version, so they are only ever read back by the River that wrote them."""
-        ph = self.detector
+    def state(self) -> list[object]:  # object: an int stays an int (River's initial -1)
+        """The watch and its Page-Hinkley test as plain numbers, as River's PageHinkley held them (its
+        x_mean's n and mean, sums, min and max)."""
         return [
             self.since_last,
             self.boost_left,
             self.events,
-            ph._x_mean.n,
-            ph._x_mean._mean,
-            ph._sum_increase,
-            ph._sum_decrease,
-            ph._min_increase,
-            ph._max_decrease,
-            float(ph._drift_detected),  # a detection resets the test on its next update
+            self.ph_n,
+            self.ph_mean,
+            self.ph_sum_increase,
+            self.ph_sum_decrease,
+            self.ph_min_increase,
+            -1 if self.ph_max_unset else self.ph_max_decrease,
+            float(self.ph_detected),  # a detection resets the test on its next update
         ]
 
-    def restore(self, state: list[float]) -> None:
-        ph = self.detector
-        since_last, boost_left, events, n, mean, *sums, detected = state
+    def restore(self, state: list[Any]) -> None:
+        # Any, not float: the largest decrease's type says whether it is still River's initial int -1.
+        since_last, boost_left, events, n, mean, increase, decrease, min_increase, max_decrease, detected = state
         self.since_last, self.boost_left, self.events = int(since_last), int(boost_left), int(events)
-        ph._x_mean.n, ph._x_mean._mean = n, mean
-        ph._sum_increase, ph._sum_decrease, ph._min_increase, ph._max_decrease = sums
-        ph._drift_detected = bool(detected)
+        self.ph_n, self.ph_mean = n, mean
+        self.ph_sum_increase, self.ph_sum_decrease, self.ph_min_increase = increase, decrease, min_increase
+        self.ph_max_decrease = max_decrease
+        self.ph_max_unset = type(max_decrease) is int  # River's initial -1, never replaced by a sum
+        self.ph_detected = bool(detected)
 
     def alpha_factor(self) -> float:
         return BOOST_FACTOR if self.boost_left else 1.0
