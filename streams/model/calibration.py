@@ -27,16 +27,23 @@ _LOG10_E: Final = math.log10(math.e)
 _SQRT2: Final = math.sqrt(2.0)
 _LOG_SQRT_PI: Final = 0.5 * math.log(math.pi)
 _DECAY: Final = 1.0 - math.log(2) / HALF_LIFE  # per reading
+# math's functions that mypyc does not call natively, bound once: compiled, `math.erfc(x)` looks the name up in
+# the module on every call (gaussian_surprise runs ~18 times per reading).
+_erfc: Final = math.erfc
+_log10: Final = math.log10
+_log1p: Final = math.log1p
 
 
 def gaussian_surprise(z: float) -> float:
     """-log10 of the two-sided Gaussian tail P(|Z| >= |z|), without underflow for large |z|."""
     x = abs(z) / _SQRT2
     if x < 20.0:
-        tail = math.erfc(x)
-        return -math.log10(1e-300 if tail < 1e-300 else tail)  # max(tail, 1e-300): runs per sensor per reading
+        if x == 0.0:  # -log10(erfc(0.0)) = -log10(1.0) = -0.0, without the two calls (a test holds it to them)
+            return -x
+        tail = _erfc(x)
+        return -_log10(1e-300 if tail < 1e-300 else tail)  # max(tail, 1e-300): runs per sensor per reading
     # Asymptotic erfc(x) ~ exp(-x^2) / (x sqrt(pi)) (1 - 1/(2x^2)).
-    log_tail = -x * x - math.log(x) - _LOG_SQRT_PI + math.log1p(-0.5 / (x * x))
+    log_tail = -x * x - math.log(x) - _LOG_SQRT_PI + _log1p(-0.5 / (x * x))
     return -log_tail * _LOG10_E
 
 
@@ -92,7 +99,7 @@ class EmpiricalTail:
         above = self.mass_above(raw) / self.weight
         if above <= 0.0:  # beyond everything seen: the prior's tail alone
             return raw
-        mixed = -math.log10((above + PRIOR_MASS * 10.0 ** (-raw)) / denominator)
+        mixed = -_log10((above + PRIOR_MASS * 10.0 ** (-raw)) / denominator)
         return mixed if mixed < raw else raw  # min(mixed, raw): never rarer than the Gaussian tail says
 
     def merged(self, others: list[EmpiricalTail]) -> EmpiricalTail:

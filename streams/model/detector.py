@@ -105,6 +105,7 @@ PATTERN_SPAN: Final = 2880  # readings: 4 h at 5 s, 10 days at 5 min
 PATTERN_TOL: Final = 0.2
 RECORD_SCALE: Final = HABIT_FROM / RECORD_ALERT
 TREND_RATE: Final = 0.05  # EW smoothing of the degradation surprise's rate of change (time to the alert level)
+_math_log10: Final = math.log10  # bound once: compiled, math.log10 is otherwise looked up in the module per call
 
 
 class Explanation:
@@ -325,11 +326,10 @@ class DeviceModel:
         record = (0.0, "", 0.0, 0.0)  # the strongest record: (surprise, sensor, value, the record it beat)
         record_tests = 0
         for i, (sensor_plan, baseline) in enumerate(zip(plan.sensors, self.baselines.values(), strict=True)):
-            sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary, record_at = sensor_plan
+            sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary, record_at, side = sensor_plan
             value = values.get(sensor)
             if value is None:
                 continue
-            side = FAILURE_SIDE.get(sensor, 0)
             predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, side, steps)
             if momentary:
                 statistical.append(predicted)
@@ -343,18 +343,20 @@ class DeviceModel:
                 z_key, slope_key, still_key, shift_key = keys
                 scale, stillness = baseline.scale(), baseline.stillness()
                 z = baseline.z(value, scale)
-                row[z_key] = z
-                row[slope_key] = baseline.slope / scale
                 # Only physical sensors are always noisy; a generic metric may plateau legitimately.
                 still = stillness if physical_sensor else 0.0
-                row[still_key] = still
+                if wanted:  # else the row is the scratch row no one reads: skip the writes
+                    row[z_key] = z
+                    row[slope_key] = baseline.slope / scale
+                    row[still_key] = still
                 abs_z.append(abs(z))
                 surprise = 0.0
                 if momentary:  # a workload sensor's single reading is no test (WORKLOAD_SENSORS)
                     surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
                     statistical.append(surprise)
                 shift = baseline.evidence(z)
-                row[shift_key] = shift
+                if wanted:
+                    row[shift_key] = shift
                 # A workload sensor's sustained shift counts toward failure only (FAILURE_SIDE).
                 toward = 1 if hot_only else (0 if momentary else side)
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
@@ -366,7 +368,9 @@ class DeviceModel:
                 if surprise >= 1.0:
                     detail = "{}={:g} is {:+.1f} scales from its usual {:.4g}"
                     explanations.append((surprise, sensor, value, detail, (sensor, value, z, baseline.loc)))
-                strongest = max(predicted, surprise, sustained)
+                # max(predicted, surprise, sustained) as the two-argument comparisons it makes (compiled, a
+                # three-argument max is a builtin call)
+                strongest = max(max(predicted, surprise), sustained)
                 if strongest > top[0]:
                     top = (strongest, i, value, baseline.loc)
                 if still > STILL_START:
@@ -385,7 +389,8 @@ class DeviceModel:
             prepared.append((baseline, value, scale, stillness))
             if limit is not None:
                 fraction = features.limit_fraction(value, limit)
-                row[limit_key] = fraction
+                if wanted:
+                    row[limit_key] = fraction
                 if fraction > 0:
                     physical += LIMIT_WEIGHT * fraction
                     detail = "{}={:g} is {:.0%} of the way from warning to critical"
@@ -396,7 +401,8 @@ class DeviceModel:
         residual = self._thermal_residual(values)
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
-            row["z:thermal_residual"] = z
+            if wanted:
+                row["z:thermal_residual"] = z
             # Only heat the load does not explain is a cooling fault; a cooler chip is not a precursor.
             sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z), 0.0)))
             surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
@@ -410,12 +416,13 @@ class DeviceModel:
                 if throttled & bit:
                     physical += surprise
                     name = "under_voltage" if bit == 0x1 else "throttled"
-                    row[name] = 1.0
+                    if wanted:
+                        row[name] = 1.0
                     explanations.append((surprise, "throttled", float(throttled), "{} flag is set", (name,)))
-        if self.last_ts and self.cadence_ms:
+        if wanted and self.last_ts and self.cadence_ms:
             row["gap"] = features.gap_feature(ts_ms - self.last_ts, self.cadence_ms)
 
-        raw = max(statistical, default=0.0) - _log10(len(statistical))  # Bonferroni over the tests
+        raw = _largest(statistical) - _log10(len(statistical))  # Bonferroni over the tests
         warming = self.warming_up
         calibrated = 0.0 if warming else self.tail.calibrate(raw)
         # Alert on change: alert-level surprise the device has already shown (within ~a half-life) is
@@ -437,9 +444,10 @@ class DeviceModel:
                 self.patterns = kept + array("d", (top[1], top[2] - top[3], self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
         recorded = self._record(record, record_tests, explanations, warming)
-        surprise_total = max(0.0, fresh, worn, recorded) + physical
+        surprise_total = max(max(max(0.0, fresh), worn), recorded) + physical  # max(0.0, fresh, worn, recorded)
         anomaly = to_score(surprise_total)
-        row["surprise"] = surprise_total / 10
+        if wanted:
+            row["surprise"] = surprise_total / 10
         vector = [row[name] for name in self.names] if wanted else []
         probability = self.supervised.probability(vector) if ready else None
         final = anomaly
@@ -451,7 +459,7 @@ class DeviceModel:
 
         alerted = fresh >= HABIT_FROM
         drifted = self._learn(ts_ms, values, prepared, raw, alerted, abs_z, residual, vector, warming)
-        eta = min(eta_minutes) * 60 if eta_minutes else None
+        eta = _smallest(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, _top_reasons(explanations), eta, drifted)
 
     def _repeat(self, sensor: int, value: float, level: float) -> int:
@@ -673,6 +681,7 @@ class _SensorPlan(NamedTuple):
     limit_key: str
     momentary: bool  # a single reading's distance or missed prediction counts (not a workload sensor)
     record_at: tuple[int, int] | None  # its slot in Records and which records count (+1 high, -1 low, 0 both)
+    side: int  # FAILURE_SIDE, 0 when the product does not know the sensor
 
 
 class _Plan(NamedTuple):
@@ -705,6 +714,7 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
                 f"limit:{s}",
                 s not in WORKLOAD_SENSORS,
                 (tracked.index(s), FAILURE_SIDE.get(s, 0)) if s in tracked else None,
+                FAILURE_SIDE.get(s, 0),
             )
             for s in sensors
         )
@@ -713,5 +723,27 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
     return plan
 
 
+def _largest(values: list[float]) -> float:
+    """max(values, default=0.0), as the comparisons it makes (compiled, max of a list is a builtin call)."""
+    if not values:
+        return 0.0
+    largest = values[0]
+    for i in range(1, len(values)):
+        value = values[i]
+        if value > largest:
+            largest = value
+    return largest
+
+
+def _smallest(values: list[float]) -> float:
+    """min(values) of a list that is not empty, as the comparisons it makes."""
+    smallest = values[0]
+    for i in range(1, len(values)):
+        value = values[i]
+        if value < smallest:
+            smallest = value
+    return smallest
+
+
 def _log10(count: int) -> float:
-    return 0.0 if count <= 1 else math.log10(count)
+    return 0.0 if count <= 1 else _math_log10(count)

@@ -44,6 +44,7 @@ _EVIDENCE_VAR: Final = EVIDENCE_SD**2  # constants of the hot path, computed onc
 _SHIFT_FREEZE_SQ: Final = SHIFT_FREEZE**2
 YOUNG_K: Final = 100.0  # small-sample doubt: scales learned from n readings count sqrt(1 + K/n) wider
 THROTTLE_BITS: Final = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
+_log2: Final = math.log2  # bound once: compiled, math.log2 is otherwise looked up in the module per call
 
 
 # SensorBaseline's state, in the order its envelope stores it (and its constructor takes it).
@@ -229,7 +230,7 @@ class SensorBaseline:
         if self.n < 20 or step_slow <= self.floor:
             return 0.0
         # max(0, min(20, log2(slow / max(fast, 1e-12)))), as comparisons: called for every sensor of every reading
-        ratio = math.log2(step_slow / (1e-12 if step_fast < 1e-12 else step_fast))
+        ratio = _log2(step_slow / (1e-12 if step_fast < 1e-12 else step_fast))
         capped = ratio if ratio < 20.0 else 20.0
         return capped if capped > 0.0 else 0.0
 

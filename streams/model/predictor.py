@@ -127,10 +127,13 @@ class Predictors:
         if self.profile is None or self.seen is None:
             self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
             self.seen = array("B", bytes(SEASON_BINS * sensors))
-        day, b = divmod(ts_ms // BIN_MS, SEASON_BINS)
+        # divmod as // and % (the same for ints): compiled, divmod is a builtin call and a tuple.
+        bins = ts_ms // BIN_MS
+        day, b = bins // SEASON_BINS, bins % SEASON_BINS
         slot, profile = i * SEASON_BINS + b, self.profile
         # One byte per bin: the last day's tag (1..63, 0 = never) and the days seen (0..3).
-        tag, days = divmod(self.seen[slot], 4)
+        packed = self.seen[slot]
+        tag, days = packed // 4, packed % 4
         day_tag = day % 63 + 1
         if tag != day_tag:
             days = min(SEASON_DAYS, days + 1)

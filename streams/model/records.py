@@ -37,7 +37,13 @@ K: Final = 8
 MIN_SEEN: Final = 4 * K  # readings before a sensor's records say anything
 # Per sensor: n, the last value, the smallest step seen (the sensor's resolution), the current high and low runs'
 # extremes (NaN: no run), then the K highest and K lowest run extremes.
-N, LAST, RESOLUTION, RUN_HIGH, RUN_LOW, HIGHS = 0, 1, 2, 3, 4, 5
+# Their positions, as Final ints: the compiled hot path inlines them (a module global is a dict lookup).
+N: Final = 0
+LAST: Final = 1
+RESOLUTION: Final = 2
+RUN_HIGH: Final = 3
+RUN_LOW: Final = 4
+HIGHS: Final = 5
 STRIDE: Final = HIGHS + 2 * K
 QUIET_READINGS: Final = 50  # readings without a record that end an excursion (and re-arm its alerts)
 RANGE_FLOOR: Final = 0.01  # beta is at least this share of the sensor's range
@@ -48,6 +54,7 @@ BETA_DOUBT: Final = 2 * (K - 1) / 6.571
 _LN10: Final = math.log(10.0)
 _LOG10_2: Final = math.log10(2.0)
 _HOUR_MS: Final = 3_600_000.0
+_log10: Final = math.log10  # bound once: compiled, math.log10 is otherwise looked up in the module per call
 
 
 class Records:
@@ -143,14 +150,14 @@ class Records:
         self.alerted, self.quiet = alerted, quiet
 
 
-def _empty(sensors: int) -> array:
+def _empty(sensors: int) -> array[float]:
     stats = array("d", bytes(8 * STRIDE * sensors))
     for i in range(sensors):
         stats[STRIDE * i + RUN_HIGH] = stats[STRIDE * i + RUN_LOW] = math.nan
     return stats
 
 
-def _run(stats: array, run: int, start: int, value: float, sign: float) -> None:
+def _run(stats: array[float], run: int, start: int, value: float, sign: float) -> None:
     """Decluster (the runs method of peaks over threshold): consecutive values beyond the k-th extreme are one
     excursion, and only its most extreme value joins the extremes, once the excursion is over. A device's
     extremes are otherwise one excursion's neighbouring readings, whose spread says nothing of the tail
@@ -170,10 +177,10 @@ def _rarity(hours: float, excess: float, beta: float, floor: float, spread: floa
     relative = RANGE_FLOOR * spread
     beta = beta if beta > relative else relative
     beta = 1e-9 if beta < 1e-9 else beta
-    return math.log10(hours) + excess / (beta * BETA_DOUBT * _LN10)
+    return _log10(hours) + excess / (beta * BETA_DOUBT * _LN10)
 
 
-def _insert(stats: array, start: int, filled: int, value: float, sign: float) -> None:
+def _insert(stats: array[float], start: int, filled: int, value: float, sign: float) -> None:
     """Put value into the sorted run stats[start:start + K] (descending for sign 1, ascending for -1), of
     which `filled` slots hold values; the least extreme one drops out when the run is full."""
     j = filled if filled < K else K - 1

@@ -1,0 +1,32 @@
+"""The hot path's hand-written shortcuts give what the builtins and libm calls they replace give, bit for bit."""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+
+from streams.model import calibration, detector
+
+
+def _bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def test_gaussian_surprise_of_zero_is_the_libm_value() -> None:
+    for z in (0.0, -0.0):
+        assert _bits(calibration.gaussian_surprise(z)) == _bits(-math.log10(math.erfc(abs(z) / math.sqrt(2.0))))
+    for z in (5e-324, 1e-300, 1e-9, 0.5, -3.0, 19.9 * math.sqrt(2.0), 40.0):  # the paths beside it are unchanged
+        x = abs(z) / math.sqrt(2.0)
+        if x < 20.0:
+            assert _bits(calibration.gaussian_surprise(z)) == _bits(-math.log10(max(math.erfc(x), 1e-300)))
+
+
+def test_largest_and_smallest_are_max_and_min() -> None:
+    rng = random.Random(4)
+    pool = [0.0, -0.0, 1.0, -1.0, math.nan, math.inf, -math.inf, 2.5]
+    for _ in range(5_000):
+        values = [rng.choice(pool) if rng.random() < 0.5 else rng.uniform(-3, 3) for _ in range(rng.randint(0, 7))]
+        assert _bits(detector._largest(values)) == _bits(max(values, default=0.0)), values
+        if values:
+            assert _bits(detector._smallest(values)) == _bits(min(values)), values
