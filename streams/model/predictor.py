@@ -20,6 +20,7 @@ state stays a few hundred bytes plus, once it runs on a daily cadence, the float
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from typing import Final
 
@@ -37,31 +38,54 @@ BIN_MS: Final = DAY_MS // SEASON_BINS
 YOUNG: Final = 10  # readings before a scale is trusted (no clipping, no surprise)
 GAUSS_SCALE: Final = 1.2533  # mean absolute deviation x this = sigma for Gaussian noise
 _LOG10_2: Final = math.log10(2.0)
-# Per sensor, these numbers in one flat array (one array object per device, not one per field).
+# Per sensor, these numbers (the envelope stores them as one flat float64 array, sensor after sensor).
 FIELDS: Final = ("n", "level", "last", "spread", "step", "season_mad", "season_n")
-# Their positions, as Final ints: the compiled hot path inlines them (a module global is a dict lookup).
-N: Final = 0
-LEVEL: Final = 1
-LAST: Final = 2
-SPREAD: Final = 3
-STEP: Final = 4
-SEASON_MAD: Final = 5
-SEASON_N: Final = 6
-STRIDE: Final = len(FIELDS)
+STRIDE: Final = 7  # len(FIELDS), as a literal the compiled code inlines
+assert len(FIELDS) == STRIDE
+# The envelope's layout of a device's numbers, per sensor count: native-order float64s, as array("d").tobytes().
+_LAYOUTS: dict[int, struct.Struct] = {}
+
+
+class _Sensor:
+    """One sensor's numbers as typed attributes: compiled, they are plain doubles (an array('d') boxes a float
+    per read and unboxes one per write, ~13 of each per sensor per reading)."""
+
+    __slots__ = FIELDS
+
+    def __init__(
+        self,
+        n: float = 0.0,
+        level: float = 0.0,
+        last: float = 0.0,
+        spread: float = 0.0,
+        step: float = 0.0,
+        season_mad: float = 0.0,
+        season_n: float = 0.0,
+    ) -> None:
+        self.n = n
+        self.level = level  # the EW level
+        self.last = last  # the last reading
+        self.spread = spread  # the mean absolute misses of the level, step and seasonal predictions
+        self.step = step
+        self.season_mad = season_mad
+        self.season_n = season_n  # the seasonal misses counted
 
 
 class Predictors:
-    __slots__ = ("profile", "seen", "sensors", "stats")
+    __slots__ = ("day_tag", "each", "profile", "seen", "sensors", "slot", "slot_ts")
 
     def __init__(self, sensors: int) -> None:
         self.sensors = sensors
-        # n, the EW level, the last reading, the mean absolute misses of the level, step and seasonal
-        # predictions, and the seasonal misses counted, for each sensor in turn.
-        self.stats = array("d", bytes(8 * STRIDE * sensors))
+        self.each = [_Sensor() for _ in range(sensors)]
         # Per sensor and time-of-day bin: the level there, and the days seen with the last day's tag; allocated
         # when a daily cadence first needs them.
-        self.profile: array | None = None
-        self.seen: array | None = None
+        self.profile: array[float] | None = None
+        self.seen: array[int] | None = None
+        # The time-of-day bin and day tag (1..63; 0: none yet) of the reading at slot_ts (the same for each of
+        # its sensors): computed once per reading.
+        self.slot_ts = 0
+        self.slot = 0
+        self.day_tag = 0
 
     def surprise(
         self, i: int, value: float, ts_ms: int, floor: float, seasonal: bool, side: int = 0, steps: float = 1.0
@@ -69,13 +93,13 @@ class Predictors:
         """Sensor i's prediction surprise for this reading (see the module's notes), then learn it. `side`:
         +1 or -1 when only misses that way can mean a failure (a hotter chip, a sagging supply), 0 for both.
         `steps`: readings' worth of time since the previous one (>= 1; more after a gap in the data)."""
-        stats, at = self.stats, STRIDE * i
-        n = stats[at + N]
+        p = self.each[i]
+        n = p.n
         if n == 0:
-            stats[at + LEVEL] = stats[at + LAST] = value
-            stats[at + N] = 1
+            p.level = p.last = value
+            p.n = 1.0
             return 0.0
-        level, spread, step = stats[at + LEVEL], stats[at + SPREAD], stats[at + STEP]
+        level, spread, step = p.level, p.spread, p.step
         # Runs for every sensor of every reading: min/max are written as the comparisons they make
         # (max(a, b) is `b if b > a else a`, min(a, b) is `b if b < a else a`: the same result for NaN and
         # signed zeros too), which saves ten builtin calls per sensor.
@@ -92,7 +116,7 @@ class Predictors:
         stride = math.sqrt(steps) if steps > 1.0 else 1.0
         step_scale = doubt * step * stride  # max(doubt * step * stride, relative)
         step_scale = relative if relative > step_scale else step_scale
-        miss, jump = value - level, value - stats[at + LAST]
+        miss, jump = value - level, value - p.last
         abs_miss, abs_jump = abs(miss), abs(jump)
         surprise = 0.0
         young = n <= YOUNG
@@ -106,52 +130,51 @@ class Predictors:
         rate = rate if rate > RATE else RATE
         bound = math.inf if young else HUBER_K * scale
         capped = miss if miss < bound else bound  # max(-bound, min(bound, miss))
-        stats[at + LEVEL] = level + rate * (capped if capped > -bound else -bound)
-        spread = stats[at + SPREAD] = spread + rate * ((bound if bound < abs_miss else abs_miss) - spread)
+        p.level = level + rate * (capped if capped > -bound else -bound)
+        spread = p.spread = spread + rate * ((bound if bound < abs_miss else abs_miss) - spread)
         step_bound = math.inf if young else HUBER_K * step_scale
         per_step = (step_bound if step_bound < abs_jump else abs_jump) / stride
-        step = stats[at + STEP] = step + rate * (per_step - step)
+        step = p.step = step + rate * (per_step - step)
         if seasonal:
-            season = self._season(i, value, ts_ms, relative, side)
+            season = self._season(i, p, value, ts_ms, relative, side)
             if season is not None:
                 # When the time of day predicts this sensor best, its miss is the surprise; otherwise a
                 # reading is only as surprising as the less surprised of the two views.
-                best = stats[at + SEASON_MAD] < (step if step < spread else spread)
+                best = p.season_mad < (step if step < spread else spread)
                 surprise = season if best else (season if season < surprise else surprise)
-        stats[at + LAST] = value
-        stats[at + N] = n + 1
+        p.last = value
+        p.n = n + 1
         return surprise if surprise > 0.0 else 0.0
 
-    def _season(self, i: int, value: float, ts_ms: int, relative: float, side: int) -> float | None:
-        sensors, stats, at = self.sensors, self.stats, STRIDE * i
-        if self.profile is None or self.seen is None:
-            self.profile = array("f", bytes(4 * SEASON_BINS * sensors))
-            self.seen = array("B", bytes(SEASON_BINS * sensors))
-        # divmod as // and % (the same for ints): compiled, divmod is a builtin call and a tuple.
-        bins = ts_ms // BIN_MS
-        day, b = bins // SEASON_BINS, bins % SEASON_BINS
-        slot, profile = i * SEASON_BINS + b, self.profile
+    def _season(self, i: int, p: _Sensor, value: float, ts_ms: int, relative: float, side: int) -> float | None:
+        profile, seen = self.profile, self.seen
+        if profile is None or seen is None:
+            profile = self.profile = array("f", bytes(4 * SEASON_BINS * self.sensors))
+            seen = self.seen = array("B", bytes(SEASON_BINS * self.sensors))
+        if ts_ms != self.slot_ts or not self.day_tag:  # divmod as // and % (the same for ints)
+            bins = ts_ms // BIN_MS
+            self.slot, self.day_tag, self.slot_ts = bins % SEASON_BINS, bins // SEASON_BINS % 63 + 1, ts_ms
+        slot, day_tag = i * SEASON_BINS + self.slot, self.day_tag
         # One byte per bin: the last day's tag (1..63, 0 = never) and the days seen (0..3).
-        packed = self.seen[slot]
+        packed = seen[slot]
         tag, days = packed // 4, packed % 4
-        day_tag = day % 63 + 1
         if tag != day_tag:
             days = min(SEASON_DAYS, days + 1)
-            self.seen[slot] = 4 * day_tag + days
+            seen[slot] = 4 * day_tag + days
         if days < SEASON_DAYS:  # still learning this bin: no prediction yet
             profile[slot] += SEASON_RATE * (value - profile[slot]) if days > 1 else value - profile[slot]
             return None
-        young = stats[at + SEASON_N] < SEASON_YOUNG
-        mad = stats[at + SEASON_MAD]
+        young = p.season_n < SEASON_YOUNG
+        mad = p.season_mad
         scale = GAUSS_SCALE * mad  # max(GAUSS_SCALE * mad, relative), and so on: comparisons, as in `surprise`
         scale = relative if relative > scale else scale
         miss = value - profile[slot]
         abs_miss = abs(miss)
         bound = math.inf if young else HUBER_K * scale
-        count = stats[at + SEASON_N] = stats[at + SEASON_N] + 1
+        count = p.season_n = p.season_n + 1
         rate = 1.0 / count
         rate = rate if rate > RATE else RATE
-        stats[at + SEASON_MAD] = mad + rate * ((bound if bound < abs_miss else abs_miss) - mad)
+        p.season_mad = mad + rate * ((bound if bound < abs_miss else abs_miss) - mad)
         capped = miss if miss < bound else bound
         profile[slot] += SEASON_RATE * (capped if capped > -bound else -bound)
         if young:
@@ -161,18 +184,39 @@ class Predictors:
     def relevel(self) -> None:
         """After a repair: predict from the repaired device's own readings again (its level and typical
         misses are re-learned within YOUNG readings); the time-of-day profile, its usage, is kept."""
-        for i in range(self.sensors):
-            self.stats[STRIDE * i + N] = 0.0
+        for p in self.each:
+            p.n = 0.0
 
     def state(self) -> list[bytes | None]:
+        numbers: list[float] = []
+        for p in self.each:
+            numbers.append(p.n)
+            numbers.append(p.level)
+            numbers.append(p.last)
+            numbers.append(p.spread)
+            numbers.append(p.step)
+            numbers.append(p.season_mad)
+            numbers.append(p.season_n)
+        stats: bytes = _layout(self.sensors).pack(*numbers)
         if self.profile is None or self.seen is None:
-            return [self.stats.tobytes(), None, None]
-        return [self.stats.tobytes(), self.profile.tobytes(), self.seen.tobytes()]
+            return [stats, None, None]
+        return [stats, self.profile.tobytes(), self.seen.tobytes()]
 
     def restore(self, state: list[bytes | None]) -> None:
         stats, profile, seen = state
         if stats is None or len(stats) != 8 * STRIDE * self.sensors:
             raise ValueError("predictor state does not fit the model's sensors")
-        self.stats = array("d", bytes(stats))
+        numbers: tuple[float, ...] = _layout(self.sensors).unpack(stats)
+        for i, p in enumerate(self.each):  # in place: the model was just built, one object per sensor
+            at = STRIDE * i
+            p.n, p.level, p.last, p.spread = numbers[at], numbers[at + 1], numbers[at + 2], numbers[at + 3]
+            p.step, p.season_mad, p.season_n = numbers[at + 4], numbers[at + 5], numbers[at + 6]
         if profile is not None and seen is not None:
             self.profile, self.seen = array("f", bytes(profile)), array("B", bytes(seen))
+
+
+def _layout(sensors: int) -> struct.Struct:
+    layout = _LAYOUTS.get(sensors)
+    if layout is None:
+        layout = _LAYOUTS[sensors] = struct.Struct(f"={STRIDE * sensors}d")
+    return layout
