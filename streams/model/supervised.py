@@ -67,13 +67,18 @@ class LabelBuffer:
 class Supervised:
     """LogisticRegression + label counters; `probability` is None until it has seen both classes."""
 
-    __slots__ = ("_regression", "episodes", "names", "negatives", "positives")
+    __slots__ = ("_intercept", "_regression", "_weights", "episodes", "names", "negatives", "positives")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
         # Built on first use: a model decoded from its envelope gets its own from `set_weights`, and most
         # devices are never labelled, so building one per model up front was wasted work.
         self._regression: linear_model.LogisticRegression | None = None
+        # Weights and intercept decoded from an envelope, not yet given to a regression (None: none pending).
+        # A regression is built only when one is asked for (to learn or to predict): a dump gives the weights
+        # back as the regression would, so an envelope round trip builds none.
+        self._weights: dict[str, float] | None = None
+        self._intercept: object = 0.0
         self.positives = 0.0
         self.negatives = 0.0
         self.episodes = 0.0  # distinct labelled episodes (failure labels, feedback verdicts)
@@ -81,11 +86,18 @@ class Supervised:
     @property
     def regression(self) -> linear_model.LogisticRegression:
         if self._regression is None:
-            self._regression = new_regression()
+            regression = self._regression = new_regression()
+            if self._weights is not None:  # what set_weights was given, applied as it used to apply it
+                for name, value in self._weights.items():
+                    regression._weights[name] = value
+                regression.intercept = self._intercept
+                self._weights = None
         return self._regression
 
     def intercept(self) -> float:
-        return 0.0 if self._regression is None else float(self._regression.intercept)
+        if self._regression is not None:
+            return float(self._regression.intercept)
+        return 0.0 if self._weights is None else float(self._intercept)  # type: ignore[arg-type]
 
     def ready(self) -> bool:
         return self.positives >= MIN_LABELS and self.negatives >= MIN_LABELS
@@ -118,21 +130,36 @@ class Supervised:
 
     def weights(self) -> dict[str, float]:
         if self._regression is None:
-            return {}
+            if self._weights is None:
+                return {}
+            # What the regression's weights would be: River's VectorDict keeps insertion order and floats.
+            return {k: v for k, v in self._weights.items() if math.isfinite(v)}
         return {k: float(v) for k, v in self._regression.weights.items() if math.isfinite(v)}
 
-    def set_weights(self, weights: dict[str, float], intercept: float) -> None:
+    def set_weights(self, weights: dict[str, object], intercept: float) -> None:
+        self._regression = None
+        self._weights = None
         if not weights and intercept == 0.0 and math.copysign(1.0, intercept) > 0:
             # Nothing learned yet (what `weights` and `intercept` give for an unbuilt regression): stay
             # unbuilt, like a new model, instead of building a regression per decoded envelope.
-            self._regression = None
             return
-        regression = self._regression = new_regression()
         known = _name_set(self.names)
+        kept: dict[str, float] = {}
         for name, value in weights.items():
             if name in known:
-                regression._weights[name] = value
-        regression.intercept = intercept
+                kept[name] = _weight(value)
+        self._weights, self._intercept = kept, intercept
+
+
+def _weight(value: object) -> float:
+    """A decoded weight as River's VectorDict stores it: a real number as a float (bool and int too), anything
+    else refused with the TypeError it raises."""
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            pass
+    raise TypeError("VectorDict values must be real numbers")
 
 
 @functools.cache  # one per kind of model: a tuple scan per weight was half of `set_weights`

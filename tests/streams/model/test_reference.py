@@ -200,3 +200,39 @@ def test_predictors_give_the_replaced_bits() -> None:
         assert stats is not None
         if cadence_ms in (10 * 60_000, BIN_MS):  # the time-of-day predictions were made (and counted)
             assert struct.unpack_from("=7d", stats)[SEASON_N] > 10 * SEASON_YOUNG
+
+
+def test_decoded_weights_are_what_an_eagerly_built_regression_gives() -> None:
+    """Supervised.set_weights keeps decoded weights until a regression is needed; weights() and intercept()
+    answer what the regression built at once (as it used to be) answers, and so does the regression built later."""
+    import pytest
+
+    from streams.model.supervised import Supervised, new_regression
+
+    names = ("z:a", "z:b", "z:c", "gap", "surprise")
+    cases: list[tuple[dict[str, object], object]] = [
+        ({"z:a": 1.5, "nope": 2.0, "gap": -0.0, "surprise": math.nan, "z:c": math.inf}, 0.25),
+        ({"z:c": 3, "z:a": True, "z:b": 10**20}, -0.0),
+        ({}, 0.5),
+        ({"nope": 1.0}, 0),
+    ]
+    for weights, intercept in cases:
+        eager = new_regression()
+        for name, value in weights.items():
+            if name in names:
+                eager._weights[name] = value
+        eager.intercept = intercept
+        want_weights = {k: float(v) for k, v in eager.weights.items() if math.isfinite(v)}
+        want_intercept = float(eager.intercept)  # type: ignore[arg-type]
+        lazy = Supervised(names)
+        lazy.set_weights(weights, intercept)  # type: ignore[arg-type]
+        assert lazy._regression is None
+        got = lazy.weights()
+        assert list(got.items()) == list(want_weights.items()) and _bits(lazy.intercept()) == _bits(want_intercept)
+        built = lazy.regression  # now built: the same weights, in the same order
+        same = [(k, _bits(v)) for k, v in built.weights.items()] == [(k, _bits(v)) for k, v in eager.weights.items()]
+        assert same and built.intercept == eager.intercept
+        assert list(lazy.weights().items()) == list(want_weights.items())
+    for corrupt in ("1.5", None, 2**1024, [1.0]):
+        with pytest.raises(TypeError):
+            Supervised(names).set_weights({"z:a": corrupt}, 0.0)  # type: ignore[dict-item]
