@@ -77,20 +77,29 @@ def _per_call_us(call: Callable[[], object], calls: int = 2_000) -> float:
 def worker_batches() -> float:
     """µs per reading, amortised, through ModelService: every batch opens each device from its bytes
     (decoded afresh, as after a rebalance: the worker's cache of decoded models only makes it cheaper),
-    scores its readings and closes it to bytes."""
+    scores its readings and closes it to bytes. The readings are made before the clock starts (in the
+    worker they arrive decoded): what is timed is the model's work."""
     rng = random.Random(3)
     service, stored = ModelService(), {}
     devices = [f"batch-{d}" for d in range(BATCH_DEVICES)]
-    total, started = 0, 0.0
+    batches: list[list[list[Reading]]] = []
     for b in range(BATCHES):
-        if b == 2:  # the first batches start devices cold; time the steady state
-            started, total = time.perf_counter(), 0
+        batch = []
         for device in devices:
-            model = service.open("pc", stored.get(device))
+            readings = []
             for k in range(BATCH_READINGS):
                 seq = b * BATCH_READINGS + k
                 ts, values = _healthy(range(seq, seq + 1), rng)[0]
-                reading = Reading(device_id=device, device_type="pc", ts=ts, seq=seq, **values)
+                readings.append(Reading(device_id=device, device_type="pc", ts=ts, seq=seq, **values))
+            batch.append(readings)
+        batches.append(batch)
+    total, started = 0, 0.0
+    for b, batch in enumerate(batches):
+        if b == 2:  # the first batches start devices cold; time the steady state
+            started, total = time.perf_counter(), 0
+        for device, readings in zip(devices, batch, strict=True):
+            model = service.open("pc", stored.get(device))
+            for reading in readings:
                 service.score(model, reading, now_ms=0)
                 total += 1
             stored[device] = service.close(model)
