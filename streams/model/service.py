@@ -24,7 +24,7 @@ from streams.model import envelope, federated, telemetry
 from streams.model.calibration import to_score
 from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
 
-_READING_UPDATES: Final = telemetry.model_updates.labels("reading")  # bound once: inc() is on the hot path
+_READING_UPDATES: Final = telemetry.model_updates.labels("reading")  # bound once
 _READING_SENSORS: Final = tuple(name for name in SENSORS if name in Reading.__struct_fields__)
 _sensor_values = operator.attrgetter(*_READING_SENSORS)  # one call per reading, not one per sensor
 
@@ -32,6 +32,9 @@ _sensor_values = operator.attrgetter(*_READING_SENSORS)  # one call per reading,
 class ModelService:
     def __init__(self) -> None:
         self.priors: dict[str, federated.Prior] = {}
+        # Readings scored since the last close(), counted there: one counter increment per device and batch,
+        # not one per reading (a Prometheus inc takes a lock: ~0.3 us).
+        self.scored = 0
 
     def set_prior(self, prior: federated.Prior) -> None:
         if prior.device_type:
@@ -46,8 +49,10 @@ class ModelService:
         prior = self.priors.get(device_type)
         return federated.from_prior(prior) if prior is not None else DeviceModel(device_type, sensors)
 
-    @staticmethod
-    def close(model: DeviceModel) -> bytes:
+    def close(self, model: DeviceModel) -> bytes:
+        if self.scored:
+            _READING_UPDATES.inc(self.scored)
+            self.scored = 0
         return envelope.dump(model)
 
     @staticmethod
@@ -57,10 +62,11 @@ class ModelService:
 
     def score(self, model: DeviceModel, reading: Reading, now_ms: int | None = None) -> tuple[Score, Assessment]:
         assessment = self.assess(model, reading)
+        self.scored += 1
         return _score_record(reading.device_id, reading.ts, reading.seq, assessment, now_ms), assessment
 
-    @staticmethod
     def score_values(
+        self,
         model: DeviceModel,
         device_id: str,
         ts: int,
@@ -72,6 +78,7 @@ class ModelService:
         """A reading as sensor values by the model's own names (also sensors beyond the product's: a
         turbofan's, a generic metric's), scored like `score`."""
         assessment = model.update(ts, values, throttled)
+        self.scored += 1
         return _score_record(device_id, ts, seq, assessment, now_ms), assessment
 
     @staticmethod
@@ -111,5 +118,4 @@ def _score_record(device_id: str, ts: int, seq: int, assessment: Assessment, now
         time_to_limit_s=max(0.0, eta) if (eta := assessment.time_to_limit_s) is not None else None,
         drift=assessment.drift or None,  # omitted unless it happened: scores stay small
     )
-    _READING_UPDATES.inc()
     return score

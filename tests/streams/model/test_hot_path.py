@@ -30,3 +30,18 @@ def test_largest_and_smallest_are_max_and_min() -> None:
         assert _bits(detector._largest(values)) == _bits(max(values, default=0.0)), values
         if values:
             assert _bits(detector._smallest(values)) == _bits(min(values)), values
+
+
+def test_scored_readings_are_counted_when_the_model_is_closed() -> None:
+    from prometheus_client import REGISTRY
+
+    from streams.model.service import ModelService
+    from tests.streams.model.test_service import batches
+
+    def counted() -> float:
+        value = REGISTRY.get_sample_value("fleetpulse_worker_model_updates_total", {"kind": "reading"})
+        return value or 0.0
+
+    before = counted()
+    batches(ModelService(), None, 0, 130, random.Random(9), size=50)  # three batches: 50, 50, 30 readings
+    assert counted() - before == 130
