@@ -259,13 +259,22 @@ class DeviceModel:
     )
 
     def __init__(
-        self, device_type: str | None, sensors: tuple[str, ...] | None = None, *, warmup: int = COLD_WARMUP
+        self,
+        device_type: str | None,
+        sensors: tuple[str, ...] | None = None,
+        *,
+        warmup: int = COLD_WARMUP,
+        restoring: bool = False,
     ) -> None:
+        """`restoring`: the envelope is about to set the model's state (envelope.load): the sensors' baselines,
+        which it replaces whole, are not built (the dict stays empty until it fills it)."""
         self.device_type = device_type
         sensors = sensors or tuple(SENSORS)
         self.names = features.feature_names(sensors, device_type)
         self.plan = _plan(sensors, device_type, self.names)
-        self.baselines = {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
+        self.baselines: dict[str, SensorBaseline] = (
+            {} if restoring else {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
+        )
         has_thermal = "z:thermal_residual" in self.names
         self.thermal = ThermalFit() if has_thermal else None
         self.residual = (
@@ -689,6 +698,7 @@ class _Plan(NamedTuple):
     zero_row: dict[str, float]  # every feature name -> 0.0, in order; copied per reading, never changed
     tracked: tuple[str, ...]  # the sensors whose degradation from early life and records are tracked, in order
     tracked_floors: list[float]  # their smallest scales
+    names: tuple[str, ...]  # the sensors, in the baselines' order
 
 
 _PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
@@ -719,7 +729,7 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
             for s in sensors
         )
         floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
-        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0), tracked, floors)
+        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0), tracked, floors, sensors)
     return plan
 
 

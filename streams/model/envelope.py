@@ -25,6 +25,10 @@ from streams.model.features import BASELINE_FIELDS, SensorBaseline
 
 ENVELOPE_FORMAT: Final = 1
 RIVER_VERSION: Final = river.__version__
+# Built once (the same bytes as msgspec.msgpack.encode/decode, without building or looking up a codec per call).
+_encode: Final = msgspec.msgpack.Encoder().encode
+_decode_envelope: Final = msgspec.msgpack.Decoder(Envelope).decode
+_decode_state: Final = msgspec.msgpack.Decoder().decode
 # Why loads were refused, by reason; the worker exports it as a metric.
 rejections: Counter[str] = Counter()
 
@@ -76,9 +80,9 @@ def dump(model: DeviceModel) -> bytes:
         model.schema_hash,
         model.device_type,
         list(model.baselines),
-        msgspec.Raw(msgspec.msgpack.encode(state)),
+        msgspec.Raw(_encode(state)),
     )
-    return msgspec.msgpack.encode(envelope)
+    return _encode(envelope)
 
 
 def _degradation_state(model: DeviceModel) -> list[Any]:
@@ -111,7 +115,7 @@ def _reject(reason: str) -> None:
 
 def load(data: bytes) -> DeviceModel | None:
     try:
-        envelope = msgspec.msgpack.decode(data, type=Envelope)
+        envelope = _decode_envelope(data)
     except (msgspec.DecodeError, msgspec.ValidationError, TypeError):
         _reject("corrupt")
         return None
@@ -124,12 +128,12 @@ def load(data: bytes) -> DeviceModel | None:
     if envelope.river_version != RIVER_VERSION:
         _reject("river_version")
         return None
-    model = DeviceModel(envelope.device_type, tuple(envelope.sensors))
+    model = DeviceModel(envelope.device_type, tuple(envelope.sensors), restoring=True)
     if envelope.schema_hash != model.schema_hash:
         _reject("feature_schema")
         return None
     try:
-        _restore(model, msgspec.msgpack.decode(envelope.state))
+        _restore(model, _decode_state(envelope.state))
     except (msgspec.DecodeError, KeyError, TypeError, ValueError):
         _reject("corrupt")
         return None
@@ -141,7 +145,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.cadence_ms, model.alpha, model.habituation = state["cadence_ms"], state["alpha"], state["habituation"]
     model.accept_left, model.accept_from = state["accept_left"], list(state["accept_from"])
     model.patterns = array("d", bytes(state["patterns"]))
-    model.baselines = {s: _baseline(v) for s, v in zip(model.baselines, state["baselines"], strict=True)}
+    model.baselines = {s: _baseline(v) for s, v in zip(model.plan.names, state["baselines"], strict=True)}
     if state["thermal"]:
         model.thermal = model.thermal or ThermalFit()
         for name, value in zip(THERMAL_FIELDS, state["thermal"], strict=True):

@@ -144,11 +144,19 @@ class Supervised:
             # unbuilt, like a new model, instead of building a regression per decoded envelope.
             return
         known = _name_set(self.names)
+        if known.issuperset(weights) and _all_floats(weights):
+            # The common case, kept as decoded (its own dict): every name known, every weight a float.
+            self._weights, self._intercept = weights, intercept  # type: ignore[assignment]
+            return
         kept: dict[str, float] = {}
         for name, value in weights.items():
             if name in known:
                 kept[name] = _weight(value)
         self._weights, self._intercept = kept, intercept
+
+
+def _all_floats(weights: dict[str, object]) -> bool:
+    return all(type(value) is float for value in weights.values())
 
 
 def _weight(value: object) -> float:

@@ -214,6 +214,7 @@ def test_decoded_weights_are_what_an_eagerly_built_regression_gives() -> None:
         ({"z:a": 1.5, "nope": 2.0, "gap": -0.0, "surprise": math.nan, "z:c": math.inf}, 0.25),
         ({"z:c": 3, "z:a": True, "z:b": 10**20}, -0.0),
         ({}, 0.5),
+        ({"z:b": 0.5, "z:a": -1.25, "surprise": math.nan, "gap": -math.inf}, 1.0),  # kept as decoded
         ({"nope": 1.0}, 0),
     ]
     for weights, intercept in cases:
