@@ -30,6 +30,7 @@ ascending) per sensor, and the ratchet. A repair (`reset`) starts the records af
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from typing import Final
 
@@ -57,15 +58,40 @@ _HOUR_MS: Final = 3_600_000.0
 _log10: Final = math.log10  # bound once: compiled, math.log10 is otherwise looked up in the module per call
 
 
+class _Track:
+    """One sensor's records: its scalars as typed attributes (compiled, plain doubles: a flat array('d') boxed
+    every read and PyArg-parsed every write) and its K highest and K lowest run extremes as an array (read a few
+    times per reading, written only when a run ends)."""
+
+    __slots__ = ("extremes", "last", "n", "resolution", "run_high", "run_low")
+
+    def __init__(self) -> None:
+        self.n = 0.0
+        self.last = 0.0
+        self.resolution = 0.0  # the smallest step seen (the sensor's resolution)
+        self.run_high = math.nan  # the current high and low runs' extremes (NaN: no run)
+        self.run_low = math.nan
+        self.extremes: array[float] = array("d", bytes(8 * 2 * K))  # K highs descending, then K lows ascending
+
+
+_SCALARS: Final = struct.Struct("=5d")  # a track's scalars in the envelope's layout (native order, as array("d"))
+
+
 class Records:
-    __slots__ = ("alerted", "extreme", "quiet", "sensors", "stats")
+    __slots__ = ("alerted", "extreme", "quiet", "sensors", "tracks")
 
     def __init__(self, sensors: int) -> None:
         self.sensors = sensors
-        self.stats = _empty(sensors)
+        self.tracks = [_Track() for _ in range(sensors)]
         self.alerted = 0.0  # surprise at the latest record alert, doubled less the alert level (0: armed)
         self.quiet = 0  # readings since a value was last among its sensor's K most extreme
         self.extreme = False  # this reading has a value among its sensor's K most extreme (on a side that counts)
+
+    @property
+    def stats(self) -> array[float]:
+        """Every sensor's numbers in the envelope's layout (STRIDE per sensor: N, LAST, RESOLUTION, RUN_HIGH,
+        RUN_LOW, then the K highs and K lows)."""
+        return array("d", self._stats())
 
     def surprise(
         self, i: int, value: float, side: int, floor: float, noise: float, cadence_ms: float
@@ -74,54 +100,58 @@ class Records:
         `side`: +1 only the high records count, -1 only the low ones, 0 both. `floor`: the sensor's
         resolution when known. `noise`: its noise scale (sigma). `cadence_ms`: the device's time between
         readings."""
-        stats, at = self.stats, STRIDE * i
-        n = stats[at + N]
+        track = self.tracks[i]
+        n = track.n
         if n < MIN_SEEN or cadence_ms <= 0.0:
             return 0.0, value
         hours = n * cadence_ms / _HOUR_MS
-        hi, lo = at + HIGHS, at + HIGHS + K
+        extremes = track.extremes
+        highest, lowest = extremes[0], extremes[K]
         # The record is the highest value shown, in a past run or in the current one (a comparison with NaN,
         # no run, is False).
-        run_high, run_low = stats[at + RUN_HIGH], stats[at + RUN_LOW]
-        high = run_high if run_high > stats[hi] else stats[hi]
-        low = run_low if run_low < stats[lo] else stats[lo]
+        run_high, run_low = track.run_high, track.run_low
+        high = run_high if run_high > highest else highest
+        low = run_low if run_low < lowest else lowest
         sides = _LOG10_2 if side == 0 else 0.0
-        floor = floor if floor > stats[at + RESOLUTION] else stats[at + RESOLUTION]
+        resolution = track.resolution
+        floor = floor if floor > resolution else resolution
         # The tail near the extremes of n readings of Gaussian noise has scale sigma / sqrt(2 ln n): a sensor's
         # extremes are not credibly thinner-tailed than its noise (eight record lows of a simulated supply
         # within 0.009 V of each other made a 4-sigma reading 3 decades rare).
         gaussian = noise / math.sqrt(2.0 * math.log(n))
         floor = floor if floor > gaussian else gaussian
-        if (side >= 0 and value > stats[hi + K - 1]) or (side <= 0 and value < stats[lo + K - 1]):
+        kth_high, kth_low = extremes[K - 1], extremes[2 * K - 1]
+        if (side >= 0 and value > kth_high) or (side <= 0 and value < kth_low):
             self.extreme = True
         if side >= 0 and value > high:
-            beta = (sum(stats[hi : hi + K - 1]) - (K - 1) * stats[hi + K - 1]) / (K - 1)
+            beta = (sum(extremes[0 : K - 1]) - (K - 1) * kth_high) / (K - 1)
             return _rarity(hours, value - high, beta, floor, high - low) - sides, high
         if side <= 0 and value < low:
-            beta = ((K - 1) * stats[lo + K - 1] - sum(stats[lo : lo + K - 1])) / (K - 1)
+            beta = ((K - 1) * kth_low - sum(extremes[K : 2 * K - 1])) / (K - 1)
             return _rarity(hours, low - value, beta, floor, high - low) - sides, low
         return 0.0, value
 
     def reset(self) -> None:
         """A repair: the failure's extremes are no part of the repaired device's range."""
-        self.stats = _empty(self.sensors)
+        self.tracks = [_Track() for _ in range(self.sensors)]
         self.alerted, self.quiet, self.extreme = 0.0, 0, False
 
     def learn(self, i: int, value: float) -> None:
-        stats, at = self.stats, STRIDE * i
-        n = int(stats[at + N])
-        stats[at + N] = n + 1
-        step = abs(value - stats[at + LAST])
-        if n and step > 0.0 and (step < stats[at + RESOLUTION] or stats[at + RESOLUTION] == 0.0):
-            stats[at + RESOLUTION] = step
-        stats[at + LAST] = value
-        hi, lo = at + HIGHS, at + HIGHS + K
+        track = self.tracks[i]
+        n = int(track.n)
+        track.n = float(n + 1)
+        step = abs(value - track.last)
+        resolution = track.resolution
+        if n and step > 0.0 and (step < resolution or resolution == 0.0):
+            track.resolution = step
+        track.last = value
+        extremes = track.extremes
         if n < K:  # the first K values fill the extremes as they come
-            _insert(stats, hi, n, value, 1.0)
-            _insert(stats, lo, n, value, -1.0)
+            _insert(extremes, 0, n, value, 1.0)
+            _insert(extremes, K, n, value, -1.0)
             return
-        _run(stats, at + RUN_HIGH, hi, value, 1.0)
-        _run(stats, at + RUN_LOW, lo, value, -1.0)
+        track.run_high = _run(extremes, track.run_high, 0, value, 1.0)
+        track.run_low = _run(extremes, track.run_low, K, value, -1.0)
 
     def fresh(self, surprise: float, alert_from: float) -> float:
         """The part of this reading's record surprise not already alerted on (see the module's notes); ends
@@ -137,8 +167,15 @@ class Records:
             self.alerted = 2 * surprise - alert_from
         return fresh
 
+    def _stats(self) -> bytes:
+        parts = []
+        for t in self.tracks:
+            parts.append(_SCALARS.pack(t.n, t.last, t.resolution, t.run_high, t.run_low))
+            parts.append(t.extremes.tobytes())
+        return b"".join(parts)
+
     def state(self) -> list[bytes | float | int]:
-        return [self.stats.tobytes(), self.alerted, self.quiet]
+        return [self._stats(), self.alerted, self.quiet]
 
     def restore(self, state: list[bytes | float | int]) -> None:
         raw, alerted, quiet = state
@@ -146,29 +183,26 @@ class Records:
             raise ValueError("records state does not fit the model's sensors")
         if not isinstance(alerted, float) or not isinstance(quiet, int):
             raise ValueError("records state is malformed")
-        self.stats = array("d", raw)
+        for i, track in enumerate(self.tracks):  # in place: the model was just built, one track per sensor
+            at = 8 * STRIDE * i
+            track.n, track.last, track.resolution, track.run_high, track.run_low = _SCALARS.unpack_from(raw, at)
+            track.extremes = array("d", raw[at + 8 * HIGHS : at + 8 * STRIDE])
         self.alerted, self.quiet = alerted, quiet
 
 
-def _empty(sensors: int) -> array[float]:
-    stats = array("d", bytes(8 * STRIDE * sensors))
-    for i in range(sensors):
-        stats[STRIDE * i + RUN_HIGH] = stats[STRIDE * i + RUN_LOW] = math.nan
-    return stats
-
-
-def _run(stats: array[float], run: int, start: int, value: float, sign: float) -> None:
+def _run(extremes: array[float], current: float, start: int, value: float, sign: float) -> float:
     """Decluster (the runs method of peaks over threshold): consecutive values beyond the k-th extreme are one
     excursion, and only its most extreme value joins the extremes, once the excursion is over. A device's
     extremes are otherwise one excursion's neighbouring readings, whose spread says nothing of the tail
-    (a simulated fan's eight lowest readings of four hours lay within 0.02 CFM of each other)."""
-    current = stats[run]
-    if sign * (value - stats[start + K - 1]) > 0:  # beyond the k-th extreme: in a run
+    (a simulated fan's eight lowest readings of four hours lay within 0.02 CFM of each other). Returns the
+    run's extreme after this value (NaN: no run)."""
+    if sign * (value - extremes[start + K - 1]) > 0:  # beyond the k-th extreme: in a run
         if current != current or sign * (value - current) > 0:  # no run yet (NaN), or further out
-            stats[run] = value
+            return value
     elif current == current:  # the run is over: its extreme joins the extremes
-        _insert(stats, start, K, current, sign)
-        stats[run] = math.nan
+        _insert(extremes, start, K, current, sign)
+        return math.nan
+    return current
 
 
 def _rarity(hours: float, excess: float, beta: float, floor: float, spread: float) -> float:

@@ -28,6 +28,21 @@ from streams.model.predictor import (
     YOUNG,
     Predictors,
 )
+from streams.model.records import (
+    BETA_DOUBT,
+    HIGHS,
+    MIN_SEEN,
+    QUIET_READINGS,
+    RANGE_FLOOR,
+    RESOLUTION,
+    RUN_HIGH,
+    RUN_LOW,
+    K,
+    Records,
+)
+from streams.model.records import LAST as RECORD_LAST
+from streams.model.records import STRIDE as RECORD_STRIDE
+from streams.model.records import N as RECORD_N
 
 _LOG10_2 = math.log10(2.0)
 N, LEVEL, LAST, SPREAD, STEP, SEASON_MAD, SEASON_N = range(7)
@@ -237,3 +252,177 @@ def test_decoded_weights_are_what_an_eagerly_built_regression_gives() -> None:
     for corrupt in ("1.5", None, 2**1024, [1.0]):
         with pytest.raises(TypeError):
             Supervised(names).set_weights({"z:a": corrupt}, 0.0)  # type: ignore[dict-item]
+
+
+_REF_LN10 = math.log(10.0)
+_REF_HOUR_MS = 3_600_000.0
+_REF_LOG10_2 = math.log10(2.0)
+
+
+class ReferenceRecords:
+    __slots__ = ("alerted", "extreme", "quiet", "sensors", "stats")
+
+    def __init__(self, sensors: int) -> None:
+        self.sensors = sensors
+        self.stats = _ref_empty(sensors)
+        self.alerted = 0.0  # surprise at the latest record alert, doubled less the alert level (0: armed)
+        self.quiet = 0  # readings since a value was last among its sensor's K most extreme
+        self.extreme = False  # this reading has a value among its sensor's K most extreme (on a side that counts)
+
+    def surprise(
+        self, i: int, value: float, side: int, floor: float, noise: float, cadence_ms: float
+    ) -> tuple[float, float]:
+        """(L, the record it beats) for sensor i's value, before learning it; (0, value) when it beats none.
+        `side`: +1 only the high records count, -1 only the low ones, 0 both. `floor`: the sensor's
+        resolution when known. `noise`: its noise scale (sigma). `cadence_ms`: the device's time between
+        readings."""
+        stats, at = self.stats, RECORD_STRIDE * i
+        n = stats[at + RECORD_N]
+        if n < MIN_SEEN or cadence_ms <= 0.0:
+            return 0.0, value
+        hours = n * cadence_ms / _REF_HOUR_MS
+        hi, lo = at + HIGHS, at + HIGHS + K
+        # The record is the highest value shown, in a past run or in the current one (a comparison with NaN,
+        # no run, is False).
+        run_high, run_low = stats[at + RUN_HIGH], stats[at + RUN_LOW]
+        high = run_high if run_high > stats[hi] else stats[hi]
+        low = run_low if run_low < stats[lo] else stats[lo]
+        sides = _REF_LOG10_2 if side == 0 else 0.0
+        floor = floor if floor > stats[at + RESOLUTION] else stats[at + RESOLUTION]
+        # The tail near the extremes of n readings of Gaussian noise has scale sigma / sqrt(2 ln n): a sensor's
+        # extremes are not credibly thinner-tailed than its noise (eight record lows of a simulated supply
+        # within 0.009 V of each other made a 4-sigma reading 3 decades rare).
+        gaussian = noise / math.sqrt(2.0 * math.log(n))
+        floor = floor if floor > gaussian else gaussian
+        if (side >= 0 and value > stats[hi + K - 1]) or (side <= 0 and value < stats[lo + K - 1]):
+            self.extreme = True
+        if side >= 0 and value > high:
+            beta = (sum(stats[hi : hi + K - 1]) - (K - 1) * stats[hi + K - 1]) / (K - 1)
+            return _ref_rarity(hours, value - high, beta, floor, high - low) - sides, high
+        if side <= 0 and value < low:
+            beta = ((K - 1) * stats[lo + K - 1] - sum(stats[lo : lo + K - 1])) / (K - 1)
+            return _ref_rarity(hours, low - value, beta, floor, high - low) - sides, low
+        return 0.0, value
+
+    def reset(self) -> None:
+        """A repair: the failure's extremes are no part of the repaired device's range."""
+        self.stats = _ref_empty(self.sensors)
+        self.alerted, self.quiet, self.extreme = 0.0, 0, False
+
+    def learn(self, i: int, value: float) -> None:
+        stats, at = self.stats, RECORD_STRIDE * i
+        n = int(stats[at + RECORD_N])
+        stats[at + RECORD_N] = n + 1
+        step = abs(value - stats[at + RECORD_LAST])
+        if n and step > 0.0 and (step < stats[at + RESOLUTION] or stats[at + RESOLUTION] == 0.0):
+            stats[at + RESOLUTION] = step
+        stats[at + RECORD_LAST] = value
+        hi, lo = at + HIGHS, at + HIGHS + K
+        if n < K:  # the first K values fill the extremes as they come
+            _ref_insert(stats, hi, n, value, 1.0)
+            _ref_insert(stats, lo, n, value, -1.0)
+            return
+        _ref_run(stats, at + RUN_HIGH, hi, value, 1.0)
+        _ref_run(stats, at + RUN_LOW, lo, value, -1.0)
+
+    def fresh(self, surprise: float, alert_from: float) -> float:
+        """The part of this reading's record surprise not already alerted on (see the module's notes); ends
+        the reading (the next starts with no extreme value seen)."""
+        extreme, self.extreme = self.extreme, False
+        self.quiet = 0 if extreme else self.quiet + 1
+        if self.quiet >= QUIET_READINGS:
+            self.alerted = 0.0
+        if surprise <= 0.0:
+            return 0.0
+        fresh = surprise - self.alerted
+        if fresh >= alert_from:
+            self.alerted = 2 * surprise - alert_from
+        return fresh
+
+    def state(self) -> list[bytes | float | int]:
+        return [self.stats.tobytes(), self.alerted, self.quiet]
+
+    def restore(self, state: list[bytes | float | int]) -> None:
+        raw, alerted, quiet = state
+        if not isinstance(raw, bytes) or len(raw) != 8 * RECORD_STRIDE * self.sensors:
+            raise ValueError("records state does not fit the model's sensors")
+        if not isinstance(alerted, float) or not isinstance(quiet, int):
+            raise ValueError("records state is malformed")
+        self.stats = array("d", raw)
+        self.alerted, self.quiet = alerted, quiet
+
+
+def _ref_empty(sensors: int) -> array:
+    stats = array("d", bytes(8 * RECORD_STRIDE * sensors))
+    for i in range(sensors):
+        stats[RECORD_STRIDE * i + RUN_HIGH] = stats[RECORD_STRIDE * i + RUN_LOW] = math.nan
+    return stats
+
+
+def _ref_run(stats: array, run: int, start: int, value: float, sign: float) -> None:
+    """Decluster (the runs method of peaks over threshold): consecutive values beyond the k-th extreme are one
+    excursion, and only its most extreme value joins the extremes, once the excursion is over. A device's
+    extremes are otherwise one excursion's neighbouring readings, whose spread says nothing of the tail
+    (a simulated fan's eight lowest readings of four hours lay within 0.02 CFM of each other)."""
+    current = stats[run]
+    if sign * (value - stats[start + K - 1]) > 0:  # beyond the k-th extreme: in a run
+        if current != current or sign * (value - current) > 0:  # no run yet (NaN), or further out
+            stats[run] = value
+    elif current == current:  # the run is over: its extreme joins the extremes
+        _ref_insert(stats, start, K, current, sign)
+        stats[run] = math.nan
+
+
+def _ref_rarity(hours: float, excess: float, beta: float, floor: float, spread: float) -> float:
+    """log10(hours) plus the exponential tail's decades for `excess` beyond the record."""
+    beta = beta if beta > floor else floor
+    relative = RANGE_FLOOR * spread
+    beta = beta if beta > relative else relative
+    beta = 1e-9 if beta < 1e-9 else beta
+    return math.log10(hours) + excess / (beta * BETA_DOUBT * _REF_LN10)
+
+
+def _ref_insert(stats: array, start: int, filled: int, value: float, sign: float) -> None:
+    """Put value into the sorted run stats[start:start + K] (descending for sign 1, ascending for -1), of
+    which `filled` slots hold values; the least extreme one drops out when the run is full."""
+    j = filled if filled < K else K - 1
+    while j > 0 and sign * (value - stats[start + j - 1]) > 0:
+        stats[start + j] = stats[start + j - 1]
+        j -= 1
+    stats[start + j] = value
+
+
+def test_records_give_the_replaced_bits() -> None:
+    rng = random.Random(12)
+    for sensors, readings, cadence_ms in ((3, 6_000, 5_000.0), (1, 3_000, 3_600_000.0), (2, 200, 0.0)):
+        new, old = Records(sensors), ReferenceRecords(sensors)
+        beaten = 0
+        for k in range(readings):
+            drift = 0.002 * (k % 1_500)  # slow drifts to new extremes, and back
+            for i in range(sensors):
+                value = [20 + drift + rng.gauss(0, 1), round(5 - drift + rng.gauss(0, 0.3), 1), rng.expovariate(1.0)][
+                    i % 3
+                ]
+                if rng.random() < 0.003:
+                    value += rng.choice((-1, 1)) * rng.uniform(3, 30)  # an excursion beyond the records
+                side = (0, -1, 1)[(i + k // 1_000) % 3]
+                floor, noise = (0.0, 0.05, 0.01)[i % 3], rng.uniform(0.0, 1.5)
+                got = new.surprise(i, value, side, floor, noise, cadence_ms)
+                want = old.surprise(i, value, side, floor, noise, cadence_ms)
+                assert [_bits(x) for x in got] == [_bits(x) for x in want], (k, i)
+                beaten += got[0] > 0
+                new.learn(i, value)
+                old.learn(i, value)
+            rare = rng.uniform(-1, 8) if rng.random() < 0.1 else 0.0
+            assert _bits(new.fresh(rare, 3.0)) == _bits(old.fresh(rare, 3.0))
+            if k % 2_000 == 1_999:
+                new.reset()
+                old.reset()
+            if k % 333 == 0:
+                assert new.state() == old.state()
+                restored = Records(sensors)
+                restored.restore(new.state())
+                assert restored.state() == old.state()
+                new = restored
+        assert new.state() == old.state() and bytes(new.stats) == old.stats.tobytes()
+        assert beaten > 10 or cadence_ms <= 0.0, beaten
