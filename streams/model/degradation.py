@@ -81,15 +81,7 @@ class Degradation:
         return math.sqrt(self.sq[i] / (count - 1)) if count >= REF_READINGS else 0.0
 
     def spread(self, i: int, floor: float) -> float:
-        count = self.count[i]
-        own = math.sqrt(self.sq[i] / (count - 1)) * math.sqrt(1.0 + YOUNG_K / count) if count > 1 else 0.0
-        prior = self.prior_sd[i]
-        sd = own if prior <= 0 else (prior if count < REF_READINGS else math.sqrt(0.5 * (own * own + prior * prior)))
-        relative = 1e-4 * abs(self.mean[i])
-        # max(sd, floor, relative, 1e-9), as the comparisons it makes (per tracked sensor per reading)
-        sd = floor if floor > sd else sd
-        sd = relative if relative > sd else sd
-        return 1e-9 if sd < 1e-9 else sd
+        return _spread(self.count[i], self.mean[i], self.sq[i], self.prior_sd[i], floor)
 
     def update(self, values: list[float | None], floors: list[float]) -> tuple[float, int, int]:
         """Fold one reading in: (surprise, index of the sensor furthest off, sensors that counted).
@@ -98,16 +90,18 @@ class Degradation:
         for i, value in enumerate(values):
             if value is None:
                 continue
-            count = self.count[i]
+            # Each array item read once (compiled, every read boxes a float).
+            count, mean = self.count[i], self.mean[i]
             if count < REF_READINGS:
                 count += 1
-                delta = value - self.mean[i]
-                self.mean[i] += delta / count
-                self.sq[i] += delta * (value - self.mean[i])
+                delta = value - mean
+                mean = self.mean[i] = mean + delta / count
+                self.sq[i] += delta * (value - mean)
                 self.count[i] = count
                 continue
-            z = (value - self.mean[i]) / self.spread(i, floors[i])
-            ewz = self.ewz[i] = self.ewz[i] + RATE * (z - self.ewz[i])
+            z = (value - mean) / _spread(count, mean, self.sq[i], self.prior_sd[i], floors[i])
+            ewz = self.ewz[i]
+            ewz = self.ewz[i] = ewz + RATE * (z - ewz)
             excess = abs(ewz) - TOLERANCE
             square = excess * excess if excess > 0 else 0.0
             if square > worst_sq:
@@ -127,3 +121,14 @@ class Degradation:
         if fresh >= alert_from:
             self.alerted = 2 * surprise - alert_from
         return fresh
+
+
+def _spread(count: float, mean: float, sq: float, prior: float, floor: float) -> float:
+    """A tracked sensor's spread for its z (Degradation.spread), from its reference's numbers."""
+    own = math.sqrt(sq / (count - 1)) * math.sqrt(1.0 + YOUNG_K / count) if count > 1 else 0.0
+    sd = own if prior <= 0 else (prior if count < REF_READINGS else math.sqrt(0.5 * (own * own + prior * prior)))
+    relative = 1e-4 * abs(mean)
+    # max(sd, floor, relative, 1e-9), as the comparisons it makes (per tracked sensor per reading)
+    sd = floor if floor > sd else sd
+    sd = relative if relative > sd else sd
+    return 1e-9 if sd < 1e-9 else sd

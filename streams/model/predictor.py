@@ -162,13 +162,16 @@ class Predictors:
             days = min(SEASON_DAYS, days + 1)
             seen[slot] = 4 * day_tag + days
         if days < SEASON_DAYS:  # still learning this bin: no prediction yet
-            profile[slot] += SEASON_RATE * (value - profile[slot]) if days > 1 else value - profile[slot]
+            # profile[slot] += ..., read once and written once (compiled, += on an array item is generic)
+            level = profile[slot]
+            profile[slot] = level + (SEASON_RATE * (value - level) if days > 1 else value - level)
             return None
         young = p.season_n < SEASON_YOUNG
         mad = p.season_mad
         scale = GAUSS_SCALE * mad  # max(GAUSS_SCALE * mad, relative), and so on: comparisons, as in `surprise`
         scale = relative if relative > scale else scale
-        miss = value - profile[slot]
+        level = profile[slot]
+        miss = value - level
         abs_miss = abs(miss)
         bound = math.inf if young else HUBER_K * scale
         count = p.season_n = p.season_n + 1
@@ -176,7 +179,7 @@ class Predictors:
         rate = rate if rate > RATE else RATE
         p.season_mad = mad + rate * ((bound if bound < abs_miss else abs_miss) - mad)
         capped = miss if miss < bound else bound
-        profile[slot] += SEASON_RATE * (capped if capped > -bound else -bound)
+        profile[slot] = level + SEASON_RATE * (capped if capped > -bound else -bound)
         if young:
             return None
         return 0.0 if miss * side < 0 else gaussian_surprise(miss / scale)

@@ -14,6 +14,9 @@ import struct
 from array import array
 
 from streams.model.calibration import gaussian_surprise
+from streams.model.degradation import RATE as DEG_RATE
+from streams.model.degradation import REF_READINGS, TOLERANCE, Z_CAP_SQ, Degradation, chi2_surprise
+from streams.model.degradation import YOUNG_K as DEG_YOUNG_K
 from streams.model.features import YOUNG_K
 from streams.model.predictor import (
     BIN_MS,
@@ -426,3 +429,110 @@ def test_records_give_the_replaced_bits() -> None:
                 new = restored
         assert new.state() == old.state() and bytes(new.stats) == old.stats.tobytes()
         assert beaten > 10 or cadence_ms <= 0.0, beaten
+
+
+class ReferenceDegradation:
+    """Frozen per-sensor references, the smoothed z against them, and the alert ratchet.
+
+    State is a few small float arrays (one slot per sensor), so it is cheap to keep and to persist."""
+
+    __slots__ = ("alerted", "count", "ewz", "level", "mean", "prior_sd", "sq")
+
+    def __init__(self, sensors: int) -> None:
+        self.count = array("d", bytes(8 * sensors))  # readings in the reference so far (frozen at REF_READINGS)
+        self.mean = array("d", bytes(8 * sensors))
+        self.sq = array("d", bytes(8 * sensors))  # sum of squared deviations (Welford), for the spread
+        self.prior_sd = array("d", bytes(8 * sensors))  # the fleet's healthy spread, 0 when none
+        self.ewz = array("d", bytes(8 * sensors))
+        self.alerted = 0.0  # surprise at the latest degradation alert (0: none since the last reset)
+        self.level = 0.0  # the latest surprise
+
+    def reset(self) -> None:
+        """A repair, a replacement or an explicit re-baseline: learn the healthy reference afresh. The
+        spread learned so far is kept as the prior's (how noisy a healthy sensor is survives a repair)."""
+        for i in range(len(self.mean)):
+            if self.prior_sd[i] <= 0 and self.count[i] > 1:
+                self.prior_sd[i] = math.sqrt(self.sq[i] / (self.count[i] - 1))
+        n = len(self.mean)
+        self.count, self.mean, self.sq, self.ewz = (array("d", bytes(8 * n)) for _ in range(4))
+        self.alerted = self.level = 0.0
+
+    def healthy_sd(self, i: int) -> float:
+        """The sensor's own healthy spread once its reference is fixed (0 before): what a fleet prior pools."""
+        count = self.count[i]
+        return math.sqrt(self.sq[i] / (count - 1)) if count >= REF_READINGS else 0.0
+
+    def spread(self, i: int, floor: float) -> float:
+        count = self.count[i]
+        own = math.sqrt(self.sq[i] / (count - 1)) * math.sqrt(1.0 + DEG_YOUNG_K / count) if count > 1 else 0.0
+        prior = self.prior_sd[i]
+        sd = own if prior <= 0 else (prior if count < REF_READINGS else math.sqrt(0.5 * (own * own + prior * prior)))
+        relative = 1e-4 * abs(self.mean[i])
+        # max(sd, floor, relative, 1e-9), as the comparisons it makes (per tracked sensor per reading)
+        sd = floor if floor > sd else sd
+        sd = relative if relative > sd else sd
+        return 1e-9 if sd < 1e-9 else sd
+
+    def update(self, values: list[float | None], floors: list[float]) -> tuple[float, int, int]:
+        """Fold one reading in: (surprise, index of the sensor furthest off, sensors that counted).
+        While a sensor's reference is still being learned it counts nothing and learns the reading."""
+        statistic, counted, worst, worst_sq = 0.0, 0, -1, 0.0
+        for i, value in enumerate(values):
+            if value is None:
+                continue
+            count = self.count[i]
+            if count < REF_READINGS:
+                count += 1
+                delta = value - self.mean[i]
+                self.mean[i] += delta / count
+                self.sq[i] += delta * (value - self.mean[i])
+                self.count[i] = count
+                continue
+            z = (value - self.mean[i]) / self.spread(i, floors[i])
+            ewz = self.ewz[i] = self.ewz[i] + DEG_RATE * (z - self.ewz[i])
+            excess = abs(ewz) - TOLERANCE
+            square = excess * excess if excess > 0 else 0.0
+            if square > worst_sq:
+                worst, worst_sq = i, square
+            statistic += square if square < Z_CAP_SQ else Z_CAP_SQ
+            counted += 1
+        if not counted:
+            return 0.0, -1, 0
+        null_var = (DEG_RATE / (2 - DEG_RATE)) + 1.0 / REF_READINGS  # smoothing noise + the reference mean's own error
+        self.level = chi2_surprise(statistic / null_var, counted)
+        return self.level, worst, counted
+
+    def fresh(self, surprise: float, alert_from: float) -> float:
+        """The part of the surprise not already alerted on. An alert (fresh >= alert_from) at surprise L
+        moves the mark so that the next one needs 2L: the evidence must double to alert again."""
+        fresh = surprise - self.alerted
+        if fresh >= alert_from:
+            self.alerted = 2 * surprise - alert_from
+        return fresh
+
+
+def test_degradation_gives_the_replaced_bits() -> None:
+    rng = random.Random(13)
+    floors = [0.01, 0.002, 0.0]
+    new, old = Degradation(3), ReferenceDegradation(3)
+    for k in range(4_000):
+        wear = 0.001 * (k % 1_200)
+        values: list[float | None] = [
+            35 - wear + rng.gauss(0, 0.5),
+            12 + rng.gauss(0, 0.05),
+            rng.gauss(5, 1) * (1 + wear),
+        ]
+        if rng.random() < 0.05:
+            values[rng.randrange(3)] = None
+        got, want = new.update(values, floors), old.update(values, floors)
+        assert [_bits(float(x)) for x in got] == [_bits(float(x)) for x in want], k
+        assert _bits(new.fresh(got[0], 3.0)) == _bits(old.fresh(want[0], 3.0))
+        if k % 1_300 == 1_299:  # a repair: the learned spread becomes the prior
+            new.reset()
+            old.reset()
+        if k == 2_000:
+            new.prior_sd[2] = old.prior_sd[2] = 0.7  # a fleet prior
+        for i in range(3):
+            assert _bits(new.spread(i, floors[i])) == _bits(old.spread(i, floors[i]))
+    for name in ("count", "mean", "sq", "prior_sd", "ewz"):
+        assert getattr(new, name).tobytes() == getattr(old, name).tobytes(), name
