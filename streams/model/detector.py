@@ -140,6 +140,8 @@ _SURPRISE: Final = operator.itemgetter(0)
 
 def _top_reasons(reasons: list[_Reason], count: int = 3) -> list[Explanation]:
     """The `count` most surprising reasons (in the order given when they tie), formatted."""
+    if not reasons:
+        return []
     reasons.sort(key=_SURPRISE, reverse=True)
     return [
         Explanation(sensor, value, surprise, detail.format(*args))
@@ -321,36 +323,47 @@ class DeviceModel:
         wanted = ready or self.buffer.due(ts_ms)
         row = plan.zero_row.copy() if wanted else _SCRATCH_ROW  # every feature, 0.0 until set
         explanations: list[_Reason] = []  # formatted only for the top 3 (_top_reasons)
-        statistical: list[float] = []  # raw surprise of each independent test
+        # The raw surprise of each independent test: only their largest and their count are used, kept as
+        # max(tests, default=0.0) keeps them (the first, then any larger one), without a list of boxed floats.
+        tests = 0
+        largest = 0.0
         physical = 0.0
         abs_z: list[float] = []
         eta_minutes: list[float] = []
-        prepared: list[tuple[SensorBaseline, float, float | None, float | None]] = []  # for _learn
+        prepared: list[SensorBaseline] = []  # for _learn: the baselines with a value, the reading in scored_*
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
         predictors = self.predictors
         # Readings since the previous one, by the device's cadence: a jump after a gap spans that many steps.
         elapsed = (ts_ms - self.last_ts) / self.cadence_ms if self.last_ts and self.cadence_ms else 1.0
         steps = elapsed if elapsed > 1.0 else 1.0
-        top = (-1.0, -1, 0.0, 0.0)  # (surprise, sensor index, reading, level) of the most surprising sensor
+        # The most surprising sensor: its surprise, index, reading and level.
+        top_surprise, top_i, top_value, top_level = -1.0, -1, 0.0, 0.0
         record = (0.0, "", 0.0, 0.0)  # the strongest record: (surprise, sensor, value, the record it beat)
         record_tests = 0
-        for i, (sensor_plan, baseline) in enumerate(zip(plan.sensors, self.baselines.values(), strict=True)):
-            sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary, record_at, side = sensor_plan
+        plans, baselines = plan.sensors, list(self.baselines.values())
+        if len(plans) != len(baselines):
+            raise ValueError("the model's baselines do not fit its sensors")
+        for i in range(len(plans)):
+            sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary, record_at, side = plans[i]
+            baseline = baselines[i]
             value = values.get(sensor)
             if value is None:
                 continue
             predicted = predictors.surprise(i, value, ts_ms, baseline.floor, seasonal, side, steps)
             if momentary:
-                statistical.append(predicted)
+                if not tests or predicted > largest:
+                    largest = predicted
+                tests += 1
             else:
                 predicted = 0.0  # the predictor learned from it; for a workload sensor it is no test
             if predicted >= 1.0:
                 detail = "{}={:g} is not what its recent readings predict"
                 explanations.append((predicted, sensor, value, detail, (sensor, value)))
-            scale = stillness = None  # learning recomputes them when the baseline is new
-            if baseline.n > 0:
+            scale = baseline.floor  # the records' noise scale while the baseline is new
+            if baseline.n > 0:  # else learning starts the baseline and needs neither scale nor stillness
                 z_key, slope_key, still_key, shift_key = keys
                 scale, stillness = baseline.scale(), baseline.stillness()
+                baseline.scored_scale, baseline.scored_stillness = scale, stillness
                 z = baseline.z(value, scale)
                 # Only physical sensors are always noisy; a generic metric may plateau legitimately.
                 still = stillness if physical_sensor else 0.0
@@ -362,7 +375,9 @@ class DeviceModel:
                 surprise = 0.0
                 if momentary:  # a workload sensor's single reading is no test (WORKLOAD_SENSORS)
                     surprise = gaussian_surprise(max(z, 0.0) if hot_only else z)
-                    statistical.append(surprise)
+                    if not tests or surprise > largest:
+                        largest = surprise
+                    tests += 1
                 shift = baseline.evidence(z)
                 if wanted:
                     row[shift_key] = shift
@@ -370,7 +385,9 @@ class DeviceModel:
                 toward = 1 if hot_only else (0 if momentary else side)
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
-                statistical.append(sustained)
+                if not tests or sustained > largest:
+                    largest = sustained
+                tests += 1
                 if sustained >= 1.0 and sustained > surprise:
                     detail = "{} has stayed {:+.1f} scales off its usual {:.4g}"
                     explanations.append((sustained, sensor, value, detail, (sensor, baseline.ewz, baseline.loc)))
@@ -380,22 +397,24 @@ class DeviceModel:
                 # max(predicted, surprise, sustained) as the two-argument comparisons it makes (compiled, a
                 # three-argument max is a builtin call)
                 strongest = max(max(predicted, surprise), sustained)
-                if strongest > top[0]:
-                    top = (strongest, i, value, baseline.loc)
+                if strongest > top_surprise:
+                    top_surprise, top_i, top_value, top_level = strongest, i, value, baseline.loc
                 if still > STILL_START:
                     stuck = (still - STILL_START) * STILL_WEIGHT
-                    statistical.append(stuck)
+                    if not tests or stuck > largest:
+                        largest = stuck
+                    tests += 1
                     detail = "{} has stopped changing ({:.0f}x less movement than usual)"
                     explanations.append((stuck, sensor, value, detail, (sensor, 2**still)))
             if record_at is not None:
                 slot, side = record_at
-                noise = scale if scale is not None else baseline.floor
-                rare, beaten = self.records.surprise(slot, value, side, baseline.floor, noise, self.cadence_ms)
+                rare, beaten = self.records.surprise(slot, value, side, baseline.floor, scale, self.cadence_ms)
                 self.records.learn(slot, value)
                 record_tests += 1
                 if rare > record[0]:
                     record = (rare, sensor, value, beaten)
-            prepared.append((baseline, value, scale, stillness))
+            baseline.scored_value = value
+            prepared.append(baseline)
             if limit is not None:
                 fraction = features.limit_fraction(value, limit)
                 if wanted:
@@ -404,7 +423,7 @@ class DeviceModel:
                     physical += LIMIT_WEIGHT * fraction
                     detail = "{}={:g} is {:.0%} of the way from warning to critical"
                     explanations.append((LIMIT_WEIGHT * fraction, sensor, value, detail, (sensor, value, fraction)))
-                eta = features.minutes_to_limit(baseline, value, limit, scale)
+                eta = features.minutes_to_limit(baseline, value, limit, scale if baseline.n > 0 else None)
                 if eta is not None:
                     eta_minutes.append(eta)
         residual = self._thermal_residual(values)
@@ -415,7 +434,9 @@ class DeviceModel:
             # Only heat the load does not explain is a cooling fault; a cooler chip is not a precursor.
             sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z), 0.0)))
             surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
-            statistical.append(surprise)
+            if not tests or surprise > largest:
+                largest = surprise
+            tests += 1
             if surprise >= 1.0:
                 detail = "temperature is {:+.1f} °C off what this load usually gives ({:+.1f} scales)"
                 temperature = values["temperature_c"] or 0.0
@@ -431,7 +452,7 @@ class DeviceModel:
         if wanted and self.last_ts and self.cadence_ms:
             row["gap"] = features.gap_feature(ts_ms - self.last_ts, self.cadence_ms)
 
-        raw = _largest(statistical) - _log10(len(statistical))  # Bonferroni over the tests
+        raw = (largest if tests else 0.0) - _log10(tests)  # Bonferroni over the tests
         warming = self.warming_up
         calibrated = 0.0 if warming else self.tail.calibrate(raw)
         # Alert on change: alert-level surprise the device has already shown (within ~a half-life) is
@@ -440,7 +461,7 @@ class DeviceModel:
         # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
         self.habituation *= HABIT_DECAY if steps == 1.0 else HABIT_DECAY**steps  # per reading's worth of time
-        seen_before = self._repeat(top[1], top[2], top[3]) if fresh >= HABIT_FROM and top[1] >= 0 else 0
+        seen_before = self._repeat(top_i, top_value, top_level) if fresh >= HABIT_FROM and top_i >= 0 else 0
         if seen_before >= PATTERN_EXPECTED:
             fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert
         elif fresh >= HABIT_FROM:
@@ -448,9 +469,9 @@ class DeviceModel:
             if not self.accept_left:  # where the levels were when this alert began
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
             self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
-            if top[1] >= 0 and not seen_before:
+            if top_i >= 0 and not seen_before:
                 kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
-                self.patterns = kept + array("d", (top[1], top[2] - top[3], self.seen, 1))
+                self.patterns = kept + array("d", (top_i, top_value - top_level, self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
         recorded = self._record(record, record_tests, explanations, warming)
         surprise_total = max(max(max(0.0, fresh), worn), recorded) + physical  # max(0.0, fresh, worn, recorded)
@@ -546,7 +567,7 @@ class DeviceModel:
         self,
         ts_ms: int,
         values: dict[str, float | None],
-        prepared: list[tuple[SensorBaseline, float, float | None, float | None]],
+        prepared: list[SensorBaseline],
         raw: float,
         alerted: bool,
         abs_z: list[float],
@@ -565,12 +586,15 @@ class DeviceModel:
             )
             self.accept_from = []
         self.accept_left = max(0, self.accept_left - 1)
-        for baseline, value, scale, stillness in prepared:  # the sensors with a value, as scored
+        for baseline in prepared:  # the sensors with a value, as scored
             # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
             # ramp in progress must not be learned as the new normal; drift.py).
             boosted = boost > 1.0 and not baseline.holding(ts_ms)
             rate = self.alpha * max(boost, ACCEPT_FACTOR if self.accept_left else 1.0) if boosted else alpha
-            baseline.update(value, ts_ms, rate, scale, stillness)  # scale, stillness: unchanged since scoring
+            # The scale and stillness it was scored with (unchanged since): a new baseline (n == 0) uses neither.
+            known = baseline.n > 0
+            scale, stillness = baseline.scored_scale, baseline.scored_stillness
+            baseline.learn(baseline.scored_value, ts_ms, rate, known, scale, known, stillness)
         # A stuck thermometer says nothing about how load heats the device: learning from it would
         # collapse the residual's scale, and the repaired sensor would then alert on every reading.
         # A sustained residual shift (a cooling fault in progress) must not be learned as the device's

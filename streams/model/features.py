@@ -74,7 +74,8 @@ class SensorBaseline:
     A plain class, not a dataclass: compiled, its constructor is native (a dataclass's generated
     __init__ runs as interpreted Python, and the envelope builds one of these per sensor per load)."""
 
-    __slots__ = BASELINE_FIELDS
+    # BASELINE_FIELDS (the state), and what scoring hands to learning for the same reading (never stored).
+    __slots__ = (*BASELINE_FIELDS, "scored_scale", "scored_stillness", "scored_value")
 
     def __init__(
         self,
@@ -107,6 +108,11 @@ class SensorBaseline:
         self.ewz_sq = ewz_sq
         self.shift_ts = shift_ts
         self.outlier_share = outlier_share
+        # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
+        # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
+        self.scored_value = 0.0
+        self.scored_scale = 0.0
+        self.scored_stillness = 0.0
 
     def evidence(self, z: float) -> float:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
@@ -162,6 +168,23 @@ class SensorBaseline:
     ) -> None:
         """`scale`, `stillness`: this baseline's `scale()` and `stillness()` before the update, when the caller
         has them already (the hot path); nothing this update changes before using them affects either."""
+        has_scale, has_stillness = scale is not None, stillness is not None
+        scale_given = 0.0 if scale is None else scale
+        stillness_given = 0.0 if stillness is None else stillness
+        self.learn(value, ts_ms, alpha, has_scale, scale_given, has_stillness, stillness_given)
+
+    def learn(
+        self,
+        value: float,
+        ts_ms: int,
+        alpha: float,
+        has_scale: bool,
+        scale: float,
+        has_stillness: bool,
+        stillness: float,
+    ) -> None:
+        """`update` with plain doubles (compiled, no optional float to box): `scale` and `stillness` are used only
+        when `has_scale` and `has_stillness` say they were given."""
         n, prior_n, loc = self.n, self.prior_n, self.loc
         if n == 0:
             self.loc, self.last, self.last_ts, self.n = value, value, ts_ms, 1
@@ -172,7 +195,7 @@ class SensorBaseline:
         young = 1.0 / (n + 1)
         rate = young if young > alpha else alpha  # cumulative mean while young, then exponential
         # No clipping for the first readings: the scale is still a guess.
-        bound = HUBER_K * (self.scale() if scale is None else scale) if n + prior_n >= 10 else math.inf
+        bound = HUBER_K * (scale if has_scale else self.scale()) if n + prior_n >= 10 else math.inf
         deviation = value - loc
         capped = deviation if deviation < bound else bound
         self.loc = loc + rate * (capped if capped > -bound else -bound)
@@ -190,7 +213,7 @@ class SensorBaseline:
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
-        if stillness is None:
+        if not has_stillness:
             stillness = self.stillness()
         frozen = stillness > STILL_FREEZE or (shift_ts > 0 and ts_ms - shift_ts < SHIFT_HOLD_MS)
         distance = abs(deviation)
