@@ -277,7 +277,7 @@ class DeviceModel:
         self.baselines: dict[str, SensorBaseline] = (
             {} if restoring else {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
         )
-        has_thermal = "z:thermal_residual" in self.names
+        has_thermal = self.plan.thermal
         self.thermal = ThermalFit() if has_thermal else None
         self.residual = (
             SensorBaseline(floor=SCALE_FLOOR["temperature_c"], outlier_share=RESIDUAL_OUTLIER_SHARE)
@@ -306,7 +306,7 @@ class DeviceModel:
 
     @property
     def schema_hash(self) -> str:
-        return features.schema_hash(self.names)
+        return self.plan.schema_hash
 
     @property
     def warming_up(self) -> bool:
@@ -723,6 +723,8 @@ class _Plan(NamedTuple):
     tracked: tuple[str, ...]  # the sensors whose degradation from early life and records are tracked, in order
     tracked_floors: list[float]  # their smallest scales
     names: tuple[str, ...]  # the sensors, in the baselines' order
+    thermal: bool  # the features have the thermal residual (a temperature and a load)
+    schema_hash: str  # features.schema_hash of the feature names (dumped with every envelope)
 
 
 _PLANS: dict[tuple[tuple[str, ...], str | None], _Plan] = {}
@@ -753,7 +755,10 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
             for s in sensors
         )
         floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
-        plan = _PLANS[(sensors, device_type)] = _Plan(per_sensor, dict.fromkeys(names, 0.0), tracked, floors, sensors)
+        thermal, schema = "z:thermal_residual" in names, features.schema_hash(names)
+        plan = _PLANS[(sensors, device_type)] = _Plan(
+            per_sensor, dict.fromkeys(names, 0.0), tracked, floors, sensors, thermal, schema
+        )
     return plan
 
 

@@ -38,6 +38,7 @@ _BASELINE_FIELDS: Final = BASELINE_FIELDS  # in order
 # msgpack writes a tuple as the same array a list gives.
 _baseline_state = operator.attrgetter(*_BASELINE_FIELDS)
 _thermal_state = operator.attrgetter(*THERMAL_FIELDS)
+assert THERMAL_FIELDS == ("lx", "mx", "my", "n", "sxx", "sxy")  # the order _restore assigns them in
 
 
 def _baseline(values: list[Any]) -> SensorBaseline:
@@ -145,11 +146,14 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.cadence_ms, model.alpha, model.habituation = state["cadence_ms"], state["alpha"], state["habituation"]
     model.accept_left, model.accept_from = state["accept_left"], list(state["accept_from"])
     model.patterns = array("d", bytes(state["patterns"]))
-    model.baselines = {s: _baseline(v) for s, v in zip(model.plan.names, state["baselines"], strict=True)}
+    names, baselines = model.plan.names, state["baselines"]
+    if len(names) != len(baselines):
+        raise ValueError("the baselines do not fit the model's sensors")
+    model.baselines = {names[i]: _baseline(baselines[i]) for i in range(len(names))}
     if state["thermal"]:
-        model.thermal = model.thermal or ThermalFit()
-        for name, value in zip(THERMAL_FIELDS, state["thermal"], strict=True):
-            setattr(model.thermal, name, value)
+        thermal = model.thermal = model.thermal or ThermalFit()
+        # THERMAL_FIELDS, in order, as attributes (compiled, setattr by name is a generic lookup per field)
+        thermal.lx, thermal.mx, thermal.my, thermal.n, thermal.sxx, thermal.sxy = state["thermal"]
     if state["residual"]:
         model.residual = _baseline(state["residual"])
     counts, total, weight = state["tail"]
