@@ -57,11 +57,13 @@ class Degradation:
     __slots__ = ("alerted", "count", "ewz", "level", "mean", "prior_sd", "sq")
 
     def __init__(self, sensors: int) -> None:
-        self.count = array("d", bytes(8 * sensors))  # readings in the reference so far (frozen at REF_READINGS)
-        self.mean = array("d", bytes(8 * sensors))
-        self.sq = array("d", bytes(8 * sensors))  # sum of squared deviations (Welford), for the spread
-        self.prior_sd = array("d", bytes(8 * sensors))  # the fleet's healthy spread, 0 when none
-        self.ewz = array("d", bytes(8 * sensors))
+        # Copies of one zero array (slicing an array is a third of the cost of calling array(): one per envelope load)
+        zeros = array("d", bytes(8 * sensors))
+        self.count = zeros  # readings in the reference so far (frozen at REF_READINGS)
+        self.mean = zeros[:]
+        self.sq = zeros[:]  # sum of squared deviations (Welford), for the spread
+        self.prior_sd = zeros[:]  # the fleet's healthy spread, 0 when none
+        self.ewz = zeros[:]
         self.alerted = 0.0  # surprise at the latest degradation alert (0: none since the last reset)
         self.level = 0.0  # the latest surprise
 

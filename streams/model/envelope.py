@@ -29,6 +29,7 @@ RIVER_VERSION: Final = river.__version__
 _encode: Final = msgspec.msgpack.Encoder().encode
 _decode_envelope: Final = msgspec.msgpack.Decoder(Envelope).decode
 _decode_state: Final = msgspec.msgpack.Decoder().decode
+_NO_DOUBLES: Final = array("d")  # copied by _doubles, never changed
 # Why loads were refused, by reason; the worker exports it as a metric.
 rejections: Counter[str] = Counter()
 
@@ -95,11 +96,18 @@ def _degradation_state(model: DeviceModel) -> list[Any]:
 def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
     arrays, alerted, level, slope = state
     d = model.degradation
-    restored = [array("d", bytes(raw)) for raw in arrays]
+    restored = [_doubles(raw) for raw in arrays]
     if len(restored) != 5 or any(len(a) != len(d.mean) for a in restored):
         raise ValueError("degradation state does not fit the model's tracked sensors")
     d.count, d.mean, d.sq, d.prior_sd, d.ewz = restored
     d.alerted, d.level, model.deg_slope = alerted, level, slope
+
+
+def _doubles(raw: Any) -> array[float]:
+    """array("d", bytes(raw)), by copying an empty array and filling it (a third cheaper than calling array())."""
+    doubles = _NO_DOUBLES[:]
+    doubles.frombytes(bytes(raw))
+    return doubles
 
 
 def _float32s(value: Any) -> bytes:
@@ -145,7 +153,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.n, model.seen, model.warmup, model.last_ts = state["n"], state["seen"], state["warmup"], state["last_ts"]
     model.cadence_ms, model.alpha, model.habituation = state["cadence_ms"], state["alpha"], state["habituation"]
     model.accept_left, model.accept_from = state["accept_left"], list(state["accept_from"])
-    model.patterns = array("d", bytes(state["patterns"]))
+    model.patterns = _doubles(state["patterns"])
     names, baselines = model.plan.names, state["baselines"]
     if len(names) != len(baselines):
         raise ValueError("the baselines do not fit the model's sensors")
@@ -161,7 +169,7 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     model.supervised.set_weights(state["weights"], state["intercept"])
     model.supervised.positives, model.supervised.negatives, model.supervised.episodes = state["labels"]
     ts, vectors, labelled = state["buffer"]
-    model.checkpoints = [(at, array("d", bytes(noise))) for at, noise in state.get("checkpoints", [])]
+    model.checkpoints = [(at, _doubles(noise)) for at, noise in state.get("checkpoints", [])]
     # The model was just built: its label buffer and drift watch are fresh, filled in place.
     model.buffer.ts = list(ts)
     model.buffer.vectors = [_float32s(v) for v in vectors]

@@ -71,9 +71,11 @@ class _Track:
         self.resolution = 0.0  # the smallest step seen (the sensor's resolution)
         self.run_high = math.nan  # the current high and low runs' extremes (NaN: no run)
         self.run_low = math.nan
-        self.extremes: array[float] = array("d", bytes(8 * 2 * K))  # K highs descending, then K lows ascending
+        self.extremes: array[float] = _NO_EXTREMES[:]  # K highs descending, then K lows ascending
 
 
+_NO_EXTREMES: Final = array("d", bytes(8 * 2 * K))  # copied (sliced: cheaper than calling array()), never changed
+_NO_DOUBLES: Final = array("d")
 _SCALARS: Final = struct.Struct("=5d")  # a track's scalars in the envelope's layout (native order, as array("d"))
 
 
@@ -186,7 +188,8 @@ class Records:
         for i, track in enumerate(self.tracks):  # in place: the model was just built, one track per sensor
             at = 8 * STRIDE * i
             track.n, track.last, track.resolution, track.run_high, track.run_low = _SCALARS.unpack_from(raw, at)
-            track.extremes = array("d", raw[at + 8 * HIGHS : at + 8 * STRIDE])
+            extremes = track.extremes = _NO_DOUBLES[:]  # array("d", raw[...]), cheaper
+            extremes.frombytes(raw[at + 8 * HIGHS : at + 8 * STRIDE])
         self.alerted, self.quiet = alerted, quiet
 
 
