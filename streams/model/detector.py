@@ -209,6 +209,10 @@ class ThermalFit:
         self.mx = self.my = self.sxx = self.sxy = self.lx = 0.0
         self.n = 0  # readings since the means were (re)started
 
+    def state(self) -> tuple[float, float, float, int, float, float]:
+        """THERMAL_FIELDS, in order (what the envelope stores)."""
+        return (self.lx, self.mx, self.my, self.n, self.sxx, self.sxy)
+
     def relevel(self) -> None:
         """Restart the means (the operating point after a repair), keep the load→temperature slope."""
         self.n = 0

@@ -114,6 +114,25 @@ class SensorBaseline:
         self.scored_scale = 0.0
         self.scored_stillness = 0.0
 
+    def state(self) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float]:
+        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 14 attribute lookups."""
+        return (
+            self.n,
+            self.loc,
+            self.mad,
+            self.last,
+            self.last_ts,
+            self.slope,
+            self.step_fast,
+            self.step_slow,
+            self.floor,
+            self.prior_n,
+            self.ewz,
+            self.ewz_sq,
+            self.shift_ts,
+            self.outlier_share,
+        )
+
     def evidence(self, z: float) -> float:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
         when healthy whatever the sensor's autocorrelation (a slowly relaxing temperature wanders far

@@ -45,3 +45,26 @@ def test_scored_readings_are_counted_when_the_model_is_closed() -> None:
     before = counted()
     batches(ModelService(), None, 0, 130, random.Random(9), size=50)  # three batches: 50, 50, 30 readings
     assert counted() - before == 130
+
+
+def test_baseline_and_thermal_states_are_their_fields_in_order() -> None:
+    """SensorBaseline.state() and ThermalFit.state() give what attrgetter over their fields gives (the envelope's
+    bytes depend on the values and their types, int or float)."""
+    import msgspec
+
+    from streams.model import envelope
+    from streams.model.detector import DeviceModel
+
+    model = DeviceModel("pc")
+    rng = random.Random(3)
+    for k in range(300):
+        model.update(
+            k * 5_000, {"temperature_c": 50 + rng.gauss(0, 1), "load_pct": 40 + rng.gauss(0, 5), "fan_cfm": 35.0}
+        )
+    assert model.thermal is not None and model.residual is not None
+    for baseline in [*model.baselines.values(), model.residual]:
+        want = msgspec.msgpack.encode(envelope._baseline_fields(baseline))
+        assert msgspec.msgpack.encode(baseline.state()) == want
+    assert msgspec.msgpack.encode(model.thermal.state()) == msgspec.msgpack.encode(
+        envelope._thermal_fields(model.thermal)
+    )
