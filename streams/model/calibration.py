@@ -47,6 +47,12 @@ def gaussian_surprise(z: float) -> float:
     return -log_tail * _LOG10_E
 
 
+def power(x: float, y: float) -> float:
+    """math.pow as the compiled hot path calls it (natively: mypyc's own implementation of Python's math.pow), for
+    the test that holds it to ** bit for bit."""
+    return math.pow(x, y)
+
+
 def to_score(surprise: float) -> float:
     surprise = max(0.0, surprise)
     return surprise / (surprise + L_HALF)
@@ -99,7 +105,8 @@ class EmpiricalTail:
         above = self.mass_above(raw) / self.weight
         if above <= 0.0:  # beyond everything seen: the prior's tail alone
             return raw
-        mixed = -_log10((above + PRIOR_MASS * 10.0 ** (-raw)) / denominator)
+        # math.pow(10.0, -raw) is 10.0 ** -raw (the same libm pow and special cases; compiled, ** is generic)
+        mixed = -_log10((above + PRIOR_MASS * math.pow(10.0, -raw)) / denominator)
         return mixed if mixed < raw else raw  # min(mixed, raw): never rarer than the Gaussian tail says
 
     def merged(self, others: list[EmpiricalTail]) -> EmpiricalTail:

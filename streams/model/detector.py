@@ -231,7 +231,7 @@ class ThermalFit:
         load = self.lx
         self.mx += mean_rate * (load - self.mx)
         self.my += mean_rate * (temperature - self.my)
-        self.sxx += rate * ((load - self.mx) ** 2 - self.sxx)
+        self.sxx += rate * (math.pow(load - self.mx, 2.0) - self.sxx)  # x ** 2, natively (the same libm pow)
         self.sxy += rate * ((load - self.mx) * (temperature - self.my) - self.sxy)
 
 

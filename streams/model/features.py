@@ -149,7 +149,8 @@ class SensorBaseline:
         if seen >= 10 and not (shift_ts > 0 and self.last_ts - shift_ts < SHIFT_HOLD_MS):
             young = 1.0 / (seen + 1)
             rate = young if young > SPREAD_RATE else SPREAD_RATE
-            square, ceiling = ewz**2, _SHIFT_FREEZE_SQ * ewz_sq
+            # math.pow(x, 2.0) is x**2 (the same libm pow and special cases; compiled, ** on floats is generic)
+            square, ceiling = math.pow(ewz, 2.0), _SHIFT_FREEZE_SQ * ewz_sq
             self.ewz_sq = ewz_sq + rate * ((ceiling if ceiling < square else square) - ewz_sq)
         return ewz / spread
 
@@ -228,7 +229,7 @@ class SensorBaseline:
         # self.shifted() and self.holding(ts_ms), inlined: two calls fewer per sensor per reading.
         ewz_sq = self.ewz_sq
         shift_ts = self.shift_ts
-        if not self.ewz**2 > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
+        if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
@@ -256,7 +257,7 @@ class SensorBaseline:
     def shifted(self) -> bool:
         """The recent mean of z is far outside its healthy spread: a sustained shift."""
         ewz_sq = self.ewz_sq
-        return self.ewz**2 > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq)
+        return math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq)
 
     def holding(self, ts_ms: int) -> bool:
         """A sustained shift younger than SHIFT_HOLD_MS: a slow degradation may be in progress, so it teaches
