@@ -81,7 +81,8 @@ class EmpiricalTail:
         # min(N_BINS - 1, int(max(0.0, raw) / BIN_WIDTH)) as the comparisons they make (once per reading).
         index = int((raw if raw > 0.0 else 0.0) / BIN_WIDTH)
         index = index if index < N_BINS - 1 else N_BINS - 1
-        self.counts[index] += self.weight
+        counts = self.counts
+        counts[index] = counts[index] + self.weight  # += on a list item is generic, compiled
         self.total += self.weight
 
     def mass_above(self, raw: float) -> float:

@@ -464,7 +464,8 @@ class DeviceModel:
         # a slow rise still alerts once it gets there, and getting clearly worse alerts again. Physical
         # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
-        self.habituation *= HABIT_DECAY if steps == 1.0 else HABIT_DECAY**steps  # per reading's worth of time
+        # Per reading's worth of time (HABIT_DECAY ** steps as math.pow, *= written out: compiled, both were generic).
+        self.habituation = self.habituation * (HABIT_DECAY if steps == 1.0 else math.pow(HABIT_DECAY, steps))
         seen_before = self._repeat(top_i, top_value, top_level) if fresh >= HABIT_FROM and top_i >= 0 else 0
         if seen_before >= PATTERN_EXPECTED:
             fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert

@@ -26,7 +26,7 @@ from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
 
 _READING_UPDATES: Final = telemetry.model_updates.labels("reading")  # bound once
 _READING_SENSORS: Final = tuple(name for name in SENSORS if name in Reading.__struct_fields__)
-_sensor_values = operator.attrgetter(*_READING_SENSORS)  # one call per reading, not one per sensor
+_sensor_values: Final = operator.attrgetter(*_READING_SENSORS)  # one call per reading, not one per sensor
 
 
 class ModelService:
@@ -57,7 +57,11 @@ class ModelService:
 
     @staticmethod
     def assess(model: DeviceModel, reading: Reading) -> Assessment:
-        values = dict(zip(_READING_SENSORS, _sensor_values(reading), strict=True))
+        # dict(zip(_READING_SENSORS, ...)) as a loop (compiled, the zip is a generic iterator making a tuple per item)
+        read: tuple[float | None, ...] = _sensor_values(reading)
+        values: dict[str, float | None] = {}
+        for i in range(len(_READING_SENSORS)):
+            values[_READING_SENSORS[i]] = read[i]
         return model.update(reading.ts, values, reading.throttled)
 
     def score(self, model: DeviceModel, reading: Reading, now_ms: int | None = None) -> tuple[Score, Assessment]:
