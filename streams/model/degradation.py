@@ -98,7 +98,7 @@ class Degradation:
                 count += 1
                 delta = value - mean
                 mean = self.mean[i] = mean + delta / count
-                self.sq[i] += delta * (value - mean)
+                self.sq[i] = self.sq[i] + delta * (value - mean)  # += on an array item is generic, compiled
                 self.count[i] = count
                 continue
             z = (value - mean) / _spread(count, mean, self.sq[i], self.prior_sd[i], floors[i])

@@ -46,7 +46,11 @@ assert THERMAL_FIELDS == ("lx", "mx", "my", "n", "sxx", "sxy")  # the order _res
 def _baseline(values: list[Any]) -> SensorBaseline:
     if len(values) != len(_BASELINE_FIELDS):
         raise ValueError(f"a sensor baseline has {len(_BASELINE_FIELDS)} fields, not {len(values)}")
-    return SensorBaseline(*values)
+    # SensorBaseline(*values), spelled out: compiled, a call with *args goes through the generic argument parser.
+    n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq, shift_ts, share = values
+    return SensorBaseline(
+        n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq, shift_ts, share
+    )
 
 
 def dump(model: DeviceModel) -> bytes:
