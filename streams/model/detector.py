@@ -479,6 +479,12 @@ class DeviceModel:
                 self.patterns = kept + array("d", (top_i, top_value - top_level, self.seen, 1))
         worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
         recorded = self._record(record, record_tests, explanations, warming)
+        if self.accept_left and fresh < HABIT_FROM:
+            # One incident, one alert: while the device settles after an anomaly alert, the wear and records
+            # channels' evidence of the same excursion is a reason, not a second alert (their ratchets have
+            # counted it, so it does not alert later either).
+            worn = worn if worn < HABIT_FREE else HABIT_FREE
+            recorded = recorded if recorded < HABIT_FREE else HABIT_FREE
         surprise_total = max(max(max(0.0, fresh), worn), recorded) + physical  # max(0.0, fresh, worn, recorded)
         anomaly = to_score(surprise_total)
         if wanted:

@@ -116,7 +116,8 @@ class Predictors:
         stride = math.sqrt(steps) if steps > 1.0 else 1.0
         step_scale = doubt * step * stride  # max(doubt * step * stride, relative)
         step_scale = relative if relative > step_scale else step_scale
-        miss, jump = value - level, value - p.last
+        last = p.last
+        miss, jump = value - level, value - last
         abs_miss, abs_jump = abs(miss), abs(jump)
         surprise = 0.0
         young = n <= YOUNG
@@ -124,6 +125,10 @@ class Predictors:
             # The surprise is monotone in |z|: one tail evaluation, of the larger z (this is the hot path).
             level_z = abs_miss / scale if miss * side >= 0 else 0.0
             step_z = abs_jump / step_scale if jump * side >= 0 else 0.0
+            if abs(last - level) > HUBER_K * scale:
+                # The previous reading was itself an outlier: it predicts nothing, and a return toward the
+                # level is the outlier ending, not a jump (the level's miss still counts a sustained one).
+                step_z = 0.0
             larger = step_z if step_z > level_z else level_z
             surprise = gaussian_surprise(larger) - _LOG10_2  # Bonferroni: the larger of two tails
         rate = 1.0 / (n + 1)  # max(RATE, 1 / (n + 1))

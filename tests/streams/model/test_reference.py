@@ -105,6 +105,8 @@ class ReferencePredictors:
             # The surprise is monotone in |z|: one tail evaluation, of the larger z (this is the hot path).
             level_z = abs_miss / scale if miss * side >= 0 else 0.0
             step_z = abs_jump / step_scale if jump * side >= 0 else 0.0
+            if abs(stats[at + LAST] - level) > HUBER_K * scale:
+                step_z = 0.0  # the previous reading was an outlier: returning from it is no jump
             larger = step_z if step_z > level_z else level_z
             surprise = gaussian_surprise(larger) - _LOG10_2  # Bonferroni: the larger of two tails
         rate = 1.0 / (n + 1)  # max(RATE, 1 / (n + 1))
