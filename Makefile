@@ -24,13 +24,14 @@ $(INSTALLED): pyproject.toml uv.lock docker/uv.txt
 	UV_PYTHON_DOWNLOADS=never $(BIN)/uv sync -q --locked --extra dev --group compile --python $(BIN)/python
 	touch $@
 
-# The failure model's hot path compiled with mypyc into C extensions beside its sources (streams/model/
-# build.py; under a minute from a cold cache here), rebuilt whenever a model source changes. The manifest
-# of compiled sources is the target: the build writes it last. FLEETPULSE_MODEL_PURE=1 skips compiling (the Python
-# source runs); an extension older than its source is never run (streams/model/native.py).
+# The worker's hot path (the failure model and the stream processor around it) compiled with mypyc into C
+# extensions beside their sources (streams/model/build.py; about a minute from a cold cache here), rebuilt
+# whenever a source in streams/ or streams/model/ changes. The model's manifest of compiled sources is the
+# target: the build writes it last. FLEETPULSE_MODEL_PURE=1 skips compiling (the Python source runs); an
+# extension older than its source is never run (streams/native.py).
 MODEL_BUILT := streams/model/compiled.json
-$(MODEL_BUILT): $(INSTALLED) $(wildcard streams/model/*.py)
-	@echo "compiling the failure model's hot path with mypyc (FLEETPULSE_MODEL_PURE=1 skips it) …"
+$(MODEL_BUILT): $(INSTALLED) $(wildcard streams/model/*.py) $(wildcard streams/*.py)
+	@echo "compiling the worker's hot path with mypyc (FLEETPULSE_MODEL_PURE=1 skips it) …"
 	$(BIN)/python -m streams.model.build
 
 install: $(INSTALLED) $(MODEL_BUILT)
@@ -86,4 +87,4 @@ bench: install
 	$(TEST_ENV) $(BIN)/fleetpulse stack down; exit $$status
 
 clean: down
-	rm -rf .stack .stack-test build streams/model/*.so streams/model/compiled.json
+	rm -rf .stack .stack-test build streams/model/*.so streams/model/compiled.json streams/*.so streams/compiled.json

@@ -118,14 +118,16 @@ class Live:
         partition: int,
         first_seen: int,
         last_seen: int,
-        cadence_ms: float = 0.0,
+        cadence_ms: float | int = 0.0,
         state: int = ON_TIME,
         since: int = 0,
     ) -> None:
         self.partition = partition
         self.first_seen = first_seen
         self.last_seen = last_seen
-        self.cadence_ms = cadence_ms
+        # int until a second gap is blended in, and stored so (the state's bytes): typed float, compiled code
+        # would make it a float
+        self.cadence_ms: float | int = cadence_ms
         self.state = state
         self.since = since
 

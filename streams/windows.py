@@ -120,7 +120,7 @@ assert tuple(range(WIDTH)) == (F_N, F_SUM, F_SUMSQ, F_MIN, F_MAX, F_LAST_TS, F_L
 
 
 class Stats(NamedTuple):
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count (mypy, so mypyc, refuse it otherwise)
     mean: float
     min: float
     max: float
@@ -207,7 +207,7 @@ class WindowState:
         closed_until, buckets = self.closed_until, self.buckets
         out: dict[int, bytes] = {}
         for start, bucket in buckets.items():
-            if type(bucket) is bytes:
+            if isinstance(bucket, bytes):
                 out[start] = bucket
             else:
                 out[start] = raw = encode_bucket(bucket)

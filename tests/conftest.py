@@ -14,9 +14,13 @@ from tests.harness import free_port
 
 
 def pytest_report_header() -> str:
+    import streams
     import streams.model
 
-    return f"failure model: {streams.model.IMPLEMENTATION} (streams/model/native.py)"
+    return (
+        f"failure model: {streams.model.IMPLEMENTATION} (streams/model/native.py); "
+        f"stream processor: {streams.IMPLEMENTATION} (streams/native.py)"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,7 @@ def _package_copy(tmp_path: Path, build: bool) -> Path:
     """streams/ with only its model package, shadowing the checkout's (schemas, core still come from it)."""
     (tmp_path / "streams").mkdir()
     shutil.copy(ROOT / "streams" / "__init__.py", tmp_path / "streams")
+    shutil.copy(ROOT / "streams" / "native.py", tmp_path / "streams")  # the mechanism both groups share
     copy = tmp_path / "streams" / "model"
     shutil.copytree(native.HERE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so", native.MANIFEST.name))
     if build:
