@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from collections.abc import Callable
 
 import pytest
 
+from streams import windows
 from streams.windows import (
     BUCKET_MS,
     F_LAST,
@@ -149,7 +151,11 @@ def _add_values_reference(bucket: list[float], start_ms: int, ts_ms: int, values
         bucket[o + F_STV] += t * value
 
 
-def test_the_generated_add_values_is_the_plain_loop_bit_for_bit() -> None:
+@pytest.mark.parametrize(
+    "add", [add_values, windows._add_values_typed, windows._unrolled_add_values()], ids=["used", "typed", "unrolled"]
+)
+def test_the_generated_add_values_is_the_plain_loop_bit_for_bit(add: Callable[..., None]) -> None:
+    """Both implementations (compiled, the typed loop runs; as source, the generated unrolled one)."""
     rng = random.Random(7)
     fast, slow = new_bucket(), new_bucket()
     for _ in range(2_000):
@@ -158,6 +164,6 @@ def test_the_generated_add_values_is_the_plain_loop_bit_for_bit() -> None:
             None if rng.random() < 0.3 else rng.choice([-0.0, 0.0, 1e-300, rng.uniform(-1e4, 1e4)])
             for _ in SENSOR_NAMES
         )
-        add_values(fast, T0, ts, values)
+        add(fast, T0, ts, values)
         _add_values_reference(slow, T0, ts, values)
     assert encode_bucket(fast) == encode_bucket(slow)
