@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from schemas import InvalidRecord, Reading, Score, decode_batch, decode_event, encode
+from schemas import InvalidRecord, Reading, Score, decode_batch, decode_event
 from schemas.events import FailureLabel, Feedback
-from schemas.validation import Rejected
+from schemas.validation import Rejected, encode_bound
 from schemas.window_stats import EmittedWindowStats
 from streams.admission import Admission, refused_part
 from streams.alert_hold import AlertHold
@@ -26,6 +26,7 @@ from streams.storage import StoragePolicy, window_rows
 from streams.windows import SENSOR_NAMES, ClosedWindow, Stats, WindowState
 
 _sensor_values = attrgetter(*SENSOR_NAMES)  # a reading's window sensors in one call, None where absent
+_encode: Final = encode_bound  # schemas' encode() without its Python frame (twice per reading)
 
 
 class Record(NamedTuple):
@@ -60,8 +61,9 @@ def _seen_before(state: DeviceState, ts: int) -> bool:
     """Whether the device already applied a reading with this event time; if not, remember it. A device
     reports one reading per event time, so the same time again is the same reading re-sent."""
     recent = state.recent_ts
-    if ts in recent:
-        return True
+    for seen in recent:  # compiled, a typed loop compares C ints (`in` made 16 rich comparisons per reading)
+        if seen == ts:
+            return True
     recent.append(ts)
     if len(recent) > RECENT_READINGS:
         del recent[0]
@@ -146,7 +148,7 @@ class Processor:
                 state.score, state.score_ts, state.model = score.score, ts, score.model
                 latest[device_id] = (reading, score)
                 self.alerts.observe(device_id, score)
-                scores.append((device.key, encode(score)))
+                scores.append((device.key, _encode(score)))
                 if select_scores:
                     stored = storage.keep(state, score, live.state)  # type: ignore[union-attr]
                     if stored is not None:
@@ -301,4 +303,4 @@ def live_from_state(state: DeviceState) -> Live:
 
 def _encode_stats(device_id: str, device_type: str, window: ClosedWindow) -> bytes:
     start, end, sensor, s = window
-    return encode(EmittedWindowStats(device_id, device_type, sensor, start, end, *s))
+    return _encode(EmittedWindowStats(device_id, device_type, sensor, start, end, *s))
