@@ -189,7 +189,10 @@ class Processor:
         for kind, window in closed:
             stats.append((key, _encode_stats(device_id, device_type, window)))
             if kind == "1m":
-                self.last_window.setdefault(device_id, {})[window.sensor] = window.stats
+                newest = self.last_window.get(device_id)  # not setdefault: it built a dict per window
+                if newest is None:
+                    newest = self.last_window[device_id] = {}
+                newest[window.sensor] = window.stats
                 closed_1m.append(window)
         if closed_1m and self.storage is not None:
             out.stored_windows.extend(window_rows(key, device_id, device_type, closed_1m))
@@ -303,4 +306,7 @@ def live_from_state(state: DeviceState) -> Live:
 
 def _encode_stats(device_id: str, device_type: str, window: ClosedWindow) -> bytes:
     start, end, sensor, s = window
-    return _encode(EmittedWindowStats(device_id, device_type, sensor, start, end, *s))
+    count, mean, low, high, std, last, slope = s  # not *s: compiled, a star call goes through the generic protocol
+    return _encode(
+        EmittedWindowStats(device_id, device_type, sensor, start, end, count, mean, low, high, std, last, slope)
+    )

@@ -157,7 +157,12 @@ class Stats(NamedTuple):
     slope_per_s: float
 
 
-def merge(parts: Iterable[tuple[int, Sequence[float]]], sensor_index: int, window_start: int) -> Stats | None:
+# A NamedTuple's constructor is a generated Python function (a frame per window and sensor, twice: Stats and
+# ClosedWindow); the compiled module builds them with tuple's own __new__: the same instances, no frame.
+_new_tuple: Final = tuple.__new__
+
+
+def merge(parts: Iterable[tuple[int, tuple[float, ...]]], sensor_index: int, window_start: int) -> Stats | None:
     """Summarise one sensor over buckets (start_ms, bucket floats); None when the sensor has no value there.
     (The sums are taken in this order, and min/max as the builtins pick them, so a window's bits stay the same.)"""
     n = s = ss = st = stt = stv = 0.0
@@ -188,7 +193,7 @@ def merge(parts: Iterable[tuple[int, Sequence[float]]], sensor_index: int, windo
     std = math.sqrt(max(0.0, ss / n - mean * mean))
     denominator = n * stt - st * st
     slope = (n * stv - st * s) / denominator if denominator > 1e-9 * max(1.0, n * stt) else 0.0
-    return Stats(int(n), mean, lo, hi, std, last, slope)
+    return _new_tuple(Stats, (int(n), mean, lo, hi, std, last, slope))  # type: ignore[no-any-return]
 
 
 class ClosedWindow(NamedTuple):
@@ -198,9 +203,10 @@ class ClosedWindow(NamedTuple):
     stats: Stats
 
 
-def _floats(bucket: Bucket | bytes) -> Sequence[float]:
-    """A bucket's floats to read (a stored one is unpacked, not decoded into the state)."""
-    return _LAYOUT.unpack(bucket) if type(bucket) is bytes else bucket
+def _floats(bucket: Bucket | bytes) -> tuple[float, ...]:
+    """A bucket's floats to read (a stored one is unpacked, not decoded into the state), as a tuple: compiled,
+    merge reads a typed tuple's items directly (a Sequence's went through the generic item protocol)."""
+    return _LAYOUT.unpack(bucket) if isinstance(bucket, bytes) else tuple(bucket)
 
 
 class WindowState:
@@ -314,9 +320,13 @@ class WindowState:
 
 
 def _emit(
-    out: list[tuple[str, ClosedWindow]], kind: str, parts: Sequence[tuple[int, Sequence[float]]], start: int, end: int
+    out: list[tuple[str, ClosedWindow]],
+    kind: str,
+    parts: Sequence[tuple[int, tuple[float, ...]]],
+    start: int,
+    end: int,
 ) -> None:
     for index, sensor in enumerate(SENSOR_NAMES):
         stats = merge(parts, index, start)
         if stats is not None:
-            out.append((kind, ClosedWindow(start, end, sensor, stats)))
+            out.append((kind, _new_tuple(ClosedWindow, (start, end, sensor, stats))))
