@@ -120,6 +120,6 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
 PROCESSOR = Group(
     "streams",
     Path(__file__).resolve().parent,
-    ("admission", "alert_hold", "liveness", "processor", "storage", "windows"),
+    ("admission", "alert_hold", "decoded", "liveness", "processor", "storage", "windows"),
     "stream processor",
 )

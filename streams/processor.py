@@ -19,14 +19,16 @@ from schemas.validation import Rejected, encode_bound
 from schemas.window_stats import EmittedWindowStats
 from streams.admission import Admission, refused_part
 from streams.alert_hold import AlertHold
+from streams.decoded import Decoded
 from streams.liveness import Live, PartitionClocks
-from streams.scoring import Decoded, DeviceContext, ModelScorer, Scorer
-from streams.state import DeviceState, decode_state, encode_state
+from streams.scoring import DeviceContext, ModelScorer, Scorer
+from streams.state import DeviceState, decode_state, encode_state, encode_state_bound
 from streams.storage import StoragePolicy, window_rows
 from streams.windows import SENSOR_NAMES, ClosedWindow, Stats, WindowState
 
 _sensor_values = attrgetter(*SENSOR_NAMES)  # a reading's window sensors in one call, None where absent
 _encode: Final = encode_bound  # schemas' encode() without its Python frame (twice per reading)
+_encode_state: Final = encode_state_bound  # encode_state() without its frame (once per device and batch)
 
 
 class Record(NamedTuple):
@@ -89,7 +91,7 @@ class Processor:
         storage: StoragePolicy | None = None,
         kept_devices: int = 0,
     ) -> None:
-        """`kept_devices`: device states kept decoded between batches (streams.scoring.Decoded); 0: none."""
+        """`kept_devices`: device states kept decoded between batches (streams.decoded.Decoded); 0: none."""
         self.lateness_ms = lateness_ms
         self.admission = admission  # None: every schema-valid reading is applied (unit tests, benches)
         self.storage = storage  # None: no store-bound outputs (the sinks read the full topics)
@@ -270,7 +272,7 @@ class Processor:
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
         state.buckets = windows.stored()
         copy_live(state, device.live)
-        raw = encode_state(state)
+        raw: bytes = _encode_state(state)
         self.kept.put(device_id, raw, (state, windows))
         return raw
 

@@ -11,11 +11,12 @@ Two scorers, chosen by `worker_scorer`:
 
 from __future__ import annotations
 
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol
 
 from schemas import Reading, Score
 from schemas.events import FailureLabel, Feedback
 from streams import baseline
+from streams.decoded import Decoded
 from streams.liveness import Live
 from streams.model.detector import MODEL_NAME, DeviceModel
 from streams.model.service import ModelService
@@ -65,41 +66,6 @@ class BaselineScorer:
 
     def learn(self, handle: bytes, event: FailureLabel | Feedback) -> bool:
         return False  # a fixed rule learns nothing
-
-
-T = TypeVar("T")
-
-
-class Decoded(Generic[T]):
-    """Per device, what was decoded from (or encoded to) its stored bytes, kept between batches with those
-    exact bytes: device models (decoding an envelope cost as much as scoring with it, profiled) and the
-    processor's device states. An entry is reused only when the table still holds those same bytes, so
-    whatever changed the state elsewhere (a restart, a rebalance that brought an older or newer value, a
-    label learned, a liveness sweep) is decoded afresh. An entry is taken out while a batch uses it, so a
-    batch that fails half-way leaves nothing half-updated behind."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._kept: dict[str, tuple[bytes, T]] = {}  # insertion order = least recently stored first
-        self.hits = self.misses = 0
-
-    def take(self, device_id: str, raw: bytes) -> T | None:
-        entry = self._kept.pop(device_id, None)
-        if entry is not None and entry[0] == raw:
-            self.hits += 1
-            return entry[1]
-        self.misses += 1
-        return None
-
-    def put(self, device_id: str, raw: bytes, value: T) -> None:
-        if self.capacity <= 0:
-            return
-        self._kept[device_id] = (raw, value)
-        if len(self._kept) > self.capacity:
-            del self._kept[next(iter(self._kept))]
-
-    def __len__(self) -> int:
-        return len(self._kept)
 
 
 class ModelScorer:
