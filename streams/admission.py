@@ -12,11 +12,13 @@ and the counted dead letters say which one.
 
 from __future__ import annotations
 
+from typing import Final
+
 from core.partitioning import partition_for
 from schemas import InvalidRecord, Reading, Rejected, encode
 from schemas.admission import TimeBounds, check_event_time
 
-WRONG_PARTITION = "wrong_partition"
+WRONG_PARTITION: Final = "wrong_partition"
 
 
 class Admission:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
-STATES: tuple[str, ...] = ("on_time", "late", "silent", "dead")
+STATES: Final[tuple[str, ...]] = ("on_time", "late", "silent", "dead")
 ON_TIME, LATE, SILENT, DEAD = range(4)
-EWMA_ALPHA = 0.2  # weight of the newest gap: adapts within ~5 reports, smooths jitter
+EWMA_ALPHA: Final = 0.2  # weight of the newest gap: adapts within ~5 reports, smooths jitter
 
 
 class LivenessConfig(NamedTuple):

@@ -26,7 +26,7 @@ from streams.state import DeviceState, decode_state, encode_state, encode_state_
 from streams.storage import StoragePolicy, window_rows
 from streams.windows import SENSOR_NAMES, ClosedWindow, Stats, WindowState
 
-_sensor_values = attrgetter(*SENSOR_NAMES)  # a reading's window sensors in one call, None where absent
+_sensor_values: Final = attrgetter(*SENSOR_NAMES)  # a reading's window sensors in one call, None where absent
 _encode: Final = encode_bound  # schemas' encode() without its Python frame (twice per reading)
 _encode_state: Final = encode_state_bound  # encode_state() without its frame (once per device and batch)
 
@@ -39,7 +39,7 @@ class Record(NamedTuple):
     timestamp_ms: int | None = None  # the Kafka record's timestamp; None: unknown (the worker's clock is used)
 
 
-_WHOLE_MESSAGE = 1 << 30  # an element position past any envelope's last
+_WHOLE_MESSAGE: Final = 1 << 30  # an element position past any envelope's last
 
 
 class BatchResult(NamedTuple):
@@ -56,7 +56,7 @@ class BatchResult(NamedTuple):
     duplicated: int = 0  # re-sent at a new offset (same device, same event time): skipped
 
 
-RECENT_READINGS = 16  # a retry arrives within seconds: the newest few event times of a device suffice
+RECENT_READINGS: Final = 16  # a retry arrives within seconds: the newest few event times of a device suffice
 
 
 def _seen_before(state: DeviceState, ts: int) -> bool:

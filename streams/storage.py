@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -32,10 +32,10 @@ from streams.state import DeviceState
 from streams.windows import BUCKET_MS, Stats
 
 # The API's warning and critical levels (api.store) and the model's alert threshold (streams.model.detector).
-ALERT_BANDS = (0.5, 0.7, 0.8)
-SIGNIFICANT_DIGITS = 6  # window statistics are rounded so a row of six sensors stays within one 1 KB write unit
+ALERT_BANDS = (0.5, 0.7, 0.8)  # not Final: mypyc (2.4.1) leaves a Final tuple of floats unset
+SIGNIFICANT_DIGITS: Final = 6  # window statistics are rounded so a row of six sensors stays within one 1 KB write unit
 
-_json = msgspec.json.Encoder()
+_json: Final = msgspec.json.Encoder()
 
 
 def alert_band(score: float) -> int:
@@ -96,7 +96,7 @@ def score_record(score: Score, liveness: int, peak_score: float | None = None, p
     return _json.encode(msgspec.to_builtins(score) | extra)
 
 
-_SIGNIFICANT = f"%.{SIGNIFICANT_DIGITS}g"  # a constant format: cheaper than an f-string's nested spec
+_SIGNIFICANT: Final = f"%.{SIGNIFICANT_DIGITS}g"  # a constant format: cheaper than an f-string's nested spec
 
 
 def _round(value: float) -> float:

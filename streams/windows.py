@@ -22,29 +22,29 @@ from schemas.units import SENSORS
 
 # Fixed order: it is the layout of the persisted buckets. A new sensor is appended here (old buckets are
 # padded on load, see pad_bucket), never inserted.
-SENSOR_NAMES: tuple[str, ...] = ("temperature_c", "power_w", "load_pct", "voltage_v", "fan_cfm", "clock_ghz")
+SENSOR_NAMES: Final[tuple[str, ...]] = ("temperature_c", "power_w", "load_pct", "voltage_v", "fan_cfm", "clock_ghz")
 assert set(SENSOR_NAMES) <= set(SENSORS)
-N_SENSORS = len(SENSOR_NAMES)
-BUCKET_MS = 60_000  # the tumbling window and the hop
-HOP_BUCKETS = 5  # the hopping window is five buckets long
-HOP_MS = BUCKET_MS * HOP_BUCKETS
+N_SENSORS: Final = len(SENSOR_NAMES)
+BUCKET_MS: Final = 60_000  # the tumbling window and the hop
+HOP_BUCKETS: Final = 5  # the hopping window is five buckets long
+HOP_MS: Final = BUCKET_MS * HOP_BUCKETS
 
 # Offsets of one sensor's moments inside a bucket.
 F_N, F_SUM, F_SUMSQ, F_MIN, F_MAX, F_LAST_TS, F_LAST, F_ST, F_STT, F_STV = range(10)
-WIDTH = 10
-EMPTY_SENSOR = (0.0, 0.0, 0.0, math.inf, -math.inf, -1.0, 0.0, 0.0, 0.0, 0.0)
+WIDTH: Final = 10
+EMPTY_SENSOR = (0.0, 0.0, 0.0, math.inf, -math.inf, -1.0, 0.0, 0.0, 0.0, 0.0)  # not Final: as storage.ALERT_BANDS
 
 
 def bucket_start(ts_ms: int) -> int:
     return ts_ms - ts_ms % BUCKET_MS
 
 
-BUCKET_FLOATS = N_SENSORS * WIDTH
-_TEMPLATE = EMPTY_SENSOR * N_SENSORS
+BUCKET_FLOATS: Final = N_SENSORS * WIDTH
+_TEMPLATE: Final = EMPTY_SENSOR * N_SENSORS
 # A bucket is persisted as its raw native doubles (what array("d").tobytes() gave: the stored layout).
-_LAYOUT = struct.Struct(f"{BUCKET_FLOATS}d")
-BUCKET_BYTES = _LAYOUT.size
-_OFFSETS = tuple(range(0, BUCKET_FLOATS, WIDTH))  # each sensor's first float, in SENSOR_NAMES order
+_LAYOUT: Final = struct.Struct(f"{BUCKET_FLOATS}d")
+BUCKET_BYTES: Final[int] = _LAYOUT.size
+_OFFSETS: Final = tuple(range(0, BUCKET_FLOATS, WIDTH))  # each sensor's first float, in SENSOR_NAMES order
 
 # In memory a bucket being added to is a list of floats: indexing a list reuses its float objects, where an
 # array boxes a new one per read (adding a reading took half the time). Stored buckets stay bytes until a
