@@ -16,6 +16,7 @@ import math
 import struct
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final, NamedTuple
 
 from schemas.units import SENSORS
@@ -136,9 +137,9 @@ def _add_values_typed(b: Bucket, start_ms: int, ts_ms: int, values: tuple[float 
         o += WIDTH
 
 
-# Compiled (mypyc sets __file__ to the extension), WindowState.add calls the typed loop natively; as Python
-# source, the generated unrolled function (the faster one there).
-_COMPILED: Final = not __file__.endswith(".py")
+# Compiled (mypyc's module: its __file__ is the extension), WindowState.add calls the typed loop natively; as
+# Python source (or bytecode), the generated unrolled function (the faster one there).
+_COMPILED: Final = __file__.endswith(tuple(EXTENSION_SUFFIXES))
 add_values = _add_values_typed if _COMPILED else _unrolled_add_values()
 """Add one reading's sensor values (floats in SENSOR_NAMES order, None where absent) at event time ts_ms to the
 bucket that starts at start_ms."""
