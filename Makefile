@@ -34,7 +34,13 @@ $(MODEL_BUILT): $(INSTALLED) $(wildcard streams/model/*.py) $(wildcard streams/*
 	@echo "compiling the worker's hot path with mypyc (FLEETPULSE_MODEL_PURE=1 skips it) …"
 	$(BIN)/python -m streams.model.build
 
-install: $(INSTALLED) $(MODEL_BUILT)
+# The processor group's manifest comes from the same build (written before the model's): rebuild when only
+# it is missing, so deleting it alone cannot leave the processor running as Python unnoticed.
+PROCESSOR_BUILT := streams/compiled.json
+$(PROCESSOR_BUILT): $(MODEL_BUILT)
+	@test -f $@ || test "$$FLEETPULSE_MODEL_PURE" = 1 || $(BIN)/python -m streams.model.build
+
+install: $(INSTALLED) $(MODEL_BUILT) $(PROCESSOR_BUILT)
 
 # Refresh uv.lock on purpose (newest versions pyproject allows), then the image's export of it.
 lock: install
