@@ -27,8 +27,9 @@ COPY connectors/*.py connectors/*.json ./connectors/
 COPY api ./api
 COPY bot ./bot
 COPY grafana ./grafana
-# The failure model's hot path as C extensions beside its sources (the command `make install` runs); the
-# package data in pyproject.toml carries them and their manifest into the venv.
+# The worker's hot path (the failure model and the stream processor) as C extensions beside their sources
+# (the command `make install` runs); the package data in pyproject.toml carries them and their manifests
+# into the venv.
 RUN /opt/compile/bin/python -m streams.model.build
 # --no-deps: the lock is the whole truth; `pip check` fails the build if it is incomplete.
 RUN /opt/venv/bin/pip install --no-deps . && /opt/venv/bin/pip check

@@ -126,7 +126,8 @@ def test_the_image_compiles_the_model_with_the_make_install_command() -> None:
     assert "-r compile.lock" in build_stage and "--require-hashes" in build_stage
     assert re.findall(r"^COPY --from=build (\S+)", runtime_stage, flags=re.M) == ["/opt/venv"]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "*.so" in project["tool"]["setuptools"]["package-data"]["streams.model"]
+    for package in ("streams.model", "streams"):  # the two compiled groups (streams/native.py)
+        assert {"*.so", "compiled.json"} <= set(project["tool"]["setuptools"]["package-data"][package]), package
 
 
 def test_uv_bootstrap_is_the_locked_uv() -> None:
