@@ -307,6 +307,7 @@ def _profile(n: int = 100_000) -> str:
     from pyinstrument import Profiler
 
     from streams.processor import Processor, Record
+    from streams.scoring import make_scorer
 
     records = [
         Record(d % 6, r * 2_000 + d, encode(_reading(d, r, T0 + r * CADENCE_MS)))
@@ -314,9 +315,15 @@ def _profile(n: int = 100_000) -> str:
         for d in range(2_000)
     ]
 
+    kept = Settings().worker_model_cache_devices
+
+    def worker_like() -> Processor:
+        """As the worker builds it: device states and models kept decoded between batches."""
+        return Processor(lateness_ms=10_000, scorer=make_scorer("model", kept), kept_devices=kept)
+
     def run() -> float:
         table: dict[str, bytes] = {}
-        processor = Processor(lateness_ms=10_000)
+        processor = worker_like()
         began = time.perf_counter()
         for i in range(0, len(records), 2_000):
             result = processor.process(records[i : i + 2_000], lambda d, _p: table.get(d))
@@ -325,7 +332,7 @@ def _profile(n: int = 100_000) -> str:
 
     plain_rate = run()
     table: dict[str, bytes] = {}
-    processor = Processor(lateness_ms=10_000)
+    processor = worker_like()
     profiler = Profiler(interval=0.0005)
     began = time.perf_counter()
     profiler.start()
