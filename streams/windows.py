@@ -15,9 +15,8 @@ from __future__ import annotations
 import math
 import struct
 from array import array
-from collections.abc import Callable, Iterable, Sequence
-from importlib.machinery import EXTENSION_SUFFIXES
-from typing import Any, Final, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import Final, NamedTuple
 
 from schemas.units import SENSORS
 
@@ -76,45 +75,10 @@ def pad_bucket(bucket: Bucket) -> Bucket:
     return bucket
 
 
-# Adding a reading's values runs for every sensor of every reading: it is generated unrolled, one block per
-# sensor with its offsets as constants (no loop, no index arithmetic; 2.15 -> 1.43 us per reading of five
-# sensors, measured), from this block, where {o} is the sensor's first offset (F_N) and {o}+k its F_* floats.
-_ADD_ONE_SENSOR = """
-    if v{i} is not None:
-        b[{o}] += 1.0
-        b[{o1}] += v{i}
-        b[{o2}] += v{i} * v{i}
-        if v{i} < b[{o3}]:
-            b[{o3}] = v{i}
-        if v{i} > b[{o4}]:
-            b[{o4}] = v{i}
-        if ts_ms >= b[{o5}]:  # `last` is the newest by event time, not by arrival
-            b[{o5}] = newest
-            b[{o6}] = v{i}
-        b[{o7}] += t
-        b[{o8}] += tt
-        b[{o9}] += t * v{i}
-"""
-
-
-def _unrolled_add_values() -> Callable[[Bucket, int, int, Sequence[float | None]], None]:
-    names = ", ".join(f"v{i}" for i in range(N_SENSORS))
-    blocks = (
-        _ADD_ONE_SENSOR.format(i=i, o=o, **{f"o{k}": o + k for k in range(1, WIDTH)}) for i, o in enumerate(_OFFSETS)
-    )
-    source = (
-        "def add_values(b, start_ms, ts_ms, values):\n"
-        "    t = (ts_ms - start_ms) / 1000.0\n    tt = t * t\n    newest = float(ts_ms)\n"
-        f"    {names}, = values\n" + "".join(blocks)
-    )
-    namespace: dict[str, Any] = {}
-    exec(compile(source, "<streams.windows.add_values>", "exec"), namespace)  # our own template only
-    return namespace["add_values"]  # type: ignore[no-any-return]
-
-
-def _add_values_typed(b: Bucket, start_ms: int, ts_ms: int, values: tuple[float | None, ...]) -> None:
-    """The unrolled blocks as one loop, for the compiled module: mypyc runs it on C doubles (no bytecode, no
-    unrolling needed), the same operations in the same order."""
+def add_values(b: Bucket, start_ms: int, ts_ms: int, values: tuple[float | None, ...]) -> None:
+    """Add one reading's sensor values (floats in SENSOR_NAMES order, None where absent) at event time ts_ms to
+    the bucket that starts at start_ms. Runs for every sensor of every reading: compiled (streams/native.py),
+    mypyc runs it on C doubles. The offsets below are F_N .. F_STV of each sensor."""
     t = (ts_ms - start_ms) / 1000.0
     tt = t * t
     newest = float(ts_ms)
@@ -128,21 +92,13 @@ def _add_values_typed(b: Bucket, start_ms: int, ts_ms: int, values: tuple[float 
                 b[o + 3] = v
             if v > b[o + 4]:
                 b[o + 4] = v
-            if ts_ms >= b[o + 5]:
+            if ts_ms >= b[o + 5]:  # `last` is the newest by event time, not by arrival
                 b[o + 5] = newest
                 b[o + 6] = v
             b[o + 7] += t
             b[o + 8] += tt
             b[o + 9] += t * v
         o += WIDTH
-
-
-# Compiled (mypyc's module: its __file__ is the extension), WindowState.add calls the typed loop natively; as
-# Python source (or bytecode), the generated unrolled function (the faster one there).
-_COMPILED: Final = __file__.endswith(tuple(EXTENSION_SUFFIXES))
-add_values = _add_values_typed if _COMPILED else _unrolled_add_values()
-"""Add one reading's sensor values (floats in SENSOR_NAMES order, None where absent) at event time ts_ms to the
-bucket that starts at start_ms."""
 
 
 assert tuple(range(WIDTH)) == (F_N, F_SUM, F_SUMSQ, F_MIN, F_MAX, F_LAST_TS, F_LAST, F_ST, F_STT, F_STV)
@@ -253,7 +209,7 @@ class WindowState:
     def add(self, ts_ms: int, values: tuple[float | None, ...], lateness_ms: int) -> bool:
         """Add one reading's sensor values (a tuple of floats in SENSOR_NAMES order, None where absent); False
         (and nothing added) when it is late."""
-        start = ts_ms - ts_ms % BUCKET_MS
+        start = bucket_start(ts_ms)
         if self.closed_until < 0:  # first reading: everything older than the lateness is closed already
             self.closed_until = bucket_start(ts_ms - lateness_ms)
         if start < self.closed_until:
@@ -264,10 +220,7 @@ class WindowState:
             bucket = buckets[start] = new_bucket()
         elif type(bucket) is bytes:
             bucket = buckets[start] = decode_bucket(bucket)
-        if _COMPILED:
-            _add_values_typed(bucket, start, ts_ms, values)  # type: ignore[arg-type]  # a list now
-        else:
-            add_values(bucket, start, ts_ms, values)  # type: ignore[arg-type]
+        add_values(bucket, start, ts_ms, values)  # type: ignore[arg-type]  # a list now
         if ts_ms > self.watermark:
             self.watermark = ts_ms
         return True
