@@ -105,10 +105,13 @@ def processor(scorer: str) -> Processor:
     )
 
 
-def digest_into(hasher: hashlib._Hash, result: BatchResult) -> None:
+def digest_into(hasher: hashlib._Hash, sent: hashlib._Hash, result: BatchResult) -> None:
+    """`hasher`: everything the batch gives; `sent`: only what goes to topics other than the changelog (when
+    a change alters how states are written down but must not alter what the worker sends)."""
     for topic in (result.scores, result.stats, result.stored_scores, result.stored_windows):
         for key, value in topic:
             hasher.update(key + b"\0" + value + b"\n")
+            sent.update(key + b"\0" + value + b"\n")
     for device_id, (partition, value) in result.writes.items():
         hasher.update(f"{device_id}/{partition}/".encode() + value + b"\n")
     for index, part in result.rejects:
@@ -123,7 +126,7 @@ def run(scorer: str, per_message: int, mixed: bool, profile: bool, rounds: int) 
     work = list(batches(records, settings.worker_batch_size, settings.worker_batch_size * 1024))
     proc = processor(scorer)
     table: dict[str, bytes] = {}
-    hasher = hashlib.sha256()
+    hasher, sent = hashlib.sha256(), hashlib.sha256()
     sampler = Sampler()
     real_time = time.time
     time.time = lambda: NOW_S  # type: ignore[assignment]  # scored_at and lags: reproducible
@@ -145,7 +148,7 @@ def run(scorer: str, per_message: int, mixed: bool, profile: bool, rounds: int) 
             rejected += len(result.rejects)
             if index >= len(work) // 5:  # past the first rounds, where every device's model is new
                 steady_cpu, steady_applied = steady_cpu + used, steady_applied + result.applied
-            digest_into(hasher, result)
+            digest_into(hasher, sent, result)
         sampler.stop()
     finally:
         time.time = real_time  # type: ignore[assignment]
@@ -153,7 +156,7 @@ def run(scorer: str, per_message: int, mixed: bool, profile: bool, rounds: int) 
         f"{scorer}, {per_message}/message{', mixed' if mixed else ''}: {applied:,} readings applied ({late} late, "
         f"{duplicated} re-sent, {rejected} rejected) in {len(work)} batches; CPU per reading in process(): "
         f"{1e6 * cpu / applied:.1f} us, {1e6 * steady_cpu / max(steady_applied, 1):.1f} us past the first fifth; "
-        f"digest {hasher.hexdigest()[:16]}"
+        f"digest {hasher.hexdigest()[:16]}, of what is sent {sent.hexdigest()[:16]}"
     )
     if profile:
         print(sampler.report(60))

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         description="Device states and models kept decoded between batches (~17 KB each; saves decoding them per "
         "batch). 0 disables; below the devices per worker it helps less, as round-robin traffic evicts before reuse.",
     )
+    worker_model_checkpoint_readings: int = Field(
+        16,
+        ge=1,
+        description="A model kept decoded stores its envelope (~8 KB, ~11 us to encode) once this many readings are "
+        "pending; until then its device state carries those readings (~100 B each) and a restore replays them. "
+        "1: every batch.",
+    )
 
     # --- Simulated fleet ---
     simulator_devices: int = Field(20, ge=1, le=100_000, description="Number of simulated devices.")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+K = TypeVar("K")  # what the value was decoded from: its bytes, or the bytes and what goes with them
 T = TypeVar("T")
 
 
-class Decoded(Generic[T]):
+class Decoded(Generic[K, T]):
     """Per device, what was decoded from (or encoded to) its stored bytes, kept between batches with those
     exact bytes: device models (decoding an envelope cost as much as scoring with it, profiled) and the
     processor's device states. An entry is reused only when the table still holds those same bytes, so
@@ -20,10 +21,10 @@ class Decoded(Generic[T]):
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._kept: dict[str, tuple[bytes, T]] = {}  # insertion order = least recently stored first
+        self._kept: dict[str, tuple[K, T]] = {}  # insertion order = least recently stored first
         self.hits = self.misses = 0
 
-    def take(self, device_id: str, raw: bytes) -> T | None:
+    def take(self, device_id: str, raw: K) -> T | None:
         entry = self._kept.pop(device_id, None)
         if entry is not None and entry[0] == raw:
             self.hits += 1
@@ -31,7 +32,7 @@ class Decoded(Generic[T]):
         self.misses += 1
         return None
 
-    def put(self, device_id: str, raw: bytes, value: T) -> None:
+    def put(self, device_id: str, raw: K, value: T) -> None:
         if self.capacity <= 0:
             return
         self._kept[device_id] = (raw, value)

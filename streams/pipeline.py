@@ -17,7 +17,9 @@ from streams.storage import StoragePolicy
 processor = Processor(
     lateness_ms=int(settings.worker_lateness_seconds * 1000),
     clocks=PartitionClocks(rate=settings.worker_event_clock_rate),
-    scorer=make_scorer(settings.worker_scorer, settings.worker_model_cache_devices),
+    scorer=make_scorer(
+        settings.worker_scorer, settings.worker_model_cache_devices, settings.worker_model_checkpoint_readings
+    ),
     admission=Admission(
         TimeBounds.from_seconds(settings.event_time_max_ahead_seconds, settings.event_time_max_age_seconds),
         settings.topic_partitions,  # the readings topic's: Faust refuses to start when its tables' count differs

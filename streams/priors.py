@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from streams.model import envelope, federated
+from streams.model import federated, service
 from streams.model.detector import DeviceModel
 from streams.state import decode_state
 
@@ -33,7 +33,7 @@ def local_models(states: Iterable[bytes], per_type: int) -> list[DeviceModel]:
         state = decode_state(raw)
         if not state.model_state or taken.get(state.device_type, 0) >= per_type:
             continue
-        model = envelope.load(state.model_state)
+        model = service.load(state.model_state, state.model_pending)
         if model is not None:
             taken[state.device_type] = taken.get(state.device_type, 0) + 1
             models.append(model)

@@ -101,7 +101,7 @@ class Processor:
         self.latest: dict[str, tuple[Reading, Score]] = {}  # newest reading and score, for metrics
         self.alerts = AlertHold()  # what the device alert sees of each score (streams/alert_hold.py)
         self.last_window: dict[str, dict[str, Stats]] = {}  # newest closed 1-min window per sensor, for metrics
-        self.kept: Decoded[tuple[DeviceState, WindowState]] = Decoded(kept_devices)
+        self.kept: Decoded[bytes, tuple[DeviceState, WindowState]] = Decoded(kept_devices)
 
     def process(self, batch: Sequence[Record], load: Callable[[str, int], bytes | None]) -> BatchResult:
         now = time.time()
@@ -226,7 +226,7 @@ class Processor:
                     unknown += 1
                     continue
                 state = decode_state(raw)
-                model = self.scorer.open(event.device_id, state.device_type, state.model_state)
+                model = self.scorer.open(event.device_id, state)
                 entry = touched[event.device_id] = (state, model)
             state, model = entry
             if record.partition == state.partition and record.offset <= state.last_event_offset:
@@ -240,7 +240,7 @@ class Processor:
                 unused += 1
         writes = {}
         for device_id, (state, model) in touched.items():
-            state.model_state = self.scorer.close(device_id, model)
+            self.scorer.close(device_id, model, state)
             writes[device_id] = (state.partition, encode_state(state))
         return LearnResult(writes, rejects, learned, unused, unknown, replayed)
 
@@ -263,12 +263,12 @@ class Processor:
             live = Live(partition, first, last, state.cadence_ms, state.liveness, state.liveness_since)
             self.live[device_id] = live
         live.partition = partition
-        model = self.scorer.open(device_id, state.device_type, state.model_state)
+        model = self.scorer.open(device_id, state)
         return _Device(device_id, state, windows, live, model)
 
     def _close(self, device_id: str, device: _Device) -> bytes:
         state, windows = device.state, device.windows
-        state.model_state = self.scorer.close(device_id, device.model)
+        self.scorer.close(device_id, device.model, state)
         state.watermark, state.closed_until = windows.watermark, windows.closed_until
         state.buckets = windows.stored()
         copy_live(state, device.live)

@@ -40,6 +40,9 @@ class DeviceState(msgspec.Struct, array_like=True, kw_only=True):
     peak_score: float = -1.0  # the highest score since the stored one, and its event time (-1: none yet)
     peak_ts: int = -1
     recent_ts: list[int] = []  # event times of the newest RECENT_READINGS applied: a re-sent reading is not new
+    # What the model learned since `model_state` was stored (ModelService.input_of per reading, in order): the
+    # model is `model_state` plus these, so the envelope need not be encoded every batch (streams/scoring.py).
+    model_pending: list[bytes] = []
 
 
 _encoder = msgspec.msgpack.Encoder()

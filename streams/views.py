@@ -16,7 +16,7 @@ from streams import kpis
 from streams.app import app, devices
 from streams.device_store import load_state
 from streams.liveness import STATES
-from streams.model import envelope
+from streams.model import service
 from streams.pipeline import processor
 from streams.processor import windows_from_state
 from streams.state import DeviceState, decode_state
@@ -46,12 +46,12 @@ def device_status(device_id: str, state: DeviceState, now_ms: int) -> dict[str, 
             "age_s": (now_ms - state.last_seen) / 1000 if now_ms >= 0 else None,
         },
         "score": None if state.score < 0 else {"score": state.score, "ts": state.score_ts, "model": state.model},
-        "model": _model_status(state.model_state),
+        "model": _model_status(state),
     }
 
 
-def _model_status(raw: bytes) -> dict[str, Any] | None:
-    model = envelope.load(raw) if raw else None
+def _model_status(state: DeviceState) -> dict[str, Any] | None:
+    model = service.load(state.model_state, state.model_pending) if state.model_state else None
     if model is None:
         return None
     return {

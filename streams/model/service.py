@@ -1,7 +1,9 @@
 """What the streams worker needs from the failure model, framework-free, so the wiring is a few lines.
 
 Per batch and device: `open` the model from its envelope bytes (stored beside the device's state, so it
-moves with the partition and shares the replay guard), `score` each reading, `close` to bytes. A device
+moves with the partition and shares the replay guard), `score` each reading, `close` to bytes. A caller that
+stores the envelope less often than every batch keeps each reading's `input_of` since the envelope and
+`restore`s the model from both (the same bits as never having stored it: `update` is deterministic). A device
 with no model (or one whose envelope is refused: counted in `fleetpulse_worker_model_envelope_rejections_total`)
 starts from its type's fleet prior when one is known, else cold. Label and feedback events from the
 events topic go to `learn` (same device key, so the same partition owns them). Periodically
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
+
+import msgspec
 
 from schemas import Reading, Reason, Score
 from schemas.events import FailureLabel, Feedback
@@ -27,6 +31,8 @@ from streams.model.detector import MODEL_NAME, Assessment, DeviceModel
 _READING_UPDATES: Final = telemetry.model_updates.labels("reading")  # bound once
 _READING_SENSORS: Final = tuple(name for name in SENSORS if name in Reading.__struct_fields__)
 _sensor_values: Final = operator.attrgetter(*_READING_SENSORS)  # one call per reading, not one per sensor
+_encode_input: Final = msgspec.msgpack.Encoder().encode
+_decode_input: Final = msgspec.msgpack.Decoder(tuple[int, int | None, tuple[float | None, ...]]).decode
 
 
 class ModelService:
@@ -49,20 +55,29 @@ class ModelService:
         prior = self.priors.get(device_type)
         return federated.from_prior(prior) if prior is not None else DeviceModel(device_type, sensors)
 
+    def restore(self, device_type: str, raw: bytes | None, inputs: Sequence[bytes]) -> DeviceModel:
+        """`open`, then the readings learned since the envelope was stored (`input_of` each) learned again."""
+        model = self.open(device_type, raw)
+        replay(model, inputs)
+        return model
+
     def close(self, model: DeviceModel) -> bytes:
+        self.count_scored()
+        return envelope.dump(model)
+
+    def count_scored(self) -> None:
         if self.scored:
             _READING_UPDATES.inc(self.scored)
             self.scored = 0
-        return envelope.dump(model)
+
+    @staticmethod
+    def input_of(reading: Reading) -> bytes:
+        """What the model learns from `reading`, as bytes for `replay`: event time, throttling, sensor values."""
+        return _encode_input((reading.ts, reading.throttled, _sensor_values(reading)))
 
     @staticmethod
     def assess(model: DeviceModel, reading: Reading) -> Assessment:
-        # dict(zip(_READING_SENSORS, ...)) as a loop (compiled, the zip is a generic iterator making a tuple per item)
-        read: tuple[float | None, ...] = _sensor_values(reading)
-        values: dict[str, float | None] = {}
-        for i in range(len(_READING_SENSORS)):
-            values[_READING_SENSORS[i]] = read[i]
-        return model.update(reading.ts, values, reading.throttled)
+        return model.update(reading.ts, _values(_sensor_values(reading)), reading.throttled)
 
     def score(self, model: DeviceModel, reading: Reading, now_ms: int | None = None) -> tuple[Score, Assessment]:
         assessment = self.assess(model, reading)
@@ -103,6 +118,37 @@ class ModelService:
         for model in models:
             groups.setdefault((model.device_type, model.schema_hash), []).append(model)
         return [federated.aggregate(group) for group in groups.values()]
+
+
+def load(raw: bytes, inputs: Sequence[bytes]) -> DeviceModel | None:
+    """The model an envelope and the readings learned since it stand for; None if the envelope is refused."""
+    model = envelope.load(raw)
+    if model is not None:
+        replay(model, inputs)
+    return model
+
+
+def replay(model: DeviceModel, inputs: Sequence[bytes]) -> None:
+    """Learn again, in order, readings a model learned after its envelope was stored (their scores were sent
+    then). An input that does not fit this code's sensors is skipped and counted, never a crash."""
+    for raw in inputs:
+        try:
+            ts, throttled, read = _decode_input(raw)
+            fits = len(read) == len(_READING_SENSORS)
+        except msgspec.DecodeError:  # ValidationError included
+            fits = False
+        if not fits:
+            telemetry.envelope_rejections.labels("pending_input").inc()
+            continue
+        model.update(ts, _values(read), throttled)
+
+
+def _values(read: tuple[float | None, ...]) -> dict[str, float | None]:
+    # dict(zip(_READING_SENSORS, ...)) as a loop (compiled, the zip is a generic iterator making a tuple per item)
+    values: dict[str, float | None] = {}
+    for i in range(len(_READING_SENSORS)):
+        values[_READING_SENSORS[i]] = read[i]
+    return values
 
 
 def _score_record(device_id: str, ts: int, seq: int, assessment: Assessment, now_ms: int | None) -> Score:

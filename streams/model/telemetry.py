@@ -18,8 +18,8 @@ drift_events = Counter(
 )
 envelope_rejections = Counter(
     "fleetpulse_worker_model_envelope_rejections",
-    "Persisted device models not reused (corrupt, format, model_version, river_version, feature_schema); "
-    "the device restarts from the fleet prior or cold.",
+    "Persisted device models not reused (corrupt, format, model_version, river_version, feature_schema; the "
+    "device restarts from the fleet prior or cold) and stored readings not re-learned (pending_input).",
     ["reason"],
 )
 relevels = Counter(

@@ -28,7 +28,7 @@ from typing import Protocol
 import msgspec
 
 from core.partitioning import partition_for
-from streams.model import envelope, federated
+from streams.model import envelope, federated, service
 from streams.model.detector import MODEL_VERSION, DeviceModel
 from streams.state import DeviceState, decode_state, encode_state
 
@@ -250,11 +250,17 @@ def _record(key: bytes, value: bytes) -> tuple[DeviceRecord | None, str]:
         return None, "corrupt_model"
     if compatibility(header) is not None:
         return None, "incompatible_model"  # this code could not load it either: the worker restarts it cold
+    model = state.model_state
+    if state.model_pending:  # the envelope plus the readings it learned since (streams/scoring.py): one envelope
+        restored = service.load(model, state.model_pending)
+        if restored is None:
+            return None, "corrupt_model"
+        model = envelope.dump(restored)
     return (
         DeviceRecord(
             device_id,
             state.device_type,
-            state.model_state,
+            model,
             state.first_seen,
             state.last_seen,
             state.cadence_ms,

@@ -7,17 +7,18 @@ from __future__ import annotations
 import random
 
 import msgspec
+import pytest
 from prometheus_client.core import GaugeMetricFamily
 
 from schemas import Reading, Score, encode
 from schemas.events import FailureLabel, Feedback, Liveness
 from streams import priors
 from streams.metrics import Snapshot, SnapshotCollector
-from streams.model import envelope
-from streams.model.detector import MODEL_NAME, PRIOR_WARMUP
+from streams.model import envelope, service, telemetry
+from streams.model.detector import MODEL_NAME, PRIOR_WARMUP, DeviceModel
 from streams.processor import Processor, Record
-from streams.scoring import BaselineScorer, ModelScorer
-from streams.state import decode_state
+from streams.scoring import CHECKPOINT_READINGS, BaselineScorer, ModelScorer
+from streams.state import DeviceState, decode_state
 
 CADENCE = 5_000
 T0 = 1_795_000_020_000 - 1_795_000_020_000 % 60_000
@@ -56,20 +57,62 @@ def _learn(processor: Processor, table: dict[str, bytes], events: list[object], 
     return result
 
 
-def test_model_state_lives_in_the_device_state_and_replays_are_not_learned_twice() -> None:
+def _model(table: dict[str, bytes], device_id: str) -> DeviceModel:
+    """The device's model as the table stores it: its envelope plus the readings learned since."""
+    state = decode_state(table[device_id])
+    model = service.load(state.model_state, state.model_pending)
+    assert model is not None
+    return model
+
+
+def _scorer(cached: int) -> ModelScorer:
+    return ModelScorer(cached_devices=cached)
+
+
+@pytest.mark.parametrize("cached", [0, 100], ids=["envelope-every-batch", "kept-with-pending-readings"])
+def test_model_state_lives_in_the_device_state_and_replays_are_not_learned_twice(cached: int) -> None:
     rng, table = random.Random(1), {}
     readings = [_reading(k, rng) for k in range(300)]
-    scores = _feed(Processor(lateness_ms=10_000), table, readings, offset=0)
+    scores = _feed(Processor(lateness_ms=10_000, scorer=_scorer(cached)), table, readings, offset=0, size=7)
     assert all(s.model == MODEL_NAME for s in scores)
     assert scores[0].warming_up is True and scores[-1].warming_up is False
-    model = envelope.load(decode_state(table["d0"]).model_state)
-    assert model is not None and model.seen == 300
+    assert _model(table, "d0").seen == 300
     # a fresh process (after a crash) replays the last 100 records on top of the recovered table
-    replay = Processor(lateness_ms=10_000)
+    replay = Processor(lateness_ms=10_000, scorer=_scorer(cached))
     assert _feed(replay, table, readings[-100:], offset=200) == []
-    assert envelope.load(decode_state(table["d0"]).model_state).seen == 300  # not learned again
+    assert _model(table, "d0").seen == 300  # not learned again
     _feed(replay, table, [_reading(k, rng) for k in range(300, 310)], offset=300)
-    assert envelope.load(decode_state(table["d0"]).model_state).seen == 310  # continues, no reset
+    assert _model(table, "d0").seen == 310  # continues, no reset
+
+
+def test_a_kept_model_stores_its_envelope_every_few_readings_and_restores_to_the_same_bits() -> None:
+    rng = random.Random(11)
+    readings = [_reading(k, rng) for k in range(400)]
+    plain_table: dict[str, bytes] = {}
+    plain = _feed(Processor(lateness_ms=10_000, scorer=_scorer(0)), plain_table, readings, offset=0, size=3)
+    table: dict[str, bytes] = {}
+    kept = Processor(lateness_ms=10_000, scorer=_scorer(10))
+    scores = _feed(kept, table, readings[:250], offset=0, size=3)
+    state = decode_state(table["d0"])
+    assert 0 < len(state.model_pending) < CHECKPOINT_READINGS  # an envelope from a few batches ago, plus these
+    assert envelope.load(state.model_state).seen == 250 - len(state.model_pending)
+    restarted = Processor(lateness_ms=10_000, scorer=_scorer(10))  # after a crash: restored from the table
+    scores += _feed(restarted, table, readings[250:], offset=250, size=3)
+    assert [(s.score, s.reasons) for s in scores] == [(s.score, s.reasons) for s in plain]
+    assert envelope.dump(_model(table, "d0")) == envelope.dump(_model(plain_table, "d0"))
+
+
+def test_a_pending_reading_that_does_not_fit_is_skipped_and_counted() -> None:
+    rng, table = random.Random(12), {}
+    _feed(Processor(lateness_ms=10_000, scorer=_scorer(10)), table, [_reading(k, rng) for k in range(40)], 0, 3)
+    state = decode_state(table["d0"])
+    assert state.model_pending
+    skipped = telemetry.envelope_rejections.labels("pending_input")
+    before = skipped._value.get()
+    state.model_pending = [b"\xc1", msgspec.msgpack.encode((1, None, (1.0,))), *state.model_pending]
+    model = service.load(state.model_state, state.model_pending)
+    assert model is not None and model.seen == 40  # the two that do not fit were skipped, the rest learned
+    assert skipped._value.get() == before + 2
 
 
 def test_feedback_changes_the_next_score_and_a_replayed_event_is_skipped() -> None:
@@ -110,10 +153,11 @@ def test_feedback_changes_the_next_score_and_a_replayed_event_is_skipped() -> No
 def test_baseline_scorer_keeps_the_stored_model_bytes() -> None:
     rng, table = random.Random(3), {}
     _feed(Processor(lateness_ms=10_000), table, [_reading(k, rng) for k in range(50)], offset=0)
-    before = decode_state(table["d0"]).model_state
+    before = decode_state(table["d0"])
     scores = _feed(Processor(lateness_ms=10_000, scorer=BaselineScorer()), table, [_reading(50, rng)], offset=50)
     assert scores[0].model == "baseline-limits-v1" and scores[0].warming_up is None
-    assert decode_state(table["d0"]).model_state == before
+    after = decode_state(table["d0"])
+    assert (after.model_state, after.model_pending) == (before.model_state, before.model_pending)
 
 
 def test_metrics_expose_reasons_and_the_latest_closed_window_of_the_snapshot_devices() -> None:
@@ -156,7 +200,7 @@ def test_priors_from_several_workers_merge_per_type_and_warm_start_new_devices()
     assert priors.merged(entries, max_age_ms=10_000, now_ms=20_000) == []  # stale entries stop counting
     scorer = ModelScorer()
     scorer.service.set_prior(merged[0])
-    assert scorer.open("new-device", "pc", b"").warmup == PRIOR_WARMUP
+    assert scorer.open("new-device", DeviceState(device_type="pc")).model.warmup == PRIOR_WARMUP
 
 
 def test_models_kept_decoded_score_exactly_like_models_decoded_every_batch() -> None:
@@ -173,20 +217,32 @@ def test_models_kept_decoded_score_exactly_like_models_decoded_every_batch() -> 
         runs.append((scores, table))
     (plain, plain_table), (cached, cached_table) = runs
     assert [(s.device_id, s.score, s.reasons) for s in cached] == [(s.device_id, s.score, s.reasons) for s in plain]
-    assert cached_table == plain_table  # the same bytes stored: the cache never changes what is persisted
+    # The cache changes when envelopes are stored, never what the stored states stand for.
+    assert any(decode_state(raw).model_pending for raw in cached_table.values())
+    assert not any(decode_state(raw).model_pending for raw in plain_table.values())
+    for device_id, raw in plain_table.items():
+        cached_state, plain_state = decode_state(cached_table[device_id]), decode_state(raw)
+        assert envelope.dump(_model(cached_table, device_id)) == envelope.dump(_model(plain_table, device_id))
+        for state in (cached_state, plain_state):
+            state.model_state, state.model_pending = b"", []
+        assert cached_state == plain_state
 
 
-def test_a_kept_model_is_reused_only_for_the_bytes_it_was_stored_as() -> None:
-    scorer = ModelScorer(cached_devices=2)
-    model = scorer.open("a", "pc", b"")
-    stored = scorer.close("a", model)
-    assert scorer.open("a", "pc", stored) is model and scorer.decoded.hits == 1
-    scorer.close("a", model)
-    changed = ModelScorer()
-    elsewhere = changed.open("a", "pc", b"")
-    changed.score(elsewhere, _reading(0, random.Random(1), "a"), None, 0)  # type: ignore[arg-type]
-    other = scorer.open("a", "pc", envelope.dump(elsewhere))  # the table holds another state now
-    assert other is not model and scorer.decoded.misses == 1
+def test_a_kept_model_is_reused_only_for_the_state_it_was_stored_as() -> None:
+    scorer, rng = ModelScorer(cached_devices=2), random.Random(1)
+    state = DeviceState(device_type="pc")
+    handle = scorer.open("a", state)
+    scorer.close("a", handle, state)
+    assert state.model_state and not state.model_pending  # restored afresh: stored at once
+    again = scorer.open("a", state)
+    assert again.model is handle.model and scorer.decoded.hits == 1
+    scorer.score(again, _reading(0, rng, "a"), None, 0)  # type: ignore[arg-type]
+    scorer.close("a", again, state)
+    assert len(state.model_pending) == 1  # kept: the reading rides in the state, the envelope waits
+    elsewhere = DeviceState(device_type="pc", model_state=state.model_state)  # the table holds another state now
+    other = scorer.open("a", elsewhere)
+    assert other.model is not handle.model and other.model.seen == 0 and scorer.decoded.misses == 1
     for device in ("b", "c", "d"):  # capacity 2: the least recently stored goes first
-        scorer.close(device, scorer.open(device, "pc", b""))
+        blank = DeviceState(device_type="pc")
+        scorer.close(device, scorer.open(device, blank), blank)
     assert len(scorer.decoded) == 2

@@ -10,8 +10,10 @@ import msgspec
 import pytest
 
 from core.partitioning import partition_for
+from schemas import Reading
 from streams.model import envelope, federated
 from streams.model.detector import MODEL_VERSION, DeviceModel
+from streams.model.service import ModelService
 from streams.snapshots.archive import (
     LATEST,
     MANIFEST,
@@ -228,3 +230,21 @@ def test_newest_record_per_key_wins_and_tombstones_delete() -> None:
     newest = newest_positions(log)
     assert newest == {b"a": (0, 2), b"b": (0, 3), b"c": (1, 0)}
     assert list(select_newest(log, newest)) == [(b"c", b"c1"), (b"a", b"a2")]
+
+
+def test_a_model_with_pending_readings_is_exported_as_the_one_envelope_they_restore_to() -> None:
+    rng, model = random.Random(5), DeviceModel("pc")
+    stored, pending = b"", []
+    for k in range(40):
+        reading = Reading(device_id="pc-9", device_type="pc", ts=k * 5_000, seq=k, **healthy(rng))  # type: ignore[arg-type]
+        ModelService.assess(model, reading)
+        if k == 29:
+            stored = envelope.dump(model)
+        elif k > 29:
+            pending.append(ModelService.input_of(reading))
+    state = DeviceState(device_type="pc", readings=40, model_state=stored, model_pending=pending)
+    store = MemoryStore()
+    _export(store, [(b"pc-9", encode_state(state))])
+    records = list(device_records(store, *open_snapshot(store, "fleet/snaps"), problems := []))
+    assert not problems and [r.device_id for r in records] == ["pc-9"]
+    assert records[0].model == envelope.dump(model) != stored
