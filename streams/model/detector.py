@@ -42,7 +42,7 @@ from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 6
+MODEL_VERSION: Final = 7
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 COLD_WARMUP: Final = 60  # readings before a cold device's baseline may alert
@@ -559,7 +559,10 @@ class DeviceModel:
         if rare <= 0.0 or warming:
             return 0.0
         surprise = rare * RECORD_SCALE
-        if surprise >= 1.0:
+        if surprise >= 1.0 and beaten != beaten:  # NaN: a duration record
+            detail = "{}={:g} has stayed beyond its usual extremes longer than ever before"
+            explanations.append((surprise, sensor, value, detail, (sensor, value)))
+        elif surprise >= 1.0:
             detail = "{}={:g} is beyond anything this device has shown (its record was {:.4g})"
             explanations.append((surprise, sensor, value, detail, (sensor, value, beaten)))
         return fresh * RECORD_SCALE

@@ -18,13 +18,27 @@ rarer). So the surprise, in decades per device-hour, is
 A record on a device watched for an hour says nothing (a simulated fleet's healthy devices set them all
 the time); one after weeks of watching is rare, and more so the further it goes.
 
+Durations: an excursion beyond the k-th most extreme value that lasts longer than any excursion before it
+is a record too (a slow fall that never reaches the lowest glitch the device once showed, but stays down
+for days). Every excursion since the first readings counts, each against the k-th extreme as it stood then,
+so the first ones, against the loose extremes of a few readings, are long: they measure how long the
+series stays on one side of its level, and a drift must outlast that, not just a few readings beyond the
+extremes (counting only the excursions of the K extremes made a C-MAPSS engine's first cycles beyond its
+range a record: 11 of 11 healthy engines alerted). The rarity has the same form: about one excursion in
+(excursions so far) is the longest yet, so per hour about 1 in (hours observed); beyond the longest, lengths
+are taken as exponential with beta the mean excess of the K - 1 longest over the k-th, in readings (at its
+95% bound, at least one reading):
+
+    L = log10(hours observed / sides) + (length - longest) / (beta ln 10)
+
 Alerts on records ratchet like the degradation channel's: once a record alerted at L1, the next alerts
 only when the evidence has doubled (a value still climbing sets a record on every reading), until the
 device has gone `QUIET_READINGS` readings with no value among its K most extreme (the excursion is over: a
 slow drift that keeps the device at its extremes is one excursion however long it lasts).
 
-State: a flat array per device, (n, the last value, the smallest step, K highs descending, K lows
-ascending) per sensor, and the ratchet. A repair (`reset`) starts the records afresh.
+State: a flat array per device, (n, the last value, the smallest step, the current runs' extremes and
+lengths, K highs descending, K lows ascending, the K longest high and low runs descending) per sensor, and
+the ratchet. A repair (`reset`) starts the records afresh.
 """
 
 from __future__ import annotations
@@ -37,15 +51,18 @@ from typing import Final
 K: Final = 8
 MIN_SEEN: Final = 4 * K  # readings before a sensor's records say anything
 # Per sensor: n, the last value, the smallest step seen (the sensor's resolution), the current high and low runs'
-# extremes (NaN: no run), then the K highest and K lowest run extremes.
-# Their positions, as Final ints: the compiled hot path inlines them (a module global is a dict lookup).
+# extremes (NaN: no run) and lengths, then the K highest and K lowest run extremes, then the K longest high and
+# low runs. Their positions, as Final ints: the compiled hot path inlines them (a module global is a dict lookup).
 N: Final = 0
 LAST: Final = 1
 RESOLUTION: Final = 2
 RUN_HIGH: Final = 3
 RUN_LOW: Final = 4
-HIGHS: Final = 5
-STRIDE: Final = HIGHS + 2 * K
+LEN_HIGH: Final = 5
+LEN_LOW: Final = 6
+HIGHS: Final = 7
+DURATIONS: Final = HIGHS + 2 * K
+STRIDE: Final = DURATIONS + 2 * K
 QUIET_READINGS: Final = 50  # readings without a record that end an excursion (and re-arm its alerts)
 RANGE_FLOOR: Final = 0.01  # beta is at least this share of the sensor's range
 # beta is a mean of K - 1 exponential excesses: its 95% upper confidence bound is 2 (K - 1) / chi2_0.05(2 (K - 1))
@@ -63,7 +80,7 @@ class _Track:
     every read and PyArg-parsed every write) and its K highest and K lowest run extremes as an array (read a few
     times per reading, written only when a run ends)."""
 
-    __slots__ = ("extremes", "last", "n", "resolution", "run_high", "run_low")
+    __slots__ = ("durations", "extremes", "last", "len_high", "len_low", "n", "resolution", "run_high", "run_low")
 
     def __init__(self) -> None:
         self.n = 0.0
@@ -71,12 +88,15 @@ class _Track:
         self.resolution = 0.0  # the smallest step seen (the sensor's resolution)
         self.run_high = math.nan  # the current high and low runs' extremes (NaN: no run)
         self.run_low = math.nan
+        self.len_high = 0.0  # the current high and low runs' lengths, in readings
+        self.len_low = 0.0
         self.extremes: array[float] = _NO_EXTREMES[:]  # K highs descending, then K lows ascending
+        self.durations: array[float] = _NO_EXTREMES[:]  # the K longest high runs, then low runs, descending
 
 
 _NO_EXTREMES: Final = array("d", bytes(8 * 2 * K))  # copied (sliced: cheaper than calling array()), never changed
 _NO_DOUBLES: Final = array("d")
-_SCALARS: Final = struct.Struct("=5d")  # a track's scalars in the envelope's layout (native order, as array("d"))
+_SCALARS: Final = struct.Struct("=7d")  # a track's scalars in the envelope's layout (native order, as array("d"))
 
 
 class Records:
@@ -92,13 +112,14 @@ class Records:
     @property
     def stats(self) -> array[float]:
         """Every sensor's numbers in the envelope's layout (STRIDE per sensor: N, LAST, RESOLUTION, RUN_HIGH,
-        RUN_LOW, then the K highs and K lows)."""
+        RUN_LOW, LEN_HIGH, LEN_LOW, then the K highs and K lows, then the K longest high and low runs)."""
         return array("d", self._stats())
 
     def surprise(
         self, i: int, value: float, side: int, floor: float, noise: float, cadence_ms: float
     ) -> tuple[float, float]:
-        """(L, the record it beats) for sensor i's value, before learning it; (0, value) when it beats none.
+        """(L, the record it beats) for sensor i's value, before learning it; (0, value) when it beats none, and
+        (L, NaN) when the value's excursion beats the longest (a duration record).
         `side`: +1 only the high records count, -1 only the low ones, 0 both. `floor`: the sensor's
         resolution when known. `noise`: its noise scale (sigma). `cadence_ms`: the device's time between
         readings."""
@@ -131,6 +152,13 @@ class Records:
         if side <= 0 and value < low:
             beta = ((K - 1) * kth_low - sum(extremes[K : 2 * K - 1])) / (K - 1)
             return _rarity(hours, low - value, beta, floor, high - low) - sides, low
+        lasting = 0.0
+        if side >= 0 and value > kth_high:
+            lasting = _lasting(hours, track.len_high + 1.0, track.durations, 0)
+        elif side <= 0 and value < kth_low:
+            lasting = _lasting(hours, track.len_low + 1.0, track.durations, K)
+        if lasting > 0.0:
+            return lasting - sides, math.nan
         return 0.0, value
 
     def reset(self) -> None:
@@ -152,8 +180,10 @@ class Records:
             _insert(extremes, 0, n, value, 1.0)
             _insert(extremes, K, n, value, -1.0)
             return
-        track.run_high = _run(extremes, track.run_high, 0, value, 1.0)
-        track.run_low = _run(extremes, track.run_low, K, value, -1.0)
+        run_high = track.run_high = _run(extremes, track.run_high, 0, value, 1.0)
+        run_low = track.run_low = _run(extremes, track.run_low, K, value, -1.0)
+        track.len_high = _length(track.durations, 0, track.len_high, run_high == run_high)
+        track.len_low = _length(track.durations, K, track.len_low, run_low == run_low)
 
     def fresh(self, surprise: float, alert_from: float) -> float:
         """The part of this reading's record surprise not already alerted on (see the module's notes); ends
@@ -172,8 +202,9 @@ class Records:
     def _stats(self) -> bytes:
         parts = []
         for t in self.tracks:
-            parts.append(_SCALARS.pack(t.n, t.last, t.resolution, t.run_high, t.run_low))
+            parts.append(_SCALARS.pack(t.n, t.last, t.resolution, t.run_high, t.run_low, t.len_high, t.len_low))
             parts.append(t.extremes.tobytes())
+            parts.append(t.durations.tobytes())
         return b"".join(parts)
 
     def state(self) -> list[bytes | float | int]:
@@ -187,9 +218,13 @@ class Records:
             raise ValueError("records state is malformed")
         for i, track in enumerate(self.tracks):  # in place: the model was just built, one track per sensor
             at = 8 * STRIDE * i
-            track.n, track.last, track.resolution, track.run_high, track.run_low = _SCALARS.unpack_from(raw, at)
+            n, last, resolution, run_high, run_low, len_high, len_low = _SCALARS.unpack_from(raw, at)
+            track.n, track.last, track.resolution = n, last, resolution
+            track.run_high, track.run_low, track.len_high, track.len_low = run_high, run_low, len_high, len_low
             extremes = track.extremes = _NO_DOUBLES[:]  # array("d", raw[...]), cheaper
-            extremes.frombytes(raw[at + 8 * HIGHS : at + 8 * STRIDE])
+            extremes.frombytes(raw[at + 8 * HIGHS : at + 8 * DURATIONS])
+            durations = track.durations = _NO_DOUBLES[:]
+            durations.frombytes(raw[at + 8 * DURATIONS : at + 8 * STRIDE])
         self.alerted, self.quiet = alerted, quiet
 
 
@@ -206,6 +241,24 @@ def _run(extremes: array[float], current: float, start: int, value: float, sign:
         _insert(extremes, start, K, current, sign)
         return math.nan
     return current
+
+
+def _length(durations: array[float], start: int, length: float, in_run: bool) -> float:
+    """The current run's length after this reading; a run that just ended joins the longest runs."""
+    if in_run:
+        return length + 1.0
+    if length > 0.0:
+        _insert(durations, start, K, length, 1.0)
+    return 0.0
+
+
+def _lasting(hours: float, length: float, durations: array[float], start: int) -> float:
+    """A run of `length` readings beyond the k-th extreme: its decades if it is the longest yet, else 0."""
+    longest, kth = durations[start], durations[start + K - 1]
+    if kth <= 0.0 or length <= longest:  # fewer than K runs so far, or not the longest
+        return 0.0
+    beta = (sum(durations[start : start + K - 1]) - (K - 1) * kth) / (K - 1)
+    return _rarity(hours, length - longest, beta, 1.0, 0.0)
 
 
 def _rarity(hours: float, excess: float, beta: float, floor: float, spread: float) -> float:

@@ -7,7 +7,7 @@ import math
 import random
 
 from streams.model.detector import ALERT_THRESHOLD, DeviceModel
-from streams.model.records import HIGHS, MIN_SEEN, QUIET_READINGS, K, Records
+from streams.model.records import DURATIONS, HIGHS, MIN_SEEN, QUIET_READINGS, K, Records
 
 HOUR_MS = 3_600_000.0
 
@@ -91,3 +91,23 @@ def test_a_device_below_anything_seen_in_weeks_says_so_and_alerts_as_it_gets_wor
     # Every new low of the fall says so, with the record it beat.
     said = ["beyond anything this device has shown" in " ".join(r.detail for r in a.reasons) for a in assessments]
     assert sum(said[8_064:]) >= 10
+
+
+def test_an_excursion_that_outlasts_every_earlier_one_is_a_record_though_no_value_beats_the_extremes() -> None:
+    rng, values = random.Random(3), []
+    for k in range(4_000):  # noise, with 20 dips of 3 to 60 readings, each deeper, and one glitch to -50
+        dip = k % 200 < 3 + 3 * (k // 200)
+        values.append(-50.0 if k == 2_000 else -4.0 - 0.01 * (k // 200) if dip else rng.gauss(0.0, 1.0))
+    records = filled(values)
+    longest = records.stats[DURATIONS + K]  # the longest low run so far: the first readings' or the last dip
+    kth_low = records.stats[HIGHS + 2 * K - 1]
+    surprises = []
+    for _ in range(200):  # now down at -5 for good: never near the -50 record, but down longer than ever
+        surprises.append(records.surprise(0, -5.0, -1, 0.0, 1.0, HOUR_MS))
+        records.learn(0, -5.0)
+    assert -50.0 < -5.0 < kth_low and longest >= 60.0
+    first = next(i for i, (rare, _) in enumerate(surprises) if rare > 0.0)
+    assert first == longest  # once longer than any earlier excursion, not before
+    assert all(beaten != beaten for rare, beaten in surprises[first:])  # NaN: a duration record
+    assert surprises[first][0] > 3.0  # 4,000 hours watched: 3.6 decades from the start
+    assert surprises[-1][0] > surprises[first][0] + 1.0  # and rarer the longer it lasts

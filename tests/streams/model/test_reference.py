@@ -33,7 +33,10 @@ from streams.model.predictor import (
 )
 from streams.model.records import (
     BETA_DOUBT,
+    DURATIONS,
     HIGHS,
+    LEN_HIGH,
+    LEN_LOW,
     MIN_SEEN,
     QUIET_READINGS,
     RANGE_FLOOR,
@@ -307,6 +310,13 @@ class ReferenceRecords:
         if side <= 0 and value < low:
             beta = ((K - 1) * stats[lo + K - 1] - sum(stats[lo : lo + K - 1])) / (K - 1)
             return _ref_rarity(hours, low - value, beta, floor, high - low) - sides, low
+        lasting = 0.0
+        if side >= 0 and value > stats[hi + K - 1]:
+            lasting = _ref_lasting(hours, stats[at + LEN_HIGH] + 1.0, stats, at + DURATIONS)
+        elif side <= 0 and value < stats[lo + K - 1]:
+            lasting = _ref_lasting(hours, stats[at + LEN_LOW] + 1.0, stats, at + DURATIONS + K)
+        if lasting > 0.0:
+            return lasting - sides, math.nan
         return 0.0, value
 
     def reset(self) -> None:
@@ -329,6 +339,12 @@ class ReferenceRecords:
             return
         _ref_run(stats, at + RUN_HIGH, hi, value, 1.0)
         _ref_run(stats, at + RUN_LOW, lo, value, -1.0)
+        for run, length, longest in ((RUN_HIGH, LEN_HIGH, DURATIONS), (RUN_LOW, LEN_LOW, DURATIONS + K)):
+            if stats[at + run] == stats[at + run]:  # in a run (not NaN)
+                stats[at + length] += 1.0
+            elif stats[at + length] > 0.0:  # a run just ended: its length joins the longest runs
+                _ref_insert(stats, at + longest, K, stats[at + length], 1.0)
+                stats[at + length] = 0.0
 
     def fresh(self, surprise: float, alert_from: float) -> float:
         """The part of this reading's record surprise not already alerted on (see the module's notes); ends
@@ -378,6 +394,13 @@ def _ref_run(stats: array, run: int, start: int, value: float, sign: float) -> N
         stats[run] = math.nan
 
 
+def _ref_lasting(hours: float, length: float, stats: array, start: int) -> float:
+    if stats[start + K - 1] <= 0.0 or length <= stats[start]:
+        return 0.0
+    beta = (sum(stats[start : start + K - 1]) - (K - 1) * stats[start + K - 1]) / (K - 1)
+    return _ref_rarity(hours, length - stats[start], beta, 1.0, 0.0)
+
+
 def _ref_rarity(hours: float, excess: float, beta: float, floor: float, spread: float) -> float:
     """log10(hours) plus the exponential tail's decades for `excess` beyond the record."""
     beta = beta if beta > floor else floor
@@ -401,7 +424,7 @@ def test_records_give_the_replaced_bits() -> None:
     rng = random.Random(12)
     for sensors, readings, cadence_ms in ((3, 6_000, 5_000.0), (1, 3_000, 3_600_000.0), (2, 200, 0.0)):
         new, old = Records(sensors), ReferenceRecords(sensors)
-        beaten = 0
+        beaten = lasted = 0
         for k in range(readings):
             drift = 0.002 * (k % 1_500)  # slow drifts to new extremes, and back
             for i in range(sensors):
@@ -416,6 +439,7 @@ def test_records_give_the_replaced_bits() -> None:
                 want = old.surprise(i, value, side, floor, noise, cadence_ms)
                 assert [_bits(x) for x in got] == [_bits(x) for x in want], (k, i)
                 beaten += got[0] > 0
+                lasted += got[0] > 0 and got[1] != got[1]  # NaN: a duration record
                 new.learn(i, value)
                 old.learn(i, value)
             rare = rng.uniform(-1, 8) if rng.random() < 0.1 else 0.0
@@ -431,6 +455,7 @@ def test_records_give_the_replaced_bits() -> None:
                 new = restored
         assert new.state() == old.state() and bytes(new.stats) == old.stats.tobytes()
         assert beaten > 10 or cadence_ms <= 0.0, beaten
+        assert lasted > 0 or cadence_ms <= 0.0 or readings < 5_000, lasted
 
 
 class ReferenceDegradation:
