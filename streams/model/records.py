@@ -63,6 +63,7 @@ LEN_LOW: Final = 6
 HIGHS: Final = 7
 DURATIONS: Final = HIGHS + 2 * K
 STRIDE: Final = DURATIONS + 2 * K
+_LONGEST: Final = DURATIONS - HIGHS  # where the longest runs start in a track's array
 QUIET_READINGS: Final = 50  # readings without a record that end an excursion (and re-arm its alerts)
 RANGE_FLOOR: Final = 0.01  # beta is at least this share of the sensor's range
 # beta is a mean of K - 1 exponential excesses: its 95% upper confidence bound is 2 (K - 1) / chi2_0.05(2 (K - 1))
@@ -77,10 +78,10 @@ _log10: Final = math.log10  # bound once: compiled, math.log10 is otherwise look
 
 class _Track:
     """One sensor's records: its scalars as typed attributes (compiled, plain doubles: a flat array('d') boxed
-    every read and PyArg-parsed every write) and its K highest and K lowest run extremes as an array (read a few
-    times per reading, written only when a run ends)."""
+    every read and PyArg-parsed every write) and its K highest and K lowest run extremes, then the K longest
+    high and low runs, as one array (read a few times per reading, written only when a run ends)."""
 
-    __slots__ = ("durations", "extremes", "last", "len_high", "len_low", "n", "resolution", "run_high", "run_low")
+    __slots__ = ("extremes", "last", "len_high", "len_low", "n", "resolution", "run_high", "run_low")
 
     def __init__(self) -> None:
         self.n = 0.0
@@ -90,11 +91,11 @@ class _Track:
         self.run_low = math.nan
         self.len_high = 0.0  # the current high and low runs' lengths, in readings
         self.len_low = 0.0
-        self.extremes: array[float] = _NO_EXTREMES[:]  # K highs descending, then K lows ascending
-        self.durations: array[float] = _NO_EXTREMES[:]  # the K longest high runs, then low runs, descending
+        # K highs descending, K lows ascending, then the K longest high runs and low runs, descending
+        self.extremes: array[float] = _NO_EXTREMES[:]
 
 
-_NO_EXTREMES: Final = array("d", bytes(8 * 2 * K))  # copied (sliced: cheaper than calling array()), never changed
+_NO_EXTREMES: Final = array("d", bytes(8 * 4 * K))  # copied (sliced: cheaper than calling array()), never changed
 _NO_DOUBLES: Final = array("d")
 _SCALARS: Final = struct.Struct("=7d")  # a track's scalars in the envelope's layout (native order, as array("d"))
 
@@ -154,9 +155,9 @@ class Records:
             return _rarity(hours, low - value, beta, floor, high - low) - sides, low
         lasting = 0.0
         if side >= 0 and value > kth_high:
-            lasting = _lasting(hours, track.len_high + 1.0, track.durations, 0)
+            lasting = _lasting(hours, track.len_high + 1.0, extremes, _LONGEST)
         elif side <= 0 and value < kth_low:
-            lasting = _lasting(hours, track.len_low + 1.0, track.durations, K)
+            lasting = _lasting(hours, track.len_low + 1.0, extremes, _LONGEST + K)
         if lasting > 0.0:
             return lasting - sides, math.nan
         return 0.0, value
@@ -182,8 +183,8 @@ class Records:
             return
         run_high = track.run_high = _run(extremes, track.run_high, 0, value, 1.0)
         run_low = track.run_low = _run(extremes, track.run_low, K, value, -1.0)
-        track.len_high = _length(track.durations, 0, track.len_high, run_high == run_high)
-        track.len_low = _length(track.durations, K, track.len_low, run_low == run_low)
+        track.len_high = _length(extremes, _LONGEST, track.len_high, run_high == run_high)
+        track.len_low = _length(extremes, _LONGEST + K, track.len_low, run_low == run_low)
 
     def fresh(self, surprise: float, alert_from: float) -> float:
         """The part of this reading's record surprise not already alerted on (see the module's notes); ends
@@ -204,7 +205,6 @@ class Records:
         for t in self.tracks:
             parts.append(_SCALARS.pack(t.n, t.last, t.resolution, t.run_high, t.run_low, t.len_high, t.len_low))
             parts.append(t.extremes.tobytes())
-            parts.append(t.durations.tobytes())
         return b"".join(parts)
 
     def state(self) -> list[bytes | float | int]:
@@ -222,9 +222,7 @@ class Records:
             track.n, track.last, track.resolution = n, last, resolution
             track.run_high, track.run_low, track.len_high, track.len_low = run_high, run_low, len_high, len_low
             extremes = track.extremes = _NO_DOUBLES[:]  # array("d", raw[...]), cheaper
-            extremes.frombytes(raw[at + 8 * HIGHS : at + 8 * DURATIONS])
-            durations = track.durations = _NO_DOUBLES[:]
-            durations.frombytes(raw[at + 8 * DURATIONS : at + 8 * STRIDE])
+            extremes.frombytes(raw[at + 8 * HIGHS : at + 8 * STRIDE])
         self.alerted, self.quiet = alerted, quiet
 
 
