@@ -7,7 +7,8 @@ of `per_message` readings on 6 partitions, taken in batches as the worker takes 
 `worker_batch_size` messages and as many KiB), the processor built as `streams.pipeline` builds it (admission,
 aggregated storage policy, kept decoded models), lateness 0 as the benches run the worker. `--mixed` also
 makes some readings late, re-sent or invalid so those paths are in the digest. The clock is fixed, so scores
-(`scored_at`) and the digest are reproducible.
+(`scored_at`) and the digest are reproducible. A second digest covers only what is sent to topics other than
+the changelog: it must match when a change alters how states are written down (not what they stand for).
 
 Usage: `python -m bench.processor_bench [model|baseline] [per_message=20] [--mixed] [--profile] [--rounds=N]`.
 """
