@@ -139,6 +139,7 @@ class Records:
         sides = _LOG10_2 if side == 0 else 0.0
         resolution = track.resolution
         floor = floor if floor > resolution else resolution
+        unit = floor  # the smallest difference the sensor reports
         # The tail near the extremes of n readings of Gaussian noise has scale sigma / sqrt(2 ln n): a sensor's
         # extremes are not credibly thinner-tailed than its noise (eight record lows of a simulated supply
         # within 0.009 V of each other made a 4-sigma reading 3 decades rare).
@@ -147,10 +148,17 @@ class Records:
         kth_high, kth_low = extremes[K - 1], extremes[2 * K - 1]
         if (side >= 0 and value > kth_high) or (side <= 0 and value < kth_low):
             self.extreme = True
+        # A quantity that has only shown values above zero (by more than its resolution: a price, a rate, a
+        # latency, an absolute temperature) varies by ratios: its records are measured on the log scale.
+        ratio = unit > 0.0 and low > unit
         if side >= 0 and value > high:
+            if ratio:
+                return _ratio_rarity(hours, extremes, 0, value, high, unit, floor, high, low) - sides, high
             beta = (sum(extremes[0 : K - 1]) - (K - 1) * kth_high) / (K - 1)
             return _rarity(hours, value - high, beta, floor, high - low) - sides, high
         if side <= 0 and value < low:
+            if ratio:
+                return _ratio_rarity(hours, extremes, K, value, low, unit, floor, high, low) - sides, low
             beta = ((K - 1) * kth_low - sum(extremes[K : 2 * K - 1])) / (K - 1)
             return _rarity(hours, low - value, beta, floor, high - low) - sides, low
         lasting = 0.0
@@ -266,6 +274,34 @@ def _rarity(hours: float, excess: float, beta: float, floor: float, spread: floa
     beta = beta if beta > relative else relative
     beta = 1e-9 if beta < 1e-9 else beta
     return _log10(hours) + excess / (beta * BETA_DOUBT * _LN10)
+
+
+def _ratio_rarity(
+    hours: float,
+    extremes: array[float],
+    start: int,
+    value: float,
+    record: float,
+    unit: float,
+    floor: float,
+    high: float,
+    low: float,
+) -> float:
+    """_rarity on the log scale, for a sensor whose values have all been above its resolution `unit` (> 0): the
+    excess is log(value / record) and the tail's scale the mean log-excess of the K - 1 most extreme values over
+    the k-th (its floors likewise relative: `floor` over the record, a hundredth of log(high / low)). A positive
+    quantity cannot fall below zero, so a linear tail calls a fall from 0.045 to 0.001 a move of 0.044, smaller
+    than its everyday swings; as a ratio it is a 45-fold fall. A value below the resolution (zero, a negative
+    glitch) counts as the resolution: as low as the sensor can tell."""
+    sign = 1.0 if start == 0 else -1.0
+    kth = math.log(extremes[start + K - 1])
+    total = 0.0
+    for j in range(start, start + K - 1):
+        total += math.log(extremes[j])
+    beta = sign * (total - (K - 1) * kth) / (K - 1)
+    bottom = value if value > unit else unit
+    excess = sign * (math.log(bottom) - math.log(record))
+    return _rarity(hours, excess, beta, floor / record, math.log(high / low))
 
 
 def _insert(stats: array[float], start: int, filled: int, value: float, sign: float) -> None:

@@ -297,6 +297,7 @@ class ReferenceRecords:
         low = run_low if run_low < stats[lo] else stats[lo]
         sides = _REF_LOG10_2 if side == 0 else 0.0
         floor = floor if floor > stats[at + RESOLUTION] else stats[at + RESOLUTION]
+        unit = floor  # the smallest difference the sensor reports
         # The tail near the extremes of n readings of Gaussian noise has scale sigma / sqrt(2 ln n): a sensor's
         # extremes are not credibly thinner-tailed than its noise (eight record lows of a simulated supply
         # within 0.009 V of each other made a 4-sigma reading 3 decades rare).
@@ -304,10 +305,24 @@ class ReferenceRecords:
         floor = floor if floor > gaussian else gaussian
         if (side >= 0 and value > stats[hi + K - 1]) or (side <= 0 and value < stats[lo + K - 1]):
             self.extreme = True
+        # A quantity whose values have all been above its resolution varies by ratios: records on the log scale.
+        ratio = unit > 0.0 and low > unit
         if side >= 0 and value > high:
+            if ratio:
+                logs = [math.log(x) for x in stats[hi : hi + K]]
+                beta = (sum(logs[: K - 1]) - (K - 1) * logs[K - 1]) / (K - 1)
+                rare = _ref_rarity(hours, math.log(value) - math.log(high), beta, floor / high, math.log(high / low))
+                return rare - sides, high
             beta = (sum(stats[hi : hi + K - 1]) - (K - 1) * stats[hi + K - 1]) / (K - 1)
             return _ref_rarity(hours, value - high, beta, floor, high - low) - sides, high
         if side <= 0 and value < low:
+            if ratio:
+                logs = [math.log(x) for x in stats[lo : lo + K]]
+                beta = ((K - 1) * logs[K - 1] - sum(logs[: K - 1])) / (K - 1)
+                bottom = max(value, unit)  # below the resolution (zero, a negative glitch): as low as it can tell
+                excess = math.log(low) - math.log(bottom)
+                rare = _ref_rarity(hours, excess, beta, floor / low, math.log(high / low))
+                return rare - sides, low
             beta = ((K - 1) * stats[lo + K - 1] - sum(stats[lo : lo + K - 1])) / (K - 1)
             return _ref_rarity(hours, low - value, beta, floor, high - low) - sides, low
         lasting = 0.0
