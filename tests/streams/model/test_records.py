@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-from streams.model.detector import ALERT_THRESHOLD, DeviceModel
+from streams.model.detector import ALERT_THRESHOLD, RECORD_ALERT, DeviceModel
 from streams.model.records import DURATIONS, HIGHS, MIN_SEEN, QUIET_READINGS, K, Records
 
 HOUR_MS = 3_600_000.0
@@ -111,3 +111,17 @@ def test_an_excursion_that_outlasts_every_earlier_one_is_a_record_though_no_valu
     assert all(beaten != beaten for rare, beaten in surprises[first:])  # NaN: a duration record
     assert surprises[first][0] > 3.0  # 4,000 hours watched: 3.6 decades from the start
     assert surprises[-1][0] > surprises[first][0] + 1.0  # and rarer the longer it lasts
+
+
+def test_a_positive_quantity_s_records_count_in_ratios() -> None:
+    rng = random.Random(4)
+    swings = [0.05 + 0.035 * math.sin(k / 10) + rng.gauss(0, 0.002) for k in range(2_000)]  # ~0.01-0.09
+    assert min(swings) > 0.0
+    positive, shifted = filled(swings), filled([s - 1.0 for s in swings])  # the same swings, around -0.95
+    low = positive.stats[HIGHS + K]
+    # 45-fold below the lowest a positive quantity has shown: news, though the fall is smaller than its swings
+    ratio, beaten = positive.surprise(0, low / 45, -1, 0.001, 0.004, HOUR_MS)
+    linear, _ = shifted.surprise(0, low / 45 - 1.0, -1, 0.001, 0.004, HOUR_MS)  # the same step, not positive
+    assert beaten == low and ratio > RECORD_ALERT + 2 and linear < ratio - 2
+    at_zero, _ = positive.surprise(0, 0.0, -1, 0.001, 0.004, HOUR_MS)  # at or below its resolution: the resolution
+    assert at_zero == positive.surprise(0, -5.0, -1, 0.001, 0.004, HOUR_MS)[0] >= ratio
