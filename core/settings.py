@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         16,
         ge=1,
         description="A model kept decoded stores its envelope (~8 KB, ~11 us to encode) once this many readings are "
-        "pending; until then its device state carries those readings (~100 B each) and a restore replays them. "
+        "pending; until then its device state carries those readings (~70 B each) and a restore replays them. "
         "1: every batch.",
     )
 

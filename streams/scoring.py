@@ -85,7 +85,7 @@ class ModelScorer:
     """The device's model is its stored envelope (`model_state`) plus the readings learned since
     (`model_pending`), both in one DeviceState value. Encoding an envelope costs about a reading's scoring
     (~11 us, 8 KB), so a model kept decoded between batches stores a new envelope only once
-    `checkpoint_readings` readings are pending; the state carries their inputs (~100 B each) meanwhile. A model
+    `checkpoint_readings` readings are pending; the state carries their inputs (~70 B each) meanwhile. A model
     restored from bytes (a restart, a rebalance, a device the cache evicted) replays them, so it is the same
     model bit for bit, and stores a new envelope at once: a device that misses the cache once likely misses
     it again, and then each batch would replay its pending readings. `checkpoint_readings` 1: every batch."""
@@ -109,7 +109,8 @@ class ModelScorer:
         return OpenModel(self.service.restore(state.device_type, raw or None, pending), [], True)
 
     def score(self, handle: OpenModel, reading: Reading, context: DeviceContext, now_ms: int | None) -> Score:
-        handle.pending.append(self.service.input_of(reading))
+        if not handle.store:  # a model that stores its envelope at close keeps no pending readings
+            handle.pending.append(self.service.input_of(reading))
         return self.service.score(handle.model, reading, now_ms)[0]
 
     def close(self, device_id: str, handle: OpenModel, state: DeviceState) -> None:

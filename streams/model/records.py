@@ -153,12 +153,12 @@ class Records:
         ratio = unit > 0.0 and low > unit
         if side >= 0 and value > high:
             if ratio:
-                return _ratio_rarity(hours, extremes, 0, value, high, unit, floor, high, low) - sides, high
+                return _ratio_rarity(hours, extremes, 0, value, unit, floor, high, low) - sides, high
             beta = (sum(extremes[0 : K - 1]) - (K - 1) * kth_high) / (K - 1)
             return _rarity(hours, value - high, beta, floor, high - low) - sides, high
         if side <= 0 and value < low:
             if ratio:
-                return _ratio_rarity(hours, extremes, K, value, low, unit, floor, high, low) - sides, low
+                return _ratio_rarity(hours, extremes, K, value, unit, floor, high, low) - sides, low
             beta = ((K - 1) * kth_low - sum(extremes[K : 2 * K - 1])) / (K - 1)
             return _rarity(hours, low - value, beta, floor, high - low) - sides, low
         lasting = 0.0
@@ -249,21 +249,23 @@ def _run(extremes: array[float], current: float, start: int, value: float, sign:
     return current
 
 
-def _length(durations: array[float], start: int, length: float, in_run: bool) -> float:
-    """The current run's length after this reading; a run that just ended joins the longest runs."""
+def _length(stats: array[float], start: int, length: float, in_run: bool) -> float:
+    """The current run's length after this reading; a run that just ended joins the longest runs (sorted at
+    stats[start:start + K])."""
     if in_run:
         return length + 1.0
     if length > 0.0:
-        _insert(durations, start, K, length, 1.0)
+        _insert(stats, start, K, length, 1.0)
     return 0.0
 
 
-def _lasting(hours: float, length: float, durations: array[float], start: int) -> float:
-    """A run of `length` readings beyond the k-th extreme: its decades if it is the longest yet, else 0."""
-    longest, kth = durations[start], durations[start + K - 1]
+def _lasting(hours: float, length: float, stats: array[float], start: int) -> float:
+    """A run of `length` readings beyond the k-th extreme: its decades if it is longer than the longest runs
+    (stats[start:start + K]), else 0."""
+    longest, kth = stats[start], stats[start + K - 1]
     if kth <= 0.0 or length <= longest:  # fewer than K runs so far, or not the longest
         return 0.0
-    beta = (sum(durations[start : start + K - 1]) - (K - 1) * kth) / (K - 1)
+    beta = (sum(stats[start : start + K - 1]) - (K - 1) * kth) / (K - 1)
     return _rarity(hours, length - longest, beta, 1.0, 0.0)
 
 
@@ -281,19 +283,19 @@ def _ratio_rarity(
     extremes: array[float],
     start: int,
     value: float,
-    record: float,
     unit: float,
     floor: float,
     high: float,
     low: float,
 ) -> float:
     """_rarity on the log scale, for a sensor whose values have all been above its resolution `unit` (> 0): the
-    excess is log(value / record) and the tail's scale the mean log-excess of the K - 1 most extreme values over
-    the k-th (its floors likewise relative: `floor` over the record, a hundredth of log(high / low)). A positive
+    excess is log(value / record) (the record: `high` for the highs, at `start` 0, else `low`) and the tail's
+    scale the mean log-excess of the K - 1 most extreme values over the k-th (its floors likewise relative:
+    `floor` over the record, a hundredth of log(high / low)). A positive
     quantity cannot fall below zero, so a linear tail calls a fall from 0.045 to 0.001 a move of 0.044, smaller
     than its everyday swings; as a ratio it is a 45-fold fall. A value below the resolution (zero, a negative
     glitch) counts as the resolution: as low as the sensor can tell."""
-    sign = 1.0 if start == 0 else -1.0
+    sign, record = (1.0, high) if start == 0 else (-1.0, low)
     kth = math.log(extremes[start + K - 1])
     total = 0.0
     for j in range(start, start + K - 1):
