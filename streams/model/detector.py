@@ -621,7 +621,7 @@ class DeviceModel:
             if residual is not None:
                 self.residual.update(residual, ts_ms, alpha)
         if self.last_ts and ts_ms > self.last_ts:
-            dt = ts_ms - self.last_ts
+            dt = float(ts_ms - self.last_ts)  # a float from the first gap: compiled code stores one (typed float)
             self.cadence_ms = (
                 dt if not self.cadence_ms else self.cadence_ms + 0.05 * (min(dt, 3 * self.cadence_ms) - self.cadence_ms)
             )

@@ -478,3 +478,11 @@ def test_a_prediction_miss_counts_less_while_its_typical_miss_is_young() -> None
         surprises.append(predictors.surprise(0, 57.0, history * CADENCE, 0.0, False))
     young, old = surprises
     assert 0 < young < old - 2  # the same miss is far less telling after 30 readings than after 3,000
+
+
+def test_the_cadence_is_a_float_from_the_first_gap() -> None:
+    """The compiled model stores it typed float; the Python source must store the same envelope bytes."""
+    model, rng = DeviceModel("pc"), random.Random(7)
+    model.update(1_000, healthy(rng))
+    model.update(6_000, healthy(rng))
+    assert type(model.cadence_ms) is float and model.cadence_ms == 5_000.0
