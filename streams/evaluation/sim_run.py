@@ -29,8 +29,8 @@ CADENCE_MS = 5_000
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00Z, any fixed instant keeps reruns identical
 OPERATING_THRESHOLD = ALERT_THRESHOLD  # the model's; chosen on TUNING_SEED runs, reported on EVAL_SEED
 TUNING_SEED, EVAL_SEED = 1, 2
-BATCH_ROUNDS = 12  # a minute of readings per batch: every model goes through its envelope once a minute
-PRIOR_ROUNDS = 720  # fleet priors aggregated and set once an hour of event time
+BATCH_MS = 60_000  # a minute of readings per batch: every model goes through its envelope once a minute
+PRIOR_MS = 3_600_000  # fleet priors aggregated and set once an hour of event time
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Plan:
     hours: float = 8.0
     warmup_hours: float = 1.0
     failures_per_device_hour: float = 0.15  # after warm-up, per healthy device
+    cadence_ms: int = CADENCE_MS  # every device reports at this cadence (the model's constants were chosen at 5 s)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -52,14 +53,14 @@ class Scorer(Protocol):
     def label(self, event: FailureLabel) -> None:
         """A delayed ground-truth label."""
 
-    def tick(self, round_index: int) -> None:
-        """The end of one round of the fleet's readings."""
+    def tick(self, done_ms: int, cadence_ms: int) -> None:
+        """The end of one round of the fleet's readings, `done_ms` of event time after the first began."""
 
 
 class ModelScorer:
     """The failure model through the production path (`ServiceFleet`): each device's model is stored as
-    envelope bytes and round-tripped every `BATCH_ROUNDS` rounds, labels go through `ModelService.learn`,
-    and fleet priors are aggregated and set every `PRIOR_ROUNDS`. Warming-up rows score what the model
+    envelope bytes and round-tripped every `BATCH_MS` of event time, labels go through `ModelService.learn`,
+    and fleet priors are aggregated and set every `PRIOR_MS`. Warming-up rows score what the model
     says (only physical evidence can raise them)."""
 
     def __init__(self) -> None:
@@ -71,10 +72,10 @@ class ModelScorer:
     def label(self, event: FailureLabel) -> None:
         self.fleet.learn(event.device_id, event)
 
-    def tick(self, round_index: int) -> None:
-        if round_index % PRIOR_ROUNDS == PRIOR_ROUNDS - 1:
+    def tick(self, done_ms: int, cadence_ms: int) -> None:
+        if _crossed(done_ms, cadence_ms, PRIOR_MS):
             self.fleet.publish_priors()
-        elif round_index % BATCH_ROUNDS == BATCH_ROUNDS - 1:
+        elif _crossed(done_ms, cadence_ms, BATCH_MS):
             self.fleet.end_batch()
 
 
@@ -92,8 +93,13 @@ class LimitsScorer:
     def label(self, event: FailureLabel) -> None:
         pass
 
-    def tick(self, round_index: int) -> None:
+    def tick(self, done_ms: int, cadence_ms: int) -> None:
         pass
+
+
+def _crossed(done_ms: int, cadence_ms: int, period_ms: int) -> bool:
+    """Whether the round that ended `done_ms` into the replay completed a `period_ms` of event time."""
+    return done_ms // period_ms > (done_ms - cadence_ms) // period_ms
 
 
 SCORERS: dict[str, Callable[[], Scorer]] = {"fleetpulse": ModelScorer, "limits_rule": LimitsScorer}
@@ -109,18 +115,19 @@ class Replay:
 
 
 def replay(mode: str, scorer: Scorer, plan: Plan, seed: int) -> Replay:
-    fleet = Fleet(plan.devices, seed, cadence_ms=CADENCE_MS, failure_rate_per_hour=0.0)
+    cadence = plan.cadence_ms
+    fleet = Fleet(plan.devices, seed, cadence_ms=cadence, failure_rate_per_hour=0.0)
     spec = next(m for m in MODES if m.name == mode)
     eligible = [d for d in range(fleet.size) if spec.weight[DEVICE_TYPES[fleet.type_idx[d]]] > 0]
-    chance = plan.failures_per_device_hour * CADENCE_MS / 3_600_000
+    chance = plan.failures_per_device_hour * cadence / 3_600_000
     rng = random.Random(f"{seed}:{mode}")
     out = Replay(mode, {device_id: [] for device_id in fleet.device_ids})
-    rounds = int(plan.hours * 3_600_000 / CADENCE_MS)
-    warmup_rounds = int(plan.warmup_hours * 3_600_000 / CADENCE_MS)
+    rounds = int(plan.hours * 3_600_000 / cadence)
+    warmup_rounds = int(plan.warmup_hours * 3_600_000 / cadence)
     fleet.start(START_MS)
     readings = 0
     for r in range(rounds):
-        ts = START_MS + r * CADENCE_MS
+        ts = START_MS + r * cadence
         if r >= warmup_rounds:
             for device in eligible:
                 if fleet.phase[device] == HEALTHY and fleet.running[device] and rng.random() < chance:
@@ -141,7 +148,7 @@ def replay(mode: str, scorer: Scorer, plan: Plan, seed: int) -> Replay:
                     Failure(event.device_id, event.mode, event.onset_ts, event.failure_ts, event.detectable)
                 )
                 scorer.label(event)
-        scorer.tick(r)
+        scorer.tick((r + 1) * cadence, cadence)
     for device in range(fleet.size):
         if fleet.phase[device] != HEALTHY:  # failing (or failed, label already out) at the end
             labelled = any(
@@ -149,7 +156,7 @@ def replay(mode: str, scorer: Scorer, plan: Plan, seed: int) -> Replay:
             )
             if not labelled:
                 out.censored[fleet.device_ids[device]] = int(fleet.onset_ms[device])
-    out.device_hours = readings * CADENCE_MS / 3_600_000
+    out.device_hours = readings * cadence / 3_600_000
     return out
 
 

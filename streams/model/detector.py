@@ -45,6 +45,11 @@ from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGH
 MODEL_VERSION: Final = 7
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
+# The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
+# reports faster learns at the same rate per 5 s (pace < 1), so a slow failure (dried paste warming a chip
+# over an hour) is not learned as normal 5x sooner on a phone at 1 s; at 5 s and slower nothing changes
+# (NAB's series and C-MAPSS's cycles keep their per-reading memory, which their figures were measured with).
+REFERENCE_CADENCE_MS: Final = 5000.0
 COLD_WARMUP: Final = 60  # readings before a cold device's baseline may alert
 PRIOR_WARMUP: Final = 12  # with the fleet's scales known, only the device's own level must be learned
 LIMIT_WEIGHT: Final = 6.0  # L per unit of warning→critical distance: at critical, L = 6 (score 0.67)
@@ -217,8 +222,8 @@ class ThermalFit:
         """Restart the means (the operating point after a repair), keep the load→temperature slope."""
         self.n = 0
 
-    def smooth(self, load: float) -> float:
-        self.lx = load if self.n == 0 else self.lx + THERMAL_LAG_RATE * (load - self.lx)
+    def smooth(self, load: float, pace: float = 1.0) -> float:
+        self.lx = load if self.n == 0 else self.lx + THERMAL_LAG_RATE * pace * (load - self.lx)
         return self.lx
 
     def expected(self) -> float:
@@ -340,6 +345,7 @@ class DeviceModel:
         # Readings since the previous one, by the device's cadence: a jump after a gap spans that many steps.
         elapsed = (ts_ms - self.last_ts) / self.cadence_ms if self.last_ts and self.cadence_ms else 1.0
         steps = elapsed if elapsed > 1.0 else 1.0
+        pace = self.pace()
         # The most surprising sensor: its surprise, index, reading and level.
         top_surprise, top_i, top_value, top_level = -1.0, -1, 0.0, 0.0
         record = (0.0, "", 0.0, 0.0)  # the strongest record: (surprise, sensor, value, the record it beat)
@@ -382,7 +388,7 @@ class DeviceModel:
                     if not tests or surprise > largest:
                         largest = surprise
                     tests += 1
-                shift = baseline.evidence(z)
+                shift = baseline.evidence(z, pace)
                 if wanted:
                     row[shift_key] = shift
                 # A workload sensor's sustained shift counts toward failure only (FAILURE_SIDE).
@@ -430,13 +436,13 @@ class DeviceModel:
                 eta = features.minutes_to_limit(baseline, value, limit, scale if baseline.n > 0 else None)
                 if eta is not None:
                     eta_minutes.append(eta)
-        residual = self._thermal_residual(values)
+        residual = self._thermal_residual(values, pace)
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
             if wanted:
                 row["z:thermal_residual"] = z
             # Only heat the load does not explain is a cooling fault; a cooler chip is not a precursor.
-            sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z), 0.0)))
+            sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z, pace), 0.0)))
             surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
             if not tests or surprise > largest:
                 largest = surprise
@@ -465,7 +471,8 @@ class DeviceModel:
         # evidence is never discounted.
         fresh = calibrated - max(0.0, self.habituation - HABIT_FREE)
         # Per reading's worth of time (HABIT_DECAY ** steps as math.pow, *= written out: compiled, both were generic).
-        self.habituation = self.habituation * (HABIT_DECAY if steps == 1.0 else math.pow(HABIT_DECAY, steps))
+        paced = steps * pace
+        self.habituation = self.habituation * (HABIT_DECAY if paced == 1.0 else math.pow(HABIT_DECAY, paced))
         seen_before = self._repeat(top_i, top_value, top_level) if fresh >= HABIT_FROM and top_i >= 0 else 0
         if seen_before >= PATTERN_EXPECTED:
             fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert
@@ -567,12 +574,17 @@ class DeviceModel:
             explanations.append((surprise, sensor, value, detail, (sensor, value, beaten)))
         return fresh * RECORD_SCALE
 
-    def _thermal_residual(self, values: dict[str, float | None]) -> float | None:
+    def pace(self) -> float:
+        """The share of a 5 s step one reading stands for: below 1 only for a device reporting faster."""
+        cadence = self.cadence_ms
+        return cadence / REFERENCE_CADENCE_MS if 0.0 < cadence < REFERENCE_CADENCE_MS else 1.0
+
+    def _thermal_residual(self, values: dict[str, float | None], pace: float) -> float | None:
         load, temperature = values.get("load_pct"), values.get("temperature_c")
         if self.thermal is None or load is None or temperature is None:
             return None
         young = self.thermal.n < 10
-        self.thermal.smooth(load)
+        self.thermal.smooth(load, pace)
         return None if young else temperature - self.thermal.expected()
 
     # --- learning -----------------------------------------------------------------------------------
@@ -589,7 +601,8 @@ class DeviceModel:
         vector: list[float],
         warming: bool,
     ) -> bool:
-        alpha = self.alpha * (ACCEPT_FACTOR if self.accept_left else 1.0)
+        pace = self.pace()
+        alpha = self.alpha * pace * (ACCEPT_FACTOR if self.accept_left else 1.0)
         boost = self.drift.alpha_factor()
         moved = False
         if self.accept_left == 1 and self.accept_from:  # the fast learning ends: did the level move?
@@ -604,7 +617,7 @@ class DeviceModel:
             # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
             # ramp in progress must not be learned as the new normal; drift.py).
             boosted = boost > 1.0 and not baseline.holding(ts_ms)
-            rate = self.alpha * max(boost, ACCEPT_FACTOR if self.accept_left else 1.0) if boosted else alpha
+            rate = self.alpha * pace * max(boost, ACCEPT_FACTOR if self.accept_left else 1.0) if boosted else alpha
             # The scale and stillness it was scored with (unchanged since): a new baseline (n == 0) uses neither.
             known = baseline.n > 0
             scale, stillness = baseline.scored_scale, baseline.scored_stillness

@@ -133,10 +133,12 @@ class SensorBaseline:
             self.outlier_share,
         )
 
-    def evidence(self, z: float) -> float:
+    def evidence(self, z: float, pace: float = 1.0) -> float:
         """Fold z into the recent mean and return it in units of its own healthy spread, so it is ~N(0,1)
         when healthy whatever the sensor's autocorrelation (a slowly relaxing temperature wanders far
-        more than iid noise would): a held shift adds up to a large value, one noisy reading never does."""
+        more than iid noise would): a held shift adds up to a large value, one noisy reading never does.
+        `pace`: the share of a 5 s step this reading stands for (DeviceModel.pace), so the spread is learned
+        per unit of time: at 1 s a slow ramp would otherwise teach it five times sooner."""
         # Runs for every sensor of every reading: two-argument min/max are written as the comparison they
         # make (max(a, b) is `b if b > a else a`, the same result for NaN and signed zeros too).
         capped = z if z < EVIDENCE_CLIP else EVIDENCE_CLIP
@@ -148,7 +150,8 @@ class SensorBaseline:
         shift_ts = self.shift_ts  # not self.holding(self.last_ts), inlined (the hot path)
         if seen >= 10 and not (shift_ts > 0 and self.last_ts - shift_ts < SHIFT_HOLD_MS):
             young = 1.0 / (seen + 1)
-            rate = young if young > SPREAD_RATE else SPREAD_RATE
+            slow = SPREAD_RATE * pace
+            rate = young if young > slow else slow
             # math.pow(x, 2.0) is x**2 (the same libm pow and special cases; compiled, ** on floats is generic)
             square, ceiling = math.pow(ewz, 2.0), _SHIFT_FREEZE_SQ * ewz_sq
             self.ewz_sq = ewz_sq + rate * ((ceiling if ceiling < square else square) - ewz_sq)

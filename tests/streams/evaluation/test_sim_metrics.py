@@ -81,3 +81,13 @@ def test_the_model_scorer_replays_through_the_service_with_envelopes_labels_and_
     assert fleet.service.priors  # aggregated and set once an hour of event time
     m = sim_run.measure(run, threshold=sim_run.OPERATING_THRESHOLD)
     assert m.failures and m.detected == m.failures and m.false_alerts == 0
+
+
+def test_the_replay_ends_a_batch_each_minute_and_sets_priors_each_hour_of_event_time_at_any_cadence() -> None:
+    def ends(cadence_ms: int, period_ms: int, rounds: int) -> list[int]:
+        return [r for r in range(rounds) if sim_run._crossed((r + 1) * cadence_ms, cadence_ms, period_ms)]
+
+    assert ends(5_000, sim_run.BATCH_MS, 36) == [11, 23, 35]  # every 12th round at 5 s
+    assert ends(5_000, sim_run.PRIOR_MS, 1_440) == [719, 1_439]
+    assert ends(1_000, sim_run.BATCH_MS, 120) == [59, 119]
+    assert ends(7_000, sim_run.BATCH_MS, 18) == [8, 17]  # 63 s and 126 s: the first round past each minute
