@@ -473,14 +473,14 @@ class DeviceModel:
         # Per reading's worth of time (HABIT_DECAY ** steps as math.pow, *= written out: compiled, both were generic).
         paced = steps * pace
         self.habituation = self.habituation * (HABIT_DECAY if paced == 1.0 else math.pow(HABIT_DECAY, paced))
-        seen_before = self._repeat(top_i, top_value, top_level) if fresh >= HABIT_FROM and top_i >= 0 else 0
+        seen_before = self._repeat(top_i, top_value, top_level, pace) if fresh >= HABIT_FROM and top_i >= 0 else 0
         if seen_before >= PATTERN_EXPECTED:
             fresh = min(fresh, HABIT_FREE)  # an expected repeat: below the alert level, not an alert
         elif fresh >= HABIT_FROM:
             self.habituation = max(self.habituation, calibrated)
             if not self.accept_left:  # where the levels were when this alert began
                 self.accept_from = [x for b in self.baselines.values() for x in (b.loc, b.scale())]
-            self.accept_left = ACCEPT_READINGS  # alerted once: now learn the new level fast
+            self.accept_left = round(ACCEPT_READINGS / pace)  # alerted once: now learn the new level fast
             if top_i >= 0 and not seen_before:
                 kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
                 self.patterns = kept + array("d", (top_i, top_value - top_level, self.seen, 1))
@@ -510,14 +510,14 @@ class DeviceModel:
         eta = _smallest(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, _top_reasons(explanations), eta, drifted)
 
-    def _repeat(self, sensor: int, value: float, level: float) -> int:
+    def _repeat(self, sensor: int, value: float, level: float, pace: float) -> int:
         """How often this alert's pattern has alerted recently (0: new), renewing and counting it."""
-        patterns = self.patterns
+        patterns, span = self.patterns, PATTERN_SPAN / pace
         for at in range(0, len(patterns), 4):
             i, before, seen, count = patterns[at : at + 4]
             if (
                 i == sensor
-                and self.seen - seen <= PATTERN_SPAN
+                and self.seen - seen <= span
                 and (value - level) * before > 0
                 and abs((value - level) - before) <= PATTERN_TOL * abs(before)
             ):
@@ -649,7 +649,7 @@ class DeviceModel:
             # A repeat that habituated or was expected is learned: it is normal by then.
             if not alerted:
                 self.tail.learn(raw)
-            if abs_z and self.drift.update(sum(abs_z) / len(abs_z), moved):
+            if abs_z and self.drift.update(sum(abs_z) / len(abs_z), moved, pace):
                 drifted = True
                 self.tail = EmpiricalTail()  # "normal surprise" changed with the regime
                 telemetry.drift_events.labels(self.device_type or "unknown").inc()

@@ -66,15 +66,21 @@ class DriftWatch:
         self.ph_max_unset = True
         self.ph_detected = False
 
-    def _page_hinkley(self, x: float) -> None:
-        """River's PageHinkley.update(x)."""
+    def _page_hinkley(self, x: float, pace: float = 1.0) -> None:
+        """River's PageHinkley.update(x); with `pace` < 1 (a reading standing for that share of a 5 s step,
+        DeviceModel.pace) the sums forget and grow per unit of time rather than per reading."""
         if self.ph_detected:
             self._reset()
         n = self.ph_n = self.ph_n + 1.0
         mean = self.ph_mean = self.ph_mean + (1.0 / n) * (x - self.ph_mean)
         dev = x - mean
-        increase = self.ph_sum_increase = PH_ALPHA * self.ph_sum_increase + dev - PH_DELTA
-        decrease = self.ph_sum_decrease = PH_ALPHA * self.ph_sum_decrease + dev + PH_DELTA
+        if pace == 1.0:  # River's sums, as River computes them
+            increase = self.ph_sum_increase = PH_ALPHA * self.ph_sum_increase + dev - PH_DELTA
+            decrease = self.ph_sum_decrease = PH_ALPHA * self.ph_sum_decrease + dev + PH_DELTA
+        else:
+            forget = math.pow(PH_ALPHA, pace)
+            increase = self.ph_sum_increase = forget * self.ph_sum_increase + pace * (dev - PH_DELTA)
+            decrease = self.ph_sum_decrease = forget * self.ph_sum_decrease + pace * (dev + PH_DELTA)
         if increase < self.ph_min_increase:
             self.ph_min_increase = increase
         if decrease > self.ph_max_decrease:
@@ -85,16 +91,19 @@ class DriftWatch:
             test_decrease = self.ph_max_decrease - decrease
             self.ph_detected = test_increase > PH_THRESHOLD or test_decrease > PH_THRESHOLD
 
-    def update(self, residual: float, moved: bool = False) -> bool:
+    def update(self, residual: float, moved: bool = False, pace: float = 1.0) -> bool:
         """Feed one residual; True when a (debounced) drift is declared on this reading. `moved`: the
-        model has just accepted a new level after an alert (a step change it re-baselined to)."""
+        model has just accepted a new level after an alert (a step change it re-baselined to). `pace`: see
+        _page_hinkley; the debounce and the boost then last as long in time as at 5 s."""
         self.since_last += 1
         self.boost_left = max(0, self.boost_left - 1)
-        self._page_hinkley(min(residual, 10.0))  # one wild reading must not look like a regime change
-        if not (self.ph_detected or moved) or self.since_last < DEBOUNCE_READINGS:
+        self._page_hinkley(min(residual, 10.0), pace)  # one wild reading must not look like a regime change
+        # The debounce spaces events; the first is never held (since_last starts at DEBOUNCE_READINGS, which a
+        # device faster than 5 s would otherwise have to exceed by 1 / pace).
+        if not (self.ph_detected or moved) or (self.events and self.since_last < DEBOUNCE_READINGS / pace):
             return False
         self.since_last = 0
-        self.boost_left = BOOST_READINGS
+        self.boost_left = round(BOOST_READINGS / pace)
         self.events += 1
         return True
 

@@ -143,9 +143,15 @@ class SensorBaseline:
         # make (max(a, b) is `b if b > a else a`, the same result for NaN and signed zeros too).
         capped = z if z < EVIDENCE_CLIP else EVIDENCE_CLIP
         clipped = capped if capped > -EVIDENCE_CLIP else -EVIDENCE_CLIP
-        ewz = self.ewz = self.ewz + EVIDENCE_RATE * (clipped - self.ewz)
+        if pace == 1.0:
+            ewz = self.ewz = self.ewz + EVIDENCE_RATE * (clipped - self.ewz)
+            floor = _EVIDENCE_VAR
+        else:  # the recent mean spans as much time as at 5 s (more readings, each less news)
+            recent = EVIDENCE_RATE * pace
+            ewz = self.ewz = self.ewz + recent * (clipped - self.ewz)
+            floor = recent / (2 - recent)
         ewz_sq = self.ewz_sq
-        spread = math.sqrt(_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq)
+        spread = math.sqrt(floor if ewz_sq < floor else ewz_sq)
         seen = self.n + self.prior_n
         shift_ts = self.shift_ts  # not self.holding(self.last_ts), inlined (the hot path)
         if seen >= 10 and not (shift_ts > 0 and self.last_ts - shift_ts < SHIFT_HOLD_MS):

@@ -77,3 +77,20 @@ def test_a_nan_first_keeps_rivers_initial_int() -> None:
     watch.update(math.nan)
     assert ph._max_decrease == -1 and type(ph._max_decrease) is int
     assert _same(watch.state(), _river_state(watch, ph))
+
+
+def test_at_a_fifth_of_the_pace_a_shift_is_declared_as_late_in_time_and_its_debounce_and_boost_last_as_long() -> None:
+    def first_drift(pace: float, readings_per_step: int) -> tuple[int, int]:
+        """(5 s steps until a step in the residual is declared a drift, the boost's length in readings)."""
+        watch, rng = DriftWatch(), random.Random(9)
+        for _ in range(200 * readings_per_step):  # a calm start, then the residual's mean jumps by 2
+            watch.update(abs(rng.gauss(0, 1)), pace=pace)
+        for k in range(2_000 * readings_per_step):
+            if watch.update(abs(rng.gauss(2, 1)), pace=pace):
+                return k // readings_per_step, watch.boost_left
+        raise AssertionError("no drift declared")
+
+    at_5s, boost_5s = first_drift(1.0, 1)
+    at_1s, boost_1s = first_drift(0.2, 5)
+    assert 0.75 * at_5s <= at_1s <= 1.5 * at_5s  # about as many 5 s steps (per reading: a fifth as many)
+    assert boost_1s == 5 * boost_5s
