@@ -112,7 +112,7 @@ def to_reading(push: Push, seq: int) -> Reading | None:
             if isinstance(state, str):
                 fields["battery_charging"] = state.lower() in ("charging", "full")
             if (voltage := _number(sample.values, "voltage")) is not None:
-                fields["voltage_v"] = voltage
+                fields["battery_voltage_v"] = voltage  # follows the charge: a health field, never scored
             health = sample.values.get("health")
             if isinstance(health, str) and health:
                 fields["battery_health"] = re.sub(r"[^a-z_]", "_", health.lower())[:32]

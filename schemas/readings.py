@@ -71,3 +71,4 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     battery_health: Annotated[str, Meta(pattern=r"^[a-z_]{1,32}$", description="Android battery health")] | None = None
     thermal_state: Literal["nominal", "fair", "serious", "critical"] | None = None  # the OS's own verdict
     fan_rpm: _measure("fan_rpm") | None = None  # type: ignore[valid-type]
+    battery_voltage_v: _measure("battery_voltage_v") | None = None  # type: ignore[valid-type]  # minor version 1.2

@@ -36,6 +36,9 @@ HEALTH_SENSORS: Final[dict[str, Sensor]] = {
         Sensor("battery_pct", "%", "battery charge, percent", 0.0, 100.0),
         Sensor("battery_temperature_c", "Cel", "battery temperature, degrees Celsius", -40.0, 120.0),
         Sensor("fan_rpm", "/min", "fastest fan, revolutions per minute", 0.0, 50_000.0),
+        # A battery's terminal voltage follows its charge (4.35 V full, 3.7 V nearly empty, a step when the
+        # charger is plugged in, a sag under load): not a supply voltage, so not voltage_v.
+        Sensor("battery_voltage_v", "V", "battery terminal voltage, volts", 0.0, 10.0),
     )
 }
 

@@ -80,7 +80,7 @@ def test_sensor_logger_pushes_land_mapped_after_kafka_acknowledged(ingest: tuple
     assert ios.status_code == 200, ios.text
     by_id = {r.device_id: r for r in (decode_reading(m.value()) for m in consume(settings, settings.topic_readings, 2))}
     phone = by_id[f"phone-{ANDROID['deviceId']}"]
-    assert phone.battery_pct == 83.0 and phone.battery_temperature_c == 36.5 and phone.voltage_v == 4.12
+    assert phone.battery_pct == 83.0 and phone.battery_temperature_c == 36.5 and phone.battery_voltage_v == 4.12
     assert by_id[f"phone-{IOS['deviceId']}"].thermal_state == "serious"
 
 

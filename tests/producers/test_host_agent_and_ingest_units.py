@@ -69,7 +69,8 @@ def test_an_android_push_maps_battery_voltage_health_and_temperature() -> None:
     assert reading.ts == 1_795_000_000_300  # newest mapped sample, ns → ms; motion samples don't count
     assert reading.seq == 5
     assert reading.battery_pct == 83.0 and reading.battery_charging is True
-    assert reading.voltage_v == 4.12 and reading.battery_health == "good"
+    # A battery's voltage follows its charge: a health field, not the supply voltage the model scores as wear
+    assert reading.battery_voltage_v == 4.12 and reading.voltage_v is None and reading.battery_health == "good"
     assert reading.battery_temperature_c == 36.5
     assert reading.temperature_c is None  # a battery temperature is not a SoC temperature: not faked
     assert decode_reading(encode(reading)) == reading
@@ -80,7 +81,7 @@ def test_an_ios_push_maps_battery_and_thermal_state() -> None:
     assert reading is not None
     assert reading.device_id == "phone-F00DCAFE-1234-4ABC-9DEF-0123456789AB"
     assert reading.battery_pct == 41.0 and reading.battery_charging is False
-    assert reading.thermal_state == "serious" and reading.voltage_v is None
+    assert reading.thermal_state == "serious" and reading.battery_voltage_v is None
     assert reading.ts == 1_795_000_060_500
 
 

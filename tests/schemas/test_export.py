@@ -35,4 +35,5 @@ def test_every_measurement_carries_its_unit() -> None:
         "battery_pct": "%",
         "battery_temperature_c": "Cel",
         "fan_rpm": "/min",
+        "battery_voltage_v": "V",
     }
