@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         30.0, gt=3, description="Kafka consumer session timeout: how soon a killed worker's partitions move."
     )
     worker_batch_size: int = Field(
-        1000, ge=1, description="Messages the worker takes per batch (and at most this many KiB of them)."
+        4000, ge=1, description="Messages the worker takes per batch (and at most this many KiB of them)."
     )
     worker_batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
     worker_lateness_seconds: float = Field(
