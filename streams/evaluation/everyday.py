@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from streams.evaluation.harness import ServiceFleet
+from streams.evaluation.sim_run import BATCH_MS, CADENCE_MS
 from streams.model.detector import ALERT_THRESHOLD
 
-CADENCE_MS = 5_000
 HOUR_MS = 3_600_000
-BATCH_MS = 60_000  # every model goes through its envelope bytes once a minute, as in the simulator replay
 
 
 def desktop(rng: random.Random, days: float) -> Iterator[tuple[int, dict[str, float | None]]]:
@@ -90,10 +89,10 @@ def run(scenario: str, devices: int, days: float, seed: int) -> Result:
     """Each device's readings through ModelService; an onset is a score crossing the shipped threshold."""
     device_type, generate = SCENARIOS[scenario]
     fleet, onsets, reasons = ServiceFleet(), 0, Counter[str]()
-    streams = {f"{scenario}-{d}": generate(random.Random(f"{seed}:{d}"), days) for d in range(devices)}
-    alerting = dict.fromkeys(streams, False)
+    sources = {f"{scenario}-{d}": generate(random.Random(f"{seed}:{d}"), days) for d in range(devices)}
+    alerting = dict.fromkeys(sources, False)
     for step in range(int(days * 24 * HOUR_MS / CADENCE_MS)):
-        for device_id, readings in streams.items():
+        for device_id, readings in sources.items():
             ts, values = next(readings)
             score = fleet.score(device_id, device_type, ts, values)
             alert = score.score >= ALERT_THRESHOLD
@@ -101,7 +100,7 @@ def run(scenario: str, devices: int, days: float, seed: int) -> Result:
                 onsets += 1
                 reasons[_kind(score.reasons[0].detail if score.reasons else "")] += 1
             alerting[device_id] = alert
-        if (step + 1) * CADENCE_MS % BATCH_MS == 0:
+        if (step + 1) * CADENCE_MS % BATCH_MS == 0:  # envelopes once a minute, as in the simulator replay
             fleet.end_batch()
     return Result(scenario, devices, days, onsets, reasons)
 

@@ -518,7 +518,7 @@ class DeviceModel:
             final = (1 - share) * anomaly + share * probability
 
         alerted = fresh >= HABIT_FROM
-        drifted = self._learn(ts_ms, values, prepared, raw, alerted, abs_z, residual, vector, warming)
+        drifted = self._learn(ts_ms, values, prepared, raw, alerted, abs_z, residual, vector, warming, pace)
         eta = _smallest(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, _top_reasons(explanations), eta, drifted)
 
@@ -612,8 +612,8 @@ class DeviceModel:
         residual: float | None,
         vector: list[float],
         warming: bool,
+        pace: float,
     ) -> bool:
-        pace = self.pace()
         alpha = self.alpha * pace * (ACCEPT_FACTOR if self.accept_left else 1.0)
         boost = self.drift.alpha_factor()
         moved = False

@@ -74,13 +74,11 @@ class DriftWatch:
         n = self.ph_n = self.ph_n + 1.0
         mean = self.ph_mean = self.ph_mean + (1.0 / n) * (x - self.ph_mean)
         dev = x - mean
-        if pace == 1.0:  # River's sums, as River computes them
-            increase = self.ph_sum_increase = PH_ALPHA * self.ph_sum_increase + dev - PH_DELTA
-            decrease = self.ph_sum_decrease = PH_ALPHA * self.ph_sum_decrease + dev + PH_DELTA
-        else:
-            forget = math.pow(PH_ALPHA, pace)
-            increase = self.ph_sum_increase = forget * self.ph_sum_increase + pace * (dev - PH_DELTA)
-            decrease = self.ph_sum_decrease = forget * self.ph_sum_decrease + pace * (dev + PH_DELTA)
+        # At pace 1 these are River's sums, computed in River's order (x 1.0 changes no bit).
+        forget = PH_ALPHA if pace == 1.0 else math.pow(PH_ALPHA, pace)
+        step, delta = pace * dev, pace * PH_DELTA
+        increase = self.ph_sum_increase = forget * self.ph_sum_increase + step - delta
+        decrease = self.ph_sum_decrease = forget * self.ph_sum_decrease + step + delta
         if increase < self.ph_min_increase:
             self.ph_min_increase = increase
         if decrease > self.ph_max_decrease:

@@ -143,13 +143,9 @@ class SensorBaseline:
         # make (max(a, b) is `b if b > a else a`, the same result for NaN and signed zeros too).
         capped = z if z < EVIDENCE_CLIP else EVIDENCE_CLIP
         clipped = capped if capped > -EVIDENCE_CLIP else -EVIDENCE_CLIP
-        if pace == 1.0:
-            ewz = self.ewz = self.ewz + EVIDENCE_RATE * (clipped - self.ewz)
-            floor = _EVIDENCE_VAR
-        else:  # the recent mean spans as much time as at 5 s (more readings, each less news)
-            recent = EVIDENCE_RATE * pace
-            ewz = self.ewz = self.ewz + recent * (clipped - self.ewz)
-            floor = recent / (2 - recent)
+        recent = EVIDENCE_RATE * pace  # the recent mean spans as much time as at 5 s (more readings, less news each)
+        ewz = self.ewz = self.ewz + recent * (clipped - self.ewz)
+        floor = _EVIDENCE_VAR if pace == 1.0 else recent / (2 - recent)  # the iid spread of that mean
         ewz_sq = self.ewz_sq
         spread = math.sqrt(floor if ewz_sq < floor else ewz_sq)
         seen = self.n + self.prior_n
