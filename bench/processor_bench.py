@@ -124,7 +124,7 @@ def digest_into(hasher: hashlib._Hash, sent: hashlib._Hash, result: BatchResult)
 def run(scorer: str, per_message: int, mixed: bool, profile: bool, rounds: int) -> None:
     settings = Settings()
     records = messages(per_message, mixed, rounds)
-    work = list(batches(records, settings.worker_batch_size, settings.worker_batch_size * 1024))
+    work = list(batches(records, settings.worker_batch_size, settings.worker_batch_kbytes * 1024))
     proc = processor(scorer)
     table: dict[str, bytes] = {}
     hasher, sent = hashlib.sha256(), hashlib.sha256()

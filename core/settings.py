@@ -81,8 +81,12 @@ class Settings(BaseSettings):
     worker_session_timeout_seconds: float = Field(
         30.0, gt=3, description="Kafka consumer session timeout: how soon a killed worker's partitions move."
     )
-    worker_batch_size: int = Field(
-        4000, ge=1, description="Messages the worker takes per batch (and at most this many KiB of them)."
+    worker_batch_size: int = Field(4000, ge=1, description="Messages the worker takes per batch, at most.")
+    worker_batch_kbytes: int = Field(
+        8192,
+        ge=1,
+        description="KiB of messages the worker takes per batch, at most (past the first message): bounds a batch "
+        "of envelopes (8 MiB: ~50k readings, about a second of processing).",
     )
     worker_batch_seconds: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
     worker_lateness_seconds: float = Field(
