@@ -110,12 +110,12 @@ class Processor:
         scores, rejects, lags, stored_scores = out.scores, out.rejects, out.lags_s, out.stored_scores
         storage = self.storage
         select_scores = storage is not None and storage.select_scores
-        touched: dict[str, _Device] = {}
         writes = out.writes
         scorer, clocks, latest, lateness = self.scorer, self.clocks, self.latest, self.lateness_ms
         applied = late = replayed = duplicated = 0
         for device_id, arrived in self._by_device(batch, rejects, now_ms).items():
-            device = touched[device_id] = self._open(device_id, arrived[0][3], arrived[0][0], load)
+            first_partition, _, _, first = arrived[0]
+            device = self._open(device_id, first, first_partition, load)
             for partition, offset, element, reading in arrived:
                 # A position is (offset, element): a batch envelope carries several readings of a device under
                 # one offset, and a message redelivered within one batch (after a rebalance) is seen twice.
