@@ -42,7 +42,7 @@ from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 7
+MODEL_VERSION: Final = 8
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
@@ -406,6 +406,10 @@ class DeviceModel:
                 # A workload sensor's sustained shift counts toward failure only (FAILURE_SIDE).
                 toward = 1 if hot_only else (0 if momentary else side)
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
+                # A sensor that follows the workload shifts whenever the device gets busy: its shift is news
+                # only once it has outlasted every busy spell the device has had (a duration record).
+                if not momentary and not baseline.outlasts(ts_ms):
+                    counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
                 if not tests or sustained > largest:
                     largest = sustained

@@ -47,9 +47,11 @@ def _baseline(values: list[Any]) -> SensorBaseline:
     if len(values) != len(_BASELINE_FIELDS):
         raise ValueError(f"a sensor baseline has {len(_BASELINE_FIELDS)} fields, not {len(values)}")
     # SensorBaseline(*values), spelled out: compiled, a call with *args goes through the generic argument parser.
-    n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq, shift_ts, share = values
+    (n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq, shift_ts, share, longest) = (
+        values
+    )
     return SensorBaseline(
-        n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq, shift_ts, share
+        n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq, shift_ts, share, longest
     )
 
 

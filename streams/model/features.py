@@ -63,6 +63,7 @@ BASELINE_FIELDS: Final = (
     "ewz_sq",
     "shift_ts",
     "outlier_share",
+    "longest_shift_ms",
 )
 
 
@@ -93,6 +94,7 @@ class SensorBaseline:
         ewz_sq: float = EVIDENCE_PRIOR_SQ,  # its learned mean square when healthy (slow, Huber-clipped)
         shift_ts: int = 0,  # event time the current sustained shift began (0: none)
         outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
+        longest_shift_ms: int = 0,  # the longest sustained shift that has ended (event time): a busy spell's record
     ) -> None:
         self.n = n
         self.loc = loc
@@ -108,14 +110,17 @@ class SensorBaseline:
         self.ewz_sq = ewz_sq
         self.shift_ts = shift_ts
         self.outlier_share = outlier_share
+        self.longest_shift_ms = longest_shift_ms
         # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
         # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
         self.scored_value = 0.0
         self.scored_scale = 0.0
         self.scored_stillness = 0.0
 
-    def state(self) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float]:
-        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 14 attribute lookups."""
+    def state(
+        self,
+    ) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float, int]:
+        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 15 attribute lookups."""
         return (
             self.n,
             self.loc,
@@ -131,6 +136,7 @@ class SensorBaseline:
             self.ewz_sq,
             self.shift_ts,
             self.outlier_share,
+            self.longest_shift_ms,
         )
 
     def evidence(self, z: float, pace: float = 1.0) -> float:
@@ -235,6 +241,8 @@ class SensorBaseline:
         ewz_sq = self.ewz_sq
         shift_ts = self.shift_ts
         if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
+            if shift_ts and ts_ms - shift_ts > self.longest_shift_ms:
+                self.longest_shift_ms = ts_ms - shift_ts
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
@@ -270,6 +278,10 @@ class SensorBaseline:
         for a while: a shift that has lasted an hour is a new regime (a trend, a level change), and a
         filter that refuses to learn from it forever would alert forever."""
         return self.shift_ts > 0 and ts_ms - self.shift_ts < SHIFT_HOLD_MS
+
+    def outlasts(self, ts_ms: int) -> bool:
+        """The current sustained shift has lasted longer than any earlier one (a duration record)."""
+        return self.shift_ts > 0 and ts_ms - self.shift_ts > self.longest_shift_ms
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,

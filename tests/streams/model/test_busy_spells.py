@@ -1,0 +1,83 @@
+"""A sensor that follows the workload (load, power, and on a PC the clock and temperature) shifts whenever the
+device gets busy: its sustained shift counts only once the spell has outlasted every earlier one
+(features.SensorBaseline.outlasts)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+from streams.model import envelope
+from streams.model.detector import ALERT_THRESHOLD, DeviceModel
+
+CADENCE = 5_000
+SPELL_EVERY = 360  # readings: a busy spell every 30 minutes
+
+
+class Desktop:
+    """A PC idle at 10 % load with busy spells at 50-90 % (the clock up, the chip heating with a heat sink's lag):
+    spells of different sizes, so no two alike (pattern habituation does not apply)."""
+
+    def __init__(self, seed: int) -> None:
+        self.model, self.rng, self.temperature, self.k = DeviceModel("pc"), random.Random(seed), 45.0, 0
+
+    def run(self, readings: int, busy: bool, level: float = 85.0) -> list[tuple[float, list[str]]]:
+        """`readings` readings, all busy at `level` % or all idle: each one's score and reasons."""
+        out = []
+        for _ in range(readings):
+            rng = self.rng
+            load = min(100.0, level + rng.gauss(0, 2)) if busy else max(0.0, 10.0 + rng.gauss(0, 3))
+            self.temperature += (1 - math.exp(-5 / 30)) * (40 + 0.3 * load - self.temperature)
+            values = {
+                "load_pct": load,
+                "clock_ghz": 0.8 + 3.6 * min(1.0, load / 50) + rng.gauss(0, 0.05),
+                "temperature_c": self.temperature + rng.gauss(0, 0.5),
+                "power_w": 6 + 0.4 * load + rng.gauss(0, 0.5),
+                "fan_cfm": 30 + rng.gauss(0, 0.5),
+                "voltage_v": 12 + rng.gauss(0, 0.03),
+            }
+            assessment = self.model.update(self.k * CADENCE, values)
+            out.append((assessment.score, [f"{r.sensor}: {r.detail}" for r in assessment.reasons]))
+            self.k += 1
+        return out
+
+    def spells(self, spell: int, spells: int) -> None:
+        """`spells` busy spells of `spell` readings at 50-90 %, 30 minutes apart."""
+        for _ in range(spells):
+            self.run(spell, busy=True, level=self.rng.uniform(50, 90))
+            self.run(SPELL_EVERY - spell, busy=False)
+
+
+def test_a_busy_spell_like_earlier_ones_is_no_alert_below_its_limit() -> None:
+    for seed in (1, 2, 3):
+        desktop = Desktop(seed)
+        desktop.run(720, busy=False)  # an idle hour
+        desktop.spells(36, 6)  # three-minute spells: the first ones are records
+        spell = desktop.run(36, busy=True)
+        assert max(score for score, _ in spell) < ALERT_THRESHOLD, seed
+        reasons = {r for _, rs in spell for r in rs}
+        assert not any("has stayed" in r for r in reasons if r.startswith(("load_pct", "power_w"))), seed
+
+
+def test_a_busy_spell_longer_than_any_before_alerts_as_overload() -> None:
+    for seed in (1, 2, 3):
+        desktop = Desktop(seed)
+        desktop.run(720, busy=False)
+        desktop.spells(36, 6)
+        held = desktop.run(360, busy=True)  # 30 minutes at 85 %: ten times the longest spell so far
+        scores = [score for score, _ in held]
+        assert max(scores[:36]) < ALERT_THRESHOLD, seed  # as long as the earlier spells: nothing new yet
+        first = next(i for i, score in enumerate(scores) if score >= ALERT_THRESHOLD)
+        assert 36 < first < 120, (seed, first)
+        assert any(r.startswith(("load_pct", "power_w")) for r in held[first][1])
+
+
+def test_the_longest_spell_survives_the_envelope() -> None:
+    desktop = Desktop(4)
+    desktop.run(720, busy=False)
+    desktop.spells(36, 3)
+    longest = [b.longest_shift_ms for b in desktop.model.baselines.values()]
+    assert max(longest) >= 30 * CADENCE  # the load's spells, as long as they shifted its recent mean
+    restored = envelope.load(envelope.dump(desktop.model))
+    assert restored is not None
+    assert [b.longest_shift_ms for b in restored.baselines.values()] == longest
