@@ -407,7 +407,7 @@ class DeviceModel:
                 toward = 1 if hot_only else (0 if momentary else side)
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
                 # A sensor that follows the workload shifts whenever the device gets busy: its shift is news
-                # only once it has outlasted every busy spell the device has had (a duration record).
+                # only once it has outlasted every earlier shift the same way (a duration record).
                 if not momentary and not baseline.outlasts(ts_ms):
                     counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))

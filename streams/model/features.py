@@ -63,7 +63,8 @@ BASELINE_FIELDS: Final = (
     "ewz_sq",
     "shift_ts",
     "outlier_share",
-    "longest_shift_ms",
+    "longest_rise_ms",
+    "longest_fall_ms",
 )
 
 
@@ -94,7 +95,8 @@ class SensorBaseline:
         ewz_sq: float = EVIDENCE_PRIOR_SQ,  # its learned mean square when healthy (slow, Huber-clipped)
         shift_ts: int = 0,  # event time the current sustained shift began (0: none)
         outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
-        longest_shift_ms: int = 0,  # the longest sustained shift that has ended (event time): a busy spell's record
+        longest_rise_ms: int = 0,  # the longest sustained shift up that has ended (event time): a busy spell's record
+        longest_fall_ms: int = 0,  # ... and down (a clock throttling is not a busy spell)
     ) -> None:
         self.n = n
         self.loc = loc
@@ -110,7 +112,8 @@ class SensorBaseline:
         self.ewz_sq = ewz_sq
         self.shift_ts = shift_ts
         self.outlier_share = outlier_share
-        self.longest_shift_ms = longest_shift_ms
+        self.longest_rise_ms = longest_rise_ms
+        self.longest_fall_ms = longest_fall_ms
         # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
         # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
         self.scored_value = 0.0
@@ -119,8 +122,8 @@ class SensorBaseline:
 
     def state(
         self,
-    ) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float, int]:
-        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 15 attribute lookups."""
+    ) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float, int, int]:
+        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 16 attribute lookups."""
         return (
             self.n,
             self.loc,
@@ -136,7 +139,8 @@ class SensorBaseline:
             self.ewz_sq,
             self.shift_ts,
             self.outlier_share,
-            self.longest_shift_ms,
+            self.longest_rise_ms,
+            self.longest_fall_ms,
         )
 
     def evidence(self, z: float, pace: float = 1.0) -> float:
@@ -241,8 +245,13 @@ class SensorBaseline:
         ewz_sq = self.ewz_sq
         shift_ts = self.shift_ts
         if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
-            if shift_ts and ts_ms - shift_ts > self.longest_shift_ms:
-                self.longest_shift_ms = ts_ms - shift_ts
+            if shift_ts:  # a shift has ended: a duration record of its side?
+                lasted = ts_ms - shift_ts
+                if self.ewz > 0.0:
+                    if lasted > self.longest_rise_ms:
+                        self.longest_rise_ms = lasted
+                elif lasted > self.longest_fall_ms:
+                    self.longest_fall_ms = lasted
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
@@ -280,8 +289,9 @@ class SensorBaseline:
         return self.shift_ts > 0 and ts_ms - self.shift_ts < SHIFT_HOLD_MS
 
     def outlasts(self, ts_ms: int) -> bool:
-        """The current sustained shift has lasted longer than any earlier one (a duration record)."""
-        return self.shift_ts > 0 and ts_ms - self.shift_ts > self.longest_shift_ms
+        """The current sustained shift has lasted longer than any earlier one the same way (a duration record)."""
+        longest = self.longest_rise_ms if self.ewz > 0.0 else self.longest_fall_ms
+        return self.shift_ts > 0 and ts_ms - self.shift_ts > longest
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,

@@ -9,6 +9,7 @@ import random
 
 from streams.model import envelope
 from streams.model.detector import ALERT_THRESHOLD, DeviceModel
+from streams.model.features import SensorBaseline
 
 CADENCE = 5_000
 SPELL_EVERY = 360  # readings: a busy spell every 30 minutes
@@ -76,8 +77,32 @@ def test_the_longest_spell_survives_the_envelope() -> None:
     desktop = Desktop(4)
     desktop.run(720, busy=False)
     desktop.spells(36, 3)
-    longest = [b.longest_shift_ms for b in desktop.model.baselines.values()]
+    longest = [b.longest_rise_ms for b in desktop.model.baselines.values()]
     assert max(longest) >= 30 * CADENCE  # the load's spells, as long as they shifted its recent mean
     restored = envelope.load(envelope.dump(desktop.model))
     assert restored is not None
-    assert [b.longest_shift_ms for b in restored.baselines.values()] == longest
+    assert [b.longest_rise_ms for b in restored.baselines.values()] == longest
+
+
+def test_rises_and_falls_keep_their_own_records() -> None:
+    """An evening idling below the usual load is no busy spell, and a busy spell is no throttling (a clock's
+    fall is its failure side): a shift is a duration record against earlier shifts the same way."""
+    baseline, rng, k = SensorBaseline(), random.Random(7), 0
+
+    def feed(level: float, readings: int) -> bool:
+        nonlocal k
+        outlasts = False
+        for _ in range(readings):
+            value = level + rng.gauss(0, 1)
+            if baseline.n > 0:
+                baseline.evidence(baseline.z(value, baseline.scale()))
+                outlasts = baseline.outlasts(k * CADENCE)
+            baseline.learn(value, k * CADENCE, 0.002, False, 0.0, False, 0.0)
+            k += 1
+        return outlasts
+
+    feed(10.0, 720)
+    feed(4.0, 120)  # ten minutes six scales low
+    feed(10.0, 720)
+    assert baseline.longest_fall_ms > 5 * 60_000 > 2 * 60_000 > baseline.longest_rise_ms
+    assert feed(16.0, 24)  # two minutes six scales high: the longest rise yet, though shorter than the fall
