@@ -408,7 +408,7 @@ class DeviceModel:
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
                 # A sensor that follows the workload shifts whenever the device gets busy: its shift is news
                 # only once it has outlasted every earlier shift the same way (a duration record).
-                if not momentary and not baseline.outlasts(ts_ms):
+                if not momentary and not baseline.outlasts():
                     counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
                 if not tests or sustained > largest:
@@ -629,6 +629,7 @@ class DeviceModel:
             )
             self.accept_from = []
         self.accept_left = max(0, self.accept_left - 1)
+        gap_cap = 3.0 * self.cadence_ms if self.cadence_ms else math.inf  # as the cadence's own estimate caps a gap
         for baseline in prepared:  # the sensors with a value, as scored
             # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
             # ramp in progress must not be learned as the new normal; drift.py).
@@ -637,7 +638,7 @@ class DeviceModel:
             # The scale and stillness it was scored with (unchanged since): a new baseline (n == 0) uses neither.
             known = baseline.n > 0
             scale, stillness = baseline.scored_scale, baseline.scored_stillness
-            baseline.learn(baseline.scored_value, ts_ms, rate, known, scale, known, stillness)
+            baseline.learn(baseline.scored_value, ts_ms, rate, known, scale, known, stillness, gap_cap)
         # A stuck thermometer says nothing about how load heats the device: learning from it would
         # collapse the residual's scale, and the repaired sensor would then alert on every reading.
         # A sustained residual shift (a cooling fault in progress) must not be learned as the device's

@@ -48,7 +48,7 @@ def _baseline(values: list[Any]) -> SensorBaseline:
         raise ValueError(f"a sensor baseline has {len(_BASELINE_FIELDS)} fields, not {len(values)}")
     # SensorBaseline(*values), spelled out: compiled, a call with *args goes through the generic argument parser.
     n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq = values[:12]
-    shift_ts, share, longest_rise, longest_fall = values[12:]
+    shift_ts, share, longest_rise, longest_fall, shift_span = values[12:]
     return SensorBaseline(
         n,
         loc,
@@ -66,6 +66,7 @@ def _baseline(values: list[Any]) -> SensorBaseline:
         share,
         longest_rise,
         longest_fall,
+        shift_span,
     )
 
 

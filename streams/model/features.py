@@ -65,6 +65,7 @@ BASELINE_FIELDS: Final = (
     "outlier_share",
     "longest_rise_ms",
     "longest_fall_ms",
+    "shift_span_ms",
 )
 
 
@@ -97,6 +98,7 @@ class SensorBaseline:
         outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
         longest_rise_ms: int = 0,  # the longest sustained shift up that has ended (event time): a busy spell's record
         longest_fall_ms: int = 0,  # ... and down (a clock throttling is not a busy spell)
+        shift_span_ms: float = 0.0,  # how long the current shift has been watched (a gap counts a few readings)
     ) -> None:
         self.n = n
         self.loc = loc
@@ -114,6 +116,7 @@ class SensorBaseline:
         self.outlier_share = outlier_share
         self.longest_rise_ms = longest_rise_ms
         self.longest_fall_ms = longest_fall_ms
+        self.shift_span_ms = shift_span_ms
         # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
         # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
         self.scored_value = 0.0
@@ -122,8 +125,10 @@ class SensorBaseline:
 
     def state(
         self,
-    ) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float, int, int]:
-        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 16 attribute lookups."""
+    ) -> tuple[
+        int, float, float, float, int, float, float, float, float, int, float, float, int, float, int, int, float
+    ]:
+        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 17 attribute lookups."""
         return (
             self.n,
             self.loc,
@@ -141,6 +146,7 @@ class SensorBaseline:
             self.outlier_share,
             self.longest_rise_ms,
             self.longest_fall_ms,
+            self.shift_span_ms,
         )
 
     def evidence(self, z: float, pace: float = 1.0) -> float:
@@ -217,9 +223,11 @@ class SensorBaseline:
         scale: float,
         has_stillness: bool,
         stillness: float,
+        gap_cap_ms: float = math.inf,
     ) -> None:
         """`update` with plain doubles (compiled, no optional float to box): `scale` and `stillness` are used only
-        when `has_scale` and `has_stillness` say they were given."""
+        when `has_scale` and `has_stillness` say they were given. `gap_cap_ms`: the most time one step between
+        readings adds to a shift's watched span."""
         n, prior_n, loc = self.n, self.prior_n, self.loc
         if n == 0:
             self.loc, self.last, self.last_ts, self.n = value, value, ts_ms, 1
@@ -246,7 +254,7 @@ class SensorBaseline:
         shift_ts = self.shift_ts
         if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
             if shift_ts:  # a shift has ended: a duration record of its side?
-                lasted = ts_ms - shift_ts
+                lasted = int(self.shift_span_ms)
                 if self.ewz > 0.0:
                     if lasted > self.longest_rise_ms:
                         self.longest_rise_ms = lasted
@@ -255,6 +263,10 @@ class SensorBaseline:
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
+            self.shift_span_ms = 0.0
+        else:  # watched time: a device asleep mid-shift (a laptop shut while busy) must not set a record of hours
+            step = float(ts_ms - self.last_ts)
+            self.shift_span_ms += step if step < gap_cap_ms else gap_cap_ms
         if not has_stillness:
             stillness = self.stillness()
         frozen = stillness > STILL_FREEZE or (shift_ts > 0 and ts_ms - shift_ts < SHIFT_HOLD_MS)
@@ -288,10 +300,11 @@ class SensorBaseline:
         filter that refuses to learn from it forever would alert forever."""
         return self.shift_ts > 0 and ts_ms - self.shift_ts < SHIFT_HOLD_MS
 
-    def outlasts(self, ts_ms: int) -> bool:
-        """The current sustained shift has lasted longer than any earlier one the same way (a duration record)."""
+    def outlasts(self) -> bool:
+        """The current sustained shift has been watched longer than any earlier one the same way (a duration
+        record)."""
         longest = self.longest_rise_ms if self.ewz > 0.0 else self.longest_fall_ms
-        return self.shift_ts > 0 and ts_ms - self.shift_ts > longest
+        return self.shift_ts > 0 and self.shift_span_ms > longest
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,

@@ -96,7 +96,7 @@ def test_rises_and_falls_keep_their_own_records() -> None:
             value = level + rng.gauss(0, 1)
             if baseline.n > 0:
                 baseline.evidence(baseline.z(value, baseline.scale()))
-                outlasts = baseline.outlasts(k * CADENCE)
+                outlasts = baseline.outlasts()
             baseline.learn(value, k * CADENCE, 0.002, False, 0.0, False, 0.0)
             k += 1
         return outlasts
@@ -106,3 +106,17 @@ def test_rises_and_falls_keep_their_own_records() -> None:
     feed(10.0, 720)
     assert baseline.longest_fall_ms > 5 * 60_000 > 2 * 60_000 > baseline.longest_rise_ms
     assert feed(16.0, 24)  # two minutes six scales high: the longest rise yet, though shorter than the fall
+
+
+def test_a_device_asleep_mid_spell_does_not_set_a_record_of_hours() -> None:
+    """A laptop shut while busy and opened next morning: the spell's record counts the time it was watched,
+    not the night, so later spells longer than the watched part still count."""
+    desktop = Desktop(8)
+    desktop.run(720, busy=False)
+    desktop.run(24, busy=True)  # two busy minutes, then the device sleeps for eight hours
+    desktop.k += 8 * 720
+    desktop.run(720, busy=False)
+    load = desktop.model.baselines["load_pct"]
+    assert load.longest_rise_ms < 10 * 60_000
+    held = desktop.run(240, busy=True)  # twenty minutes busy: longer than anything watched
+    assert max(score for score, _ in held) >= ALERT_THRESHOLD
