@@ -348,6 +348,7 @@ class DeviceModel:
         abs_z: list[float] = []
         eta_minutes: list[float] = []
         prepared: list[SensorBaseline] = []  # for _learn: the baselines with a value, the reading in scored_*
+        timed: list[bool] = []  # for _learn, per prepared baseline: its shifts' durations count (not momentary)
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
         predictors = self.predictors
         # Readings since the previous one, by the device's cadence: a jump after a gap spans that many steps.
@@ -441,6 +442,7 @@ class DeviceModel:
                     record = (rare, sensor, value, beaten)
             baseline.scored_value = value
             prepared.append(baseline)
+            timed.append(not momentary)
             if limit is not None:
                 fraction = features.limit_fraction(value, limit)
                 if wanted:
@@ -522,7 +524,7 @@ class DeviceModel:
             final = (1 - share) * anomaly + share * probability
 
         alerted = fresh >= HABIT_FROM
-        drifted = self._learn(ts_ms, values, prepared, raw, alerted, abs_z, residual, vector, warming, pace)
+        drifted = self._learn(ts_ms, values, prepared, timed, raw, alerted, abs_z, residual, vector, warming, pace)
         eta = _smallest(eta_minutes) * 60 if eta_minutes else None
         return Assessment(final, warming, anomaly, probability, _top_reasons(explanations), eta, drifted)
 
@@ -610,6 +612,7 @@ class DeviceModel:
         ts_ms: int,
         values: dict[str, float | None],
         prepared: list[SensorBaseline],
+        timed: list[bool],
         raw: float,
         alerted: bool,
         abs_z: list[float],
@@ -630,7 +633,7 @@ class DeviceModel:
             self.accept_from = []
         self.accept_left = max(0, self.accept_left - 1)
         gap_cap = 3.0 * self.cadence_ms if self.cadence_ms else math.inf  # as the cadence's own estimate caps a gap
-        for baseline in prepared:  # the sensors with a value, as scored
+        for j, baseline in enumerate(prepared):  # the sensors with a value, as scored
             # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
             # ramp in progress must not be learned as the new normal; drift.py).
             boosted = boost > 1.0 and not baseline.holding(ts_ms)
@@ -638,7 +641,9 @@ class DeviceModel:
             # The scale and stillness it was scored with (unchanged since): a new baseline (n == 0) uses neither.
             known = baseline.n > 0
             scale, stillness = baseline.scored_scale, baseline.scored_stillness
-            baseline.learn(baseline.scored_value, ts_ms, rate, known, scale, known, stillness, gap_cap)
+            baseline.learn(
+                baseline.scored_value, ts_ms, rate, known, scale, known, stillness, gap_cap if timed[j] else 0.0
+            )
         # A stuck thermometer says nothing about how load heats the device: learning from it would
         # collapse the residual's scale, and the repaired sensor would then alert on every reading.
         # A sustained residual shift (a cooling fault in progress) must not be learned as the device's

@@ -98,7 +98,7 @@ class SensorBaseline:
         outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
         longest_rise_ms: int = 0,  # the longest sustained shift up that has ended (event time): a busy spell's record
         longest_fall_ms: int = 0,  # ... and down (a clock throttling is not a busy spell)
-        shift_span_ms: float = 0.0,  # how long the current shift has been watched (a gap counts a few readings)
+        shift_span_ms: int = 0,  # how long the current shift has been watched (a gap counts a few readings)
     ) -> None:
         self.n = n
         self.loc = loc
@@ -125,9 +125,7 @@ class SensorBaseline:
 
     def state(
         self,
-    ) -> tuple[
-        int, float, float, float, int, float, float, float, float, int, float, float, int, float, int, int, float
-    ]:
+    ) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float, int, int, int]:
         """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 17 attribute lookups."""
         return (
             self.n,
@@ -181,7 +179,7 @@ class SensorBaseline:
         self.prior_n = min(pseudo_n, self.n + self.prior_n)
         self.n = 0
         self.slope = self.ewz = 0.0
-        self.shift_ts = 0
+        self.shift_ts = self.shift_span_ms = 0
         self.step_fast = self.step_slow
 
     def scale(self) -> float:
@@ -223,11 +221,11 @@ class SensorBaseline:
         scale: float,
         has_stillness: bool,
         stillness: float,
-        gap_cap_ms: float = math.inf,
+        gap_cap_ms: float = 0.0,
     ) -> None:
         """`update` with plain doubles (compiled, no optional float to box): `scale` and `stillness` are used only
         when `has_scale` and `has_stillness` say they were given. `gap_cap_ms`: the most time one step between
-        readings adds to a shift's watched span."""
+        readings adds to a shift's watched span; 0 (a sensor whose shifts need no duration record): none."""
         n, prior_n, loc = self.n, self.prior_n, self.loc
         if n == 0:
             self.loc, self.last, self.last_ts, self.n = value, value, ts_ms, 1
@@ -254,19 +252,19 @@ class SensorBaseline:
         shift_ts = self.shift_ts
         if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
             if shift_ts:  # a shift has ended: a duration record of its side?
-                lasted = int(self.shift_span_ms)
+                lasted = self.shift_span_ms
                 if self.ewz > 0.0:
                     if lasted > self.longest_rise_ms:
                         self.longest_rise_ms = lasted
                 elif lasted > self.longest_fall_ms:
                     self.longest_fall_ms = lasted
+                self.shift_span_ms = 0
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
-            self.shift_span_ms = 0.0
         else:  # watched time: a device asleep mid-shift (a laptop shut while busy) must not set a record of hours
-            step = float(ts_ms - self.last_ts)
-            self.shift_span_ms += step if step < gap_cap_ms else gap_cap_ms
+            watched = ts_ms - self.last_ts
+            self.shift_span_ms += watched if watched < gap_cap_ms else int(gap_cap_ms)
         if not has_stillness:
             stillness = self.stillness()
         frozen = stillness > STILL_FREEZE or (shift_ts > 0 and ts_ms - shift_ts < SHIFT_HOLD_MS)
