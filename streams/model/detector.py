@@ -37,12 +37,12 @@ from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
 from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
-from streams.model.features import RESIDUAL_OUTLIER_SHARE, SCALE_FLOOR, STILL_FREEZE, SensorBaseline
+from streams.model.features import RESIDUAL, SCALE_FLOOR, STILL_FREEZE, SensorBaseline, baseline_config
 from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 8
+MODEL_VERSION: Final = 9
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
@@ -292,15 +292,11 @@ class DeviceModel:
         self.names = features.feature_names(sensors, device_type)
         self.plan = _plan(sensors, device_type, self.names)
         self.baselines: dict[str, SensorBaseline] = (
-            {} if restoring else {s: SensorBaseline(floor=SCALE_FLOOR.get(s, 0.0)) for s in sensors}
+            {} if restoring else {s: SensorBaseline(*baseline_config(s)) for s in sensors}
         )
         has_thermal = self.plan.thermal
         self.thermal = ThermalFit() if has_thermal else None
-        self.residual = (
-            SensorBaseline(floor=SCALE_FLOOR["temperature_c"], outlier_share=RESIDUAL_OUTLIER_SHARE)
-            if has_thermal
-            else None
-        )
+        self.residual = SensorBaseline(*baseline_config(RESIDUAL)) if has_thermal else None
         self.alpha = ALPHA
         self.warmup = warmup
         self.n = 0  # readings since the model started or was re-levelled (warm-up counts these)
@@ -348,7 +344,7 @@ class DeviceModel:
         abs_z: list[float] = []
         eta_minutes: list[float] = []
         prepared: list[SensorBaseline] = []  # for _learn: the baselines with a value, the reading in scored_*
-        timed: list[bool] = []  # for _learn, per prepared baseline: its shifts' durations count (not momentary)
+        timed: list[int] = []  # for _learn, per prepared baseline: the side whose shifts' durations count (0: none)
         seasonal = 0 < self.cadence_ms <= BIN_MS  # a reading in every time-of-day bin
         predictors = self.predictors
         # Readings since the previous one, by the device's cadence: a jump after a gap spans that many steps.
@@ -408,7 +404,7 @@ class DeviceModel:
                 toward = 1 if hot_only else (0 if momentary else side)
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
                 # A sensor that follows the workload shifts whenever the device gets busy: its shift is news
-                # only once it has outlasted every earlier shift the same way (a duration record).
+                # only once it has outlasted every earlier shift toward failure (a duration record).
                 if not momentary and not baseline.outlasts():
                     counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
@@ -433,6 +429,7 @@ class DeviceModel:
                     tests += 1
                     detail = "{} has stopped changing ({:.0f}x less movement than usual)"
                     explanations.append((stuck, sensor, value, detail, (sensor, 2**still)))
+            timed.append(0 if momentary else (1 if hot_only else side))  # toward, as scored
             if record_at is not None:
                 slot, side = record_at
                 rare, beaten = self.records.surprise(slot, value, side, baseline.floor, scale, self.cadence_ms)
@@ -442,7 +439,6 @@ class DeviceModel:
                     record = (rare, sensor, value, beaten)
             baseline.scored_value = value
             prepared.append(baseline)
-            timed.append(not momentary)
             if limit is not None:
                 fraction = features.limit_fraction(value, limit)
                 if wanted:
@@ -612,7 +608,7 @@ class DeviceModel:
         ts_ms: int,
         values: dict[str, float | None],
         prepared: list[SensorBaseline],
-        timed: list[bool],
+        timed: list[int],
         raw: float,
         alerted: bool,
         abs_z: list[float],
@@ -641,9 +637,7 @@ class DeviceModel:
             # The scale and stillness it was scored with (unchanged since): a new baseline (n == 0) uses neither.
             known = baseline.n > 0
             scale, stillness = baseline.scored_scale, baseline.scored_stillness
-            baseline.learn(
-                baseline.scored_value, ts_ms, rate, known, scale, known, stillness, gap_cap if timed[j] else 0.0
-            )
+            baseline.learn(baseline.scored_value, ts_ms, rate, known, scale, known, stillness, timed[j], gap_cap)
         # A stuck thermometer says nothing about how load heats the device: learning from it would
         # collapse the residual's scale, and the repaired sensor would then alert on every reading.
         # A sustained residual shift (a cooling fault in progress) must not be learned as the device's

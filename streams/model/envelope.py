@@ -21,7 +21,7 @@ from streams.model import telemetry
 from streams.model.calibration import EmpiricalTail
 from streams.model.detector import MODEL_VERSION, THERMAL_FIELDS, DeviceModel, ThermalFit
 from streams.model.envelope_format import Envelope
-from streams.model.features import BASELINE_FIELDS, SensorBaseline
+from streams.model.features import BASELINE_FIELDS, RESIDUAL, SensorBaseline, baseline_config
 
 ENVELOPE_FORMAT: Final = 1
 RIVER_VERSION: Final = river.__version__
@@ -43,13 +43,17 @@ _thermal_fields = operator.attrgetter(*THERMAL_FIELDS)
 assert THERMAL_FIELDS == ("lx", "mx", "my", "n", "sxx", "sxy")  # the order _restore assigns them in
 
 
-def _baseline(values: list[Any]) -> SensorBaseline:
+def _baseline(values: list[Any], sensor: str) -> SensorBaseline:
     if len(values) != len(_BASELINE_FIELDS):
         raise ValueError(f"a sensor baseline has {len(_BASELINE_FIELDS)} fields, not {len(values)}")
-    # SensorBaseline(*values), spelled out: compiled, a call with *args goes through the generic argument parser.
-    n, loc, mad, last, last_ts, slope, step_fast, step_slow, floor, prior_n, ewz, ewz_sq = values[:12]
-    shift_ts, share, longest_rise, longest_fall, shift_span = values[12:]
+    # SensorBaseline(*config, *values), spelled out: compiled, a call with *args goes through the generic argument
+    # parser.
+    floor, share = baseline_config(sensor)
+    n, loc, mad, last, last_ts, slope, step_fast, step_slow, prior_n, ewz, ewz_sq = values[:11]
+    shift_ts, longest_shift, shift_span = values[11:]
     return SensorBaseline(
+        floor,
+        share,
         n,
         loc,
         mad,
@@ -58,14 +62,11 @@ def _baseline(values: list[Any]) -> SensorBaseline:
         slope,
         step_fast,
         step_slow,
-        floor,
         prior_n,
         ewz,
         ewz_sq,
         shift_ts,
-        share,
-        longest_rise,
-        longest_fall,
+        longest_shift,
         shift_span,
     )
 
@@ -179,13 +180,13 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     names, baselines = model.plan.names, state["baselines"]
     if len(names) != len(baselines):
         raise ValueError("the baselines do not fit the model's sensors")
-    model.baselines = {names[i]: _baseline(baselines[i]) for i in range(len(names))}
+    model.baselines = {names[i]: _baseline(baselines[i], names[i]) for i in range(len(names))}
     if state["thermal"]:
         thermal = model.thermal = model.thermal or ThermalFit()
         # THERMAL_FIELDS, in order, as attributes (compiled, setattr by name is a generic lookup per field)
         thermal.lx, thermal.mx, thermal.my, thermal.n, thermal.sxx, thermal.sxy = state["thermal"]
     if state["residual"]:
-        model.residual = _baseline(state["residual"])
+        model.residual = _baseline(state["residual"], RESIDUAL)
     counts, total, weight = state["tail"]
     model.tail = EmpiricalTail(list(counts), total, weight)
     model.supervised.set_weights(state["weights"], state["intercept"])

@@ -32,6 +32,7 @@ SCALE_FLOOR: Final = {
 # A raw sensor's outliers widen its scale as usual: its slow wear is the degradation channel's (a frozen
 # reference), and a scale that refuses its outliers makes a series with regular bursts alert on every one.
 RESIDUAL_OUTLIER_SHARE: Final = 0.1
+RESIDUAL: Final = "thermal_residual"  # the baseline of how far the temperature is from what the load explains
 STILL_FREEZE: Final = 2.0  # stillness (log2) above which the noise scale is not learned
 EVIDENCE_RATE: Final = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD: Final = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
@@ -47,7 +48,8 @@ THROTTLE_BITS: Final = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi 
 _log2: Final = math.log2  # bound once: compiled, math.log2 is otherwise looked up in the module per call
 
 
-# SensorBaseline's state, in the order its envelope stores it (and its constructor takes it).
+# SensorBaseline's learned state, in the order its envelope stores it (and its constructor takes it, after the
+# sensor's fixed floor and outlier share, which the model's plan gives and the envelope does not store).
 BASELINE_FIELDS: Final = (
     "n",
     "loc",
@@ -57,16 +59,21 @@ BASELINE_FIELDS: Final = (
     "slope",
     "step_fast",
     "step_slow",
-    "floor",
     "prior_n",
     "ewz",
     "ewz_sq",
     "shift_ts",
-    "outlier_share",
-    "longest_rise_ms",
-    "longest_fall_ms",
+    "longest_shift_ms",
     "shift_span_ms",
 )
+
+
+def baseline_config(sensor: str) -> tuple[float, float]:
+    """A baseline's fixed floor and outlier share, by sensor (RESIDUAL: the thermal residual's): given by the
+    sensor, never learned, so the envelope does not store them."""
+    if sensor == RESIDUAL:
+        return SCALE_FLOOR["temperature_c"], RESIDUAL_OUTLIER_SHARE
+    return SCALE_FLOOR.get(sensor, 0.0), 1.0
 
 
 class SensorBaseline:
@@ -77,11 +84,14 @@ class SensorBaseline:
     A plain class, not a dataclass: compiled, its constructor is native (a dataclass's generated
     __init__ runs as interpreted Python, and the envelope builds one of these per sensor per load)."""
 
-    # BASELINE_FIELDS (the state), and what scoring hands to learning for the same reading (never stored).
-    __slots__ = (*BASELINE_FIELDS, "scored_scale", "scored_stillness", "scored_value")
+    # The fixed configuration, BASELINE_FIELDS (the state), and what scoring hands to learning for the same
+    # reading (never stored).
+    __slots__ = ("floor", "outlier_share", *BASELINE_FIELDS, "scored_scale", "scored_stillness", "scored_value")
 
     def __init__(
         self,
+        floor: float = 1e-9,  # the smallest scale: the sensor's resolution
+        outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
         n: int = 0,
         loc: float = 0.0,
         mad: float = 0.0,  # EW mean absolute deviation
@@ -90,16 +100,15 @@ class SensorBaseline:
         slope: float = 0.0,  # EW change per minute, sensor units
         step_fast: float = 0.0,  # EW |change| over ~5 readings, against step_slow: a stuck sensor stops changing
         step_slow: float = 0.0,
-        floor: float = 1e-9,
         prior_n: int = 0,  # pseudo-readings behind a scale that came from the fleet prior
         ewz: float = 0.0,  # EW mean of the recent z (rate EVIDENCE_RATE): a sustained small shift adds up
         ewz_sq: float = EVIDENCE_PRIOR_SQ,  # its learned mean square when healthy (slow, Huber-clipped)
         shift_ts: int = 0,  # event time the current sustained shift began (0: none)
-        outlier_share: float = 1.0,  # the share of the learning rate at which outliers widen the scale
-        longest_rise_ms: int = 0,  # the longest sustained shift up that has ended (event time): a busy spell's record
-        longest_fall_ms: int = 0,  # ... and down (a clock throttling is not a busy spell)
+        longest_shift_ms: int = 0,  # the longest ended shift toward failure (watched time): a busy spell's record
         shift_span_ms: int = 0,  # how long the current shift has been watched (a gap counts a few readings)
     ) -> None:
+        self.floor = floor
+        self.outlier_share = outlier_share
         self.n = n
         self.loc = loc
         self.mad = mad
@@ -108,14 +117,11 @@ class SensorBaseline:
         self.slope = slope
         self.step_fast = step_fast
         self.step_slow = step_slow
-        self.floor = floor
         self.prior_n = prior_n
         self.ewz = ewz
         self.ewz_sq = ewz_sq
         self.shift_ts = shift_ts
-        self.outlier_share = outlier_share
-        self.longest_rise_ms = longest_rise_ms
-        self.longest_fall_ms = longest_fall_ms
+        self.longest_shift_ms = longest_shift_ms
         self.shift_span_ms = shift_span_ms
         # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
         # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
@@ -125,8 +131,8 @@ class SensorBaseline:
 
     def state(
         self,
-    ) -> tuple[int, float, float, float, int, float, float, float, float, int, float, float, int, float, int, int, int]:
-        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 17 attribute lookups."""
+    ) -> tuple[int, float, float, float, int, float, float, float, int, float, float, int, int, int]:
+        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 14 attribute lookups."""
         return (
             self.n,
             self.loc,
@@ -136,14 +142,11 @@ class SensorBaseline:
             self.slope,
             self.step_fast,
             self.step_slow,
-            self.floor,
             self.prior_n,
             self.ewz,
             self.ewz_sq,
             self.shift_ts,
-            self.outlier_share,
-            self.longest_rise_ms,
-            self.longest_fall_ms,
+            self.longest_shift_ms,
             self.shift_span_ms,
         )
 
@@ -221,11 +224,13 @@ class SensorBaseline:
         scale: float,
         has_stillness: bool,
         stillness: float,
-        gap_cap_ms: float = 0.0,
+        side: int = 0,
+        gap_cap_ms: float = math.inf,
     ) -> None:
         """`update` with plain doubles (compiled, no optional float to box): `scale` and `stillness` are used only
-        when `has_scale` and `has_stillness` say they were given. `gap_cap_ms`: the most time one step between
-        readings adds to a shift's watched span; 0 (a sensor whose shifts need no duration record): none."""
+        when `has_scale` and `has_stillness` say they were given. `side`: the failure side (+1 up, -1 down) whose
+        shifts' durations are recorded, 0 for a sensor whose shifts need no duration record (none watched either).
+        `gap_cap_ms`: the most time one step between readings adds to a shift's watched span."""
         n, prior_n, loc = self.n, self.prior_n, self.loc
         if n == 0:
             self.loc, self.last, self.last_ts, self.n = value, value, ts_ms, 1
@@ -251,18 +256,15 @@ class SensorBaseline:
         ewz_sq = self.ewz_sq
         shift_ts = self.shift_ts
         if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
-            if shift_ts:  # a shift has ended: a duration record of its side?
+            if shift_ts:  # a shift has ended: a duration record toward failure? (only that side is ever news)
                 lasted = self.shift_span_ms
-                if self.ewz > 0.0:
-                    if lasted > self.longest_rise_ms:
-                        self.longest_rise_ms = lasted
-                elif lasted > self.longest_fall_ms:
-                    self.longest_fall_ms = lasted
+                if side * self.ewz > 0.0 and lasted > self.longest_shift_ms:
+                    self.longest_shift_ms = lasted
                 self.shift_span_ms = 0
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
             shift_ts = self.shift_ts = ts_ms
-        else:  # watched time: a device asleep mid-shift (a laptop shut while busy) must not set a record of hours
+        elif side:  # watched time: a device asleep mid-shift (a laptop shut while busy) must not set a record of hours
             watched = ts_ms - self.last_ts
             self.shift_span_ms += watched if watched < gap_cap_ms else int(gap_cap_ms)
         if not has_stillness:
@@ -299,10 +301,9 @@ class SensorBaseline:
         return self.shift_ts > 0 and ts_ms - self.shift_ts < SHIFT_HOLD_MS
 
     def outlasts(self) -> bool:
-        """The current sustained shift has been watched longer than any earlier one the same way (a duration
-        record)."""
-        longest = self.longest_rise_ms if self.ewz > 0.0 else self.longest_fall_ms
-        return self.shift_ts > 0 and self.shift_span_ms > longest
+        """The current sustained shift has been watched longer than any earlier one toward failure (a duration
+        record; asked only of a shift toward failure, the side `learn` records)."""
+        return self.shift_ts > 0 and self.shift_span_ms > self.longest_shift_ms
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,
@@ -322,7 +323,7 @@ def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[st
     names = [f"z:{s}" for s in sensors] + [f"slope:{s}" for s in sensors] + [f"still:{s}" for s in sensors]
     names += [f"shift:{s}" for s in sensors]
     if "temperature_c" in sensors and "load_pct" in sensors:
-        names.append("z:thermal_residual")
+        names.append(f"z:{RESIDUAL}")
     names += [f"limit:{s}" for s in sensors if s in limits]
     names += [*THROTTLE_BITS, "gap", "surprise"]
     return tuple(names)
