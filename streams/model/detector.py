@@ -383,7 +383,9 @@ class DeviceModel:
                 baseline.scored_scale, baseline.scored_stillness = scale, stillness
                 z = baseline.z(value, scale)
                 # Only physical sensors are always noisy; a generic metric may plateau legitimately.
-                still = stillness if physical_sensor else 0.0
+                # A sensor that moved at this reading is not stuck now, whatever its recent stillness (a repaired
+                # sensor's first readings, a device back after a gap).
+                still = stillness if physical_sensor and value == baseline.last else 0.0
                 if wanted:  # else the row is the scratch row no one reads: skip the writes
                     row[z_key] = z
                     row[slope_key] = baseline.slope / scale

@@ -486,3 +486,16 @@ def test_the_cadence_is_a_float_from_the_first_gap() -> None:
     model.update(1_000, healthy(rng))
     model.update(6_000, healthy(rng))
     assert type(model.cadence_ms) is float and model.cadence_ms == 5_000.0
+
+
+def test_a_stuck_sensor_alerts_and_its_first_moving_reading_is_not_stuck() -> None:
+    """A thermometer that repeats one value alerts as stuck; once it moves again (repaired, back after a gap)
+    that reading is not called stuck, though its recent movement is still far below usual."""
+    model, rng = DeviceModel("pc"), random.Random(19)
+    run(model, rng, 1_000)
+    stuck = [model.update((1_000 + k) * CADENCE, healthy(rng) | {"temperature_c": 51.3}) for k in range(360)]
+    assert max(a.score for a in stuck) >= ALERT_THRESHOLD
+    assert any("stopped changing" in r.detail for a in stuck for r in a.reasons)
+    back = model.update((1_360 + 180) * CADENCE, healthy(rng) | {"temperature_c": 51.35})  # 15 min later, moving
+    assert back.score < ALERT_THRESHOLD
+    assert not any("stopped changing" in r.detail for r in back.reasons)
