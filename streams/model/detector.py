@@ -42,7 +42,7 @@ from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 9
+MODEL_VERSION: Final = 10
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
@@ -439,10 +439,12 @@ class DeviceModel:
                 record_tests += 1
                 if rare > record[0]:
                     record = (rare, sensor, value, beaten)
-            baseline.scored_value = value
-            prepared.append(baseline)
             if limit is not None:
-                fraction = features.limit_fraction(value, limit)
+                level = value
+                if not (momentary or follows):  # a workload (WORKLOAD_SENSORS): see features.HELD_MS
+                    held = baseline.hold(value, ts_ms, 3.0 * self.cadence_ms if self.cadence_ms else math.inf)
+                    level = value if held > limit[0] else held
+                fraction = features.limit_fraction(level, limit)
                 if wanted:
                     row[limit_key] = fraction
                 if fraction > 0:
@@ -452,6 +454,8 @@ class DeviceModel:
                 eta = features.minutes_to_limit(baseline, value, limit, scale if baseline.n > 0 else None)
                 if eta is not None:
                     eta_minutes.append(eta)
+            baseline.scored_value = value
+            prepared.append(baseline)
         residual = self._thermal_residual(values, pace)
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)

@@ -50,7 +50,7 @@ def _baseline(values: list[Any], sensor: str) -> SensorBaseline:
     # parser.
     floor, share = baseline_config(sensor)
     n, loc, mad, last, last_ts, slope, step_fast, step_slow, prior_n, ewz, ewz_sq = values[:11]
-    shift_ts, longest_shift, shift_span = values[11:]
+    shift_ts, longest_shift, shift_span, held = values[11:]
     return SensorBaseline(
         floor,
         share,
@@ -68,6 +68,7 @@ def _baseline(values: list[Any], sensor: str) -> SensorBaseline:
         shift_ts,
         longest_shift,
         shift_span,
+        held or 0.0,  # the shared zero (decoded, each is a new float): few sensors hold a level
     )
 
 

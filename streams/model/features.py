@@ -40,6 +40,10 @@ EVIDENCE_CLIP: Final = 8.0  # one wild reading moves the recent mean by at most 
 EVIDENCE_PRIOR_SQ: Final = 1.0  # until learned, assume the recent mean wanders like one scale (conservative)
 SHIFT_FREEZE: Final = 3.0  # a recent mean this many healthy spreads off = a sustained shift: it teaches no noise...
 SHIFT_HOLD_MS: Final = 60 * 60_000  # ...for at most an hour of event time; a shift that old is the new normal
+# A workload's limit (a load at 90-100 %) counts only once the load held over ~5 minutes of event time (the stats'
+# window) is past its warning: a burst to 100 % is somebody using the device, a load pinned there is overload.
+# Then each reading counts as it is (the held level of a noisy load clipped at 100 % sits below its peaks).
+HELD_MS: Final = 5 * 60_000
 SPREAD_RATE: Final = 2e-4  # the healthy spread of that mean is learned slowly (~1.4 h): a slow ramp must not teach it
 _EVIDENCE_VAR: Final = EVIDENCE_SD**2  # constants of the hot path, computed once
 _SHIFT_FREEZE_SQ: Final = SHIFT_FREEZE**2
@@ -65,6 +69,7 @@ BASELINE_FIELDS: Final = (
     "shift_ts",
     "longest_shift_ms",
     "shift_span_ms",
+    "held",
 )
 
 
@@ -106,6 +111,7 @@ class SensorBaseline:
         shift_ts: int = 0,  # event time the current sustained shift began (0: none)
         longest_shift_ms: int = 0,  # the longest ended shift toward failure (watched time): a busy spell's record
         shift_span_ms: int = 0,  # how long the current shift has been watched (a gap counts a few readings)
+        held: float = 0.0,  # the value held over the last minutes (a workload's limit counts on it)
     ) -> None:
         self.floor = floor
         self.outlier_share = outlier_share
@@ -123,6 +129,7 @@ class SensorBaseline:
         self.shift_ts = shift_ts
         self.longest_shift_ms = longest_shift_ms
         self.shift_span_ms = shift_span_ms
+        self.held = held
         # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
         # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
         self.scored_value = 0.0
@@ -131,7 +138,7 @@ class SensorBaseline:
 
     def state(
         self,
-    ) -> tuple[int, float, float, float, int, float, float, float, int, float, float, int, int, int]:
+    ) -> tuple[int, float, float, float, int, float, float, float, int, float, float, int, int, int, float]:
         """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 14 attribute lookups."""
         return (
             self.n,
@@ -148,6 +155,7 @@ class SensorBaseline:
             self.shift_ts,
             self.longest_shift_ms,
             self.shift_span_ms,
+            self.held,
         )
 
     def evidence(self, z: float, pace: float = 1.0) -> float:
@@ -304,6 +312,19 @@ class SensorBaseline:
         """The current sustained shift has been watched longer than any earlier one toward failure (a duration
         record; asked only of a shift toward failure, the side `learn` records)."""
         return self.shift_ts > 0 and self.shift_span_ms > self.longest_shift_ms
+
+    def hold(self, value: float, ts_ms: int, gap_cap_ms: float) -> float:
+        """Fold `value` into the level held over ~HELD_MS of event time (one step adds at most `gap_cap_ms`: after a
+        gap nothing is known of what came between) and return it."""
+        if self.last_ts <= 0:  # the sensor's first reading
+            self.held = value
+            return value
+        held = self.held
+        dt = float(ts_ms - self.last_ts)
+        dt = dt if dt < gap_cap_ms else gap_cap_ms
+        weight = 1.0 - math.exp(-dt / HELD_MS) if dt > 0.0 else 0.0
+        held = self.held = held + weight * (value - held)
+        return held
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,

@@ -120,3 +120,22 @@ def test_a_device_asleep_mid_spell_does_not_set_a_record_of_hours() -> None:
     assert load.longest_shift_ms < 10 * 60_000
     held = desktop.run(240, busy=True)  # twenty minutes busy: longer than anything watched
     assert max(score for score, _ in held) >= ALERT_THRESHOLD
+
+
+def test_a_burst_to_full_load_is_use_and_a_pinned_load_is_overload() -> None:
+    """The load's limit (90-100 %) counts once the load held over minutes is past its warning (features.HELD_MS):
+    minute-long bursts to 100 % never cite it; a load pinned at 100 % does, within minutes."""
+    limit = "of the way from warning to critical"
+    for seed in (1, 2, 3):
+        desktop = Desktop(seed)
+        desktop.run(720, busy=False)
+        desktop.run(480, busy=True, level=60.0)  # a long spell at 60 %
+        desktop.run(360, busy=False)
+        bursts = []
+        for _ in range(8):
+            bursts += desktop.run(12, busy=True, level=100.0)
+            bursts += desktop.run(48, busy=False)
+        assert not any(limit in r for _, reasons in bursts for r in reasons), seed
+        pinned = desktop.run(300, busy=True, level=100.0)
+        cited = [i for i, (_, reasons) in enumerate(pinned) if any(limit in r for r in reasons)]
+        assert cited and 60 < cited[0] < 180, (seed, cited[:1])  # 5-15 minutes in
