@@ -42,7 +42,7 @@ from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 10
+MODEL_VERSION: Final = 11
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
@@ -351,6 +351,9 @@ class DeviceModel:
         elapsed = (ts_ms - self.last_ts) / self.cadence_ms if self.last_ts and self.cadence_ms else 1.0
         steps = elapsed if elapsed > 1.0 else 1.0
         pace = self.pace()
+        # The shortest shift a sustained shift's recent mean can show: its memory in event time (EVIDENCE_RATE).
+        cadence = self.cadence_ms if self.cadence_ms > REFERENCE_CADENCE_MS else REFERENCE_CADENCE_MS
+        shortest_spell = cadence / features.EVIDENCE_RATE
         # The most surprising sensor: its surprise, index, reading and level.
         top_surprise, top_i, top_value, top_level = -1.0, -1, 0.0, 0.0
         record = (0.0, "", 0.0, 0.0)  # the strongest record: (surprise, sensor, value, the record it beat)
@@ -406,10 +409,16 @@ class DeviceModel:
                 toward = 1 if hot_only else (0 if momentary else side)
                 counted = shift if toward == 0 else (toward * shift if toward * shift > 0.0 else 0.0)
                 # A sensor that follows the workload shifts whenever the device gets busy: its shift is news
-                # only once it has outlasted every earlier shift toward failure (a duration record).
-                if not momentary and not baseline.outlasts():
+                # only once it has outlasted every earlier shift toward failure (a duration record), and the
+                # workload itself (load, power) only as far as that record is rare among its earlier spells, on
+                # the records channel's scale: a desktop's busy spells are many, and one a little longer than
+                # the longest yet is no overload.
+                if follows and not baseline.outlasts():
                     counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
+                if not momentary and not follows:
+                    rarity = baseline.spell_rarity(shortest_spell) * RECORD_SCALE
+                    sustained = sustained if sustained < rarity else rarity
                 if not tests or sustained > largest:
                     largest = sustained
                 tests += 1

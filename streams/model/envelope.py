@@ -43,14 +43,16 @@ _thermal_fields = operator.attrgetter(*THERMAL_FIELDS)
 assert THERMAL_FIELDS == ("lx", "mx", "my", "n", "sxx", "sxy")  # the order _restore assigns them in
 
 
-def _baseline(values: list[Any], sensor: str) -> SensorBaseline:
+def _baseline(values: list[Any], sensor: str, device_ts: int) -> SensorBaseline:
     if len(values) != len(_BASELINE_FIELDS):
         raise ValueError(f"a sensor baseline has {len(_BASELINE_FIELDS)} fields, not {len(values)}")
     # SensorBaseline(*config, *values), spelled out: compiled, a call with *args goes through the generic argument
     # parser.
     floor, share = baseline_config(sensor)
     n, loc, mad, last, last_ts, slope, step_fast, step_slow, prior_n, ewz, ewz_sq = values[:11]
-    shift_ts, longest_shift, shift_span, held = values[11:]
+    shift_ts, longest_shift, shift_span, held, shifts_n, shifts_ms = values[11:]
+    if last_ts == device_ts:  # as usual, the device's last reading: one int for all (decoded, each is a new one)
+        last_ts = device_ts
     return SensorBaseline(
         floor,
         share,
@@ -69,6 +71,8 @@ def _baseline(values: list[Any], sensor: str) -> SensorBaseline:
         longest_shift,
         shift_span,
         held or 0.0,  # the shared zero (decoded, each is a new float): few sensors hold a level
+        shifts_n,
+        shifts_ms,
     )
 
 
@@ -181,13 +185,14 @@ def _restore(model: DeviceModel, state: dict[str, Any]) -> None:
     names, baselines = model.plan.names, state["baselines"]
     if len(names) != len(baselines):
         raise ValueError("the baselines do not fit the model's sensors")
-    model.baselines = {names[i]: _baseline(baselines[i], names[i]) for i in range(len(names))}
+    device_ts = model.last_ts
+    model.baselines = {names[i]: _baseline(baselines[i], names[i], device_ts) for i in range(len(names))}
     if state["thermal"]:
         thermal = model.thermal = model.thermal or ThermalFit()
         # THERMAL_FIELDS, in order, as attributes (compiled, setattr by name is a generic lookup per field)
         thermal.lx, thermal.mx, thermal.my, thermal.n, thermal.sxx, thermal.sxy = state["thermal"]
     if state["residual"]:
-        model.residual = _baseline(state["residual"], RESIDUAL)
+        model.residual = _baseline(state["residual"], RESIDUAL, device_ts)
     counts, total, weight = state["tail"]
     model.tail = EmpiricalTail(list(counts), total, weight)
     model.supervised.set_weights(state["weights"], state["intercept"])

@@ -49,6 +49,8 @@ _EVIDENCE_VAR: Final = EVIDENCE_SD**2  # constants of the hot path, computed onc
 _SHIFT_FREEZE_SQ: Final = SHIFT_FREEZE**2
 YOUNG_K: Final = 100.0  # small-sample doubt: scales learned from n readings count sqrt(1 + K/n) wider
 THROTTLE_BITS: Final = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
+_log10: Final = math.log10
+_LN10: Final = math.log(10.0)
 _log2: Final = math.log2  # bound once: compiled, math.log2 is otherwise looked up in the module per call
 
 
@@ -70,6 +72,8 @@ BASELINE_FIELDS: Final = (
     "longest_shift_ms",
     "shift_span_ms",
     "held",
+    "shifts_n",
+    "shifts_ms",
 )
 
 
@@ -112,6 +116,8 @@ class SensorBaseline:
         longest_shift_ms: int = 0,  # the longest ended shift toward failure (watched time): a busy spell's record
         shift_span_ms: int = 0,  # how long the current shift has been watched (a gap counts a few readings)
         held: float = 0.0,  # the value held over the last minutes (a workload's limit counts on it)
+        shifts_n: int = 0,  # ended shifts toward failure
+        shifts_ms: int = 0,  # their watched time, in all
     ) -> None:
         self.floor = floor
         self.outlier_share = outlier_share
@@ -130,6 +136,8 @@ class SensorBaseline:
         self.longest_shift_ms = longest_shift_ms
         self.shift_span_ms = shift_span_ms
         self.held = held
+        self.shifts_n = shifts_n
+        self.shifts_ms = shifts_ms
         # The reading DeviceModel.update scored and the scale and stillness it scored it with (when n > 0), for
         # its learning step: set and read within one update, so a plain double each (no tuple per sensor).
         self.scored_value = 0.0
@@ -138,8 +146,8 @@ class SensorBaseline:
 
     def state(
         self,
-    ) -> tuple[int, float, float, float, int, float, float, float, int, float, float, int, int, int, float]:
-        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 14 attribute lookups."""
+    ) -> tuple[int, float, float, float, int, float, float, float, int, float, float, int, int, int, float, int, int]:
+        """The BASELINE_FIELDS, in order (what the envelope stores): one native call, not 17 attribute lookups."""
         return (
             self.n,
             self.loc,
@@ -156,6 +164,8 @@ class SensorBaseline:
             self.longest_shift_ms,
             self.shift_span_ms,
             self.held,
+            self.shifts_n,
+            self.shifts_ms,
         )
 
     def evidence(self, z: float, pace: float = 1.0) -> float:
@@ -266,8 +276,11 @@ class SensorBaseline:
         if not math.pow(self.ewz, 2.0) > _SHIFT_FREEZE_SQ * (_EVIDENCE_VAR if ewz_sq < _EVIDENCE_VAR else ewz_sq):
             if shift_ts:  # a shift has ended: a duration record toward failure? (only that side is ever news)
                 lasted = self.shift_span_ms
-                if side * self.ewz > 0.0 and lasted > self.longest_shift_ms:
-                    self.longest_shift_ms = lasted
+                if side * self.ewz > 0.0:
+                    if lasted > self.longest_shift_ms:
+                        self.longest_shift_ms = lasted
+                    self.shifts_n += 1
+                    self.shifts_ms += lasted
                 self.shift_span_ms = 0
             shift_ts = self.shift_ts = 0
         elif not shift_ts:
@@ -325,6 +338,18 @@ class SensorBaseline:
         weight = 1.0 - math.exp(-dt / HELD_MS) if dt > 0.0 else 0.0
         held = self.held = held + weight * (value - held)
         return held
+
+    def spell_rarity(self, shortest_ms: float) -> float:
+        """Decades of rarity of the current shift's length among the ended shifts toward failure, 0 while it is
+        no duration record. A record among n earlier shifts is 1-in-(n + 1) news (exchangeable lengths), and its
+        excess over the record is weighed by an exponential tail with their mean length; `shortest_ms`, the
+        shortest shift the recent mean can show, stands in as one earlier shift (a device that never shifted
+        before learns nothing of its shifts' lengths from none)."""
+        span, longest, n = self.shift_span_ms, self.longest_shift_ms, self.shifts_n
+        if not (self.shift_ts > 0 and span > longest):
+            return 0.0
+        mean = (self.shifts_ms + shortest_ms) / (n + 1)
+        return _log10(n + 1) + (span - longest) / (mean * _LN10)
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,

@@ -139,3 +139,24 @@ def test_a_burst_to_full_load_is_use_and_a_pinned_load_is_overload() -> None:
         pinned = desktop.run(300, busy=True, level=100.0)
         cited = [i for i, (_, reasons) in enumerate(pinned) if any(limit in r for r in reasons)]
         assert cited and 60 < cited[0] < 180, (seed, cited[:1])  # 5-15 minutes in
+
+
+def test_a_workload_spell_counts_as_far_as_its_record_is_rare_among_many() -> None:
+    """After many busy spells, one a little longer than the longest yet raises no alert for the load or the power
+    (a record among n spells is 1-in-n news, and a small excess over it is within their usual lengths); one far
+    longer does. A device with no earlier spell has its first long one count (test_device_model's held load)."""
+    workload = ("load_pct has stayed", "power_w has stayed")
+
+    def alerts_on_workload(scored: list[tuple[float, list[str]]]) -> bool:
+        return any(
+            score >= ALERT_THRESHOLD and any(w in r for w in workload for r in reasons) for score, reasons in scored
+        )
+
+    for seed in (1, 2, 3):
+        desktops = [Desktop(seed), Desktop(seed)]  # the same history, then two different spells
+        for desktop in desktops:
+            desktop.run(720, busy=False)
+            desktop.spells(36, 24)  # 24 three-minute spells at 50-90 %
+        longest = max(desktops[0].model.baselines[s].longest_shift_ms for s in ("load_pct", "power_w"))
+        assert not alerts_on_workload(desktops[0].run(longest // CADENCE + 12, busy=True)), seed  # a minute longer
+        assert alerts_on_workload(desktops[1].run(360, busy=True)), seed  # 30 minutes
