@@ -44,6 +44,7 @@ from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGH
 
 MODEL_VERSION: Final = 11
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
+_RESIDUAL_Z: Final = f"z:{RESIDUAL}"  # the thermal residual's feature
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
 # reports faster learns at the same rate per 5 s (pace < 1), so a slow failure (dried paste warming a chip
@@ -362,7 +363,7 @@ class DeviceModel:
         if len(plans) != len(baselines):
             raise ValueError("the model's baselines do not fit its sensors")
         for i in range(len(plans)):
-            sensor, keys, physical_sensor, hot_only, limit, limit_key, momentary, record_at, side, follows = plans[i]
+            sensor, keys, noisy, hot_only, limit, limit_key, momentary, record_at, side, follows, spell = plans[i]
             baseline = baselines[i]
             value = values.get(sensor)
             if value is None:
@@ -388,7 +389,7 @@ class DeviceModel:
                 # Only physical sensors are always noisy; a generic metric may plateau legitimately.
                 # A sensor that moved at this reading is not stuck now, whatever its recent stillness (a repaired
                 # sensor's first readings, a device back after a gap).
-                still = stillness if physical_sensor and value == baseline.last else 0.0
+                still = stillness if noisy and value == baseline.last else 0.0
                 if wanted:  # else the row is the scratch row no one reads: skip the writes
                     row[z_key] = z
                     row[slope_key] = baseline.slope / scale
@@ -440,7 +441,7 @@ class DeviceModel:
                     tests += 1
                     detail = "{} has stopped changing ({:.0f}x less movement than usual)"
                     explanations.append((stuck, sensor, value, detail, (sensor, 2**still)))
-            timed.append(0 if momentary else (1 if hot_only else side))  # toward, as scored
+            timed.append(spell)
             if record_at is not None:
                 slot, side = record_at
                 rare, beaten = self.records.surprise(slot, value, side, baseline.floor, scale, self.cadence_ms)
@@ -451,7 +452,7 @@ class DeviceModel:
             if limit is not None:
                 level = value
                 if not (momentary or follows):  # a workload (WORKLOAD_SENSORS): see features.HELD_MS
-                    held = baseline.hold(value, ts_ms, 3.0 * self.cadence_ms if self.cadence_ms else math.inf)
+                    held = baseline.hold(value, ts_ms, self._gap_cap())
                     level = value if held > limit[0] else held
                 fraction = features.limit_fraction(level, limit)
                 if wanted:
@@ -469,7 +470,7 @@ class DeviceModel:
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
             if wanted:
-                row["z:thermal_residual"] = z
+                row[_RESIDUAL_Z] = z
             # Only heat the load does not explain is a cooling fault; a cooler chip is not a precursor.
             sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z, pace), 0.0)))
             surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
@@ -603,6 +604,11 @@ class DeviceModel:
             explanations.append((surprise, sensor, value, detail, (sensor, value, beaten)))
         return fresh * RECORD_SCALE
 
+    def _gap_cap(self) -> float:
+        """The most event time one step between readings stands for: three readings' worth, as the cadence's
+        own estimate caps a gap (a device asleep says nothing of what happened meanwhile)."""
+        return 3.0 * self.cadence_ms if self.cadence_ms else math.inf
+
     def pace(self) -> float:
         """The share of a 5 s step one reading stands for: below 1 only for a device reporting faster."""
         cadence = self.cadence_ms
@@ -643,7 +649,7 @@ class DeviceModel:
             )
             self.accept_from = []
         self.accept_left = max(0, self.accept_left - 1)
-        gap_cap = 3.0 * self.cadence_ms if self.cadence_ms else math.inf  # as the cadence's own estimate caps a gap
+        gap_cap = self._gap_cap()
         for j, baseline in enumerate(prepared):  # the sensors with a value, as scored
             # A drift boosts re-baselining, except of a sensor in a young sustained shift (a failure
             # ramp in progress must not be learned as the new normal; drift.py).
@@ -774,6 +780,7 @@ class _SensorPlan(NamedTuple):
     record_at: tuple[int, int] | None  # its slot in Records and which records count (+1 high, -1 low, 0 both)
     side: int  # FAILURE_SIDE, 0 when the product does not know the sensor
     follows_load: bool  # LOAD_DRIVEN with a load sensor: its momentary tests are counted, never surprising
+    spell_side: int  # the side whose sustained shifts' durations are recorded (toward failure), 0 when momentary
 
 
 class _Plan(NamedTuple):
@@ -799,27 +806,33 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
         # The sensors whose level belongs to the device (WEAR_SENSORS) and those the product does not know:
         # their degradation from early life and their records are tracked (records on their failure side).
         tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
-        per_sensor = tuple(
-            _SensorPlan(
-                s,
-                (f"z:{s}", f"slope:{s}", f"still:{s}", f"shift:{s}"),
-                s in SENSORS,
-                s in HOT_ONLY,
-                limits.get(s),
-                f"limit:{s}",
-                s not in WORKLOAD_SENSORS and not (s in LOAD_DRIVEN and "load_pct" in sensors),
-                (tracked.index(s), FAILURE_SIDE.get(s, 0)) if s in tracked else None,
-                FAILURE_SIDE.get(s, 0),
-                s in LOAD_DRIVEN and "load_pct" in sensors,
-            )
-            for s in sensors
-        )
+        per_sensor = tuple(_sensor_plan(s, sensors, limits, tracked) for s in sensors)
         floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
-        thermal, schema = "z:thermal_residual" in names, features.schema_hash(names)
+        thermal, schema = _RESIDUAL_Z in names, features.schema_hash(names)
         plan = _PLANS[(sensors, device_type)] = _Plan(
             per_sensor, dict.fromkeys(names, 0.0), tracked, floors, sensors, thermal, schema
         )
     return plan
+
+
+def _sensor_plan(
+    s: str, sensors: tuple[str, ...], limits: dict[str, tuple[float, float]], tracked: tuple[str, ...]
+) -> _SensorPlan:
+    momentary = s not in WORKLOAD_SENSORS and not (s in LOAD_DRIVEN and "load_pct" in sensors)
+    side = FAILURE_SIDE.get(s, 0)
+    return _SensorPlan(
+        s,
+        (f"z:{s}", f"slope:{s}", f"still:{s}", f"shift:{s}"),
+        s in SENSORS,
+        s in HOT_ONLY,
+        limits.get(s),
+        f"limit:{s}",
+        momentary,
+        (tracked.index(s), side) if s in tracked else None,
+        side,
+        s in LOAD_DRIVEN and "load_pct" in sensors,
+        0 if momentary else (1 if s in HOT_ONLY else side),  # toward, as scoring counts a sustained shift
+    )
 
 
 def _largest(values: list[float]) -> float:
