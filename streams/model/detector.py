@@ -103,8 +103,10 @@ WORKLOAD_SENSORS: Final = frozenset({"load_pct", "power_w"})
 # gets busy. In a model with a load sensor (every product device's), their single readings and missed
 # predictions are no test either: a synthetic but ordinary desktop's bursts of use (idle at 0.9 GHz and
 # 40 °C, a minute at 4.4 GHz and 65 °C) alerted ~60 times a day. The thermal residual (heat the load does
-# not explain), their sustained shifts toward failure and the limits still count; so do the tests in the
-# Bonferroni correction, so every other test is judged as before (dropping them cost the simulator false
+# not explain), their sustained shifts toward failure and the limits still count; the temperature's shift only
+# as far as the residual has shifted too (a morning's busier idle warmed a desktop's chip for longer than any
+# burst before it: a duration record every few days, half of that desktop's false alerts). So do the tests in
+# the Bonferroni correction, so every other test is judged as before (dropping them cost the simulator false
 # alerts on seed 3).
 LOAD_DRIVEN: Final = frozenset({"temperature_c", "clock_ghz"})
 # Pattern habituation: an alert whose pattern (same sensor, same side of its level, a distance from the level
@@ -362,6 +364,9 @@ class DeviceModel:
         plans, baselines = plan.sensors, list(self.baselines.values())
         if len(plans) != len(baselines):
             raise ValueError("the model's baselines do not fit its sensors")
+        # Heat the load does not explain, as of the last reading: the thermal residual's sustained shift (LOAD_DRIVEN)
+        thermal = self.residual
+        unexplained_heat = thermal.recent_shift(pace) if thermal is not None and thermal.n > 0 else 0.0
         for i in range(len(plans)):
             sensor, keys, noisy, hot_only, limit, limit_key, momentary, record_at, side, follows, spell = plans[i]
             baseline = baselines[i]
@@ -413,9 +418,13 @@ class DeviceModel:
                 # only once it has outlasted every earlier shift toward failure (a duration record), and the
                 # workload itself (load, power) only as far as that record is rare among its earlier spells, on
                 # the records channel's scale: a desktop's busy spells are many, and one a little longer than
-                # the longest yet is no overload.
-                if follows and not baseline.outlasts():
-                    counted = 0.0
+                # the longest yet is no overload. A PC's temperature counts only as far as the heat its load does not
+                # explain has shifted too: a chip warmer because the device is busier is the load's story.
+                if follows:
+                    if hot_only and counted > unexplained_heat:
+                        counted = unexplained_heat if unexplained_heat > 0.0 else 0.0
+                    if not baseline.outlasts():
+                        counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
                 if not momentary and not follows:
                     rarity = baseline.spell_rarity(shortest_spell) * RECORD_SCALE

@@ -194,6 +194,13 @@ class SensorBaseline:
             self.ewz_sq = ewz_sq + rate * ((ceiling if ceiling < square else square) - ewz_sq)
         return ewz / spread
 
+    def recent_shift(self, pace: float = 1.0) -> float:
+        """The recent mean of z in units of its healthy spread, as `evidence` gives it, without a new reading."""
+        recent = EVIDENCE_RATE * pace
+        floor = _EVIDENCE_VAR if pace == 1.0 else recent / (2 - recent)
+        ewz_sq = self.ewz_sq
+        return self.ewz / math.sqrt(floor if ewz_sq < floor else ewz_sq)
+
     def relevel(self, pseudo_n: int) -> None:
         """Forget the level (and trend), keep the noise scale as a prior of `pseudo_n` readings: after a
         repair the device's own normal is back, and what the failure did to the level must not linger."""
