@@ -357,6 +357,7 @@ class DeviceModel:
         # The shortest shift a sustained shift's recent mean can show: its memory in event time (EVIDENCE_RATE).
         cadence = self.cadence_ms if self.cadence_ms > REFERENCE_CADENCE_MS else REFERENCE_CADENCE_MS
         shortest_spell = cadence / features.EVIDENCE_RATE
+        watched_ms = self.seen * self.cadence_ms  # the event time the device has been watched, by its cadence
         # The most surprising sensor: its surprise, index, reading and level.
         top_surprise, top_i, top_value, top_level = -1.0, -1, 0.0, 0.0
         record = (0.0, "", 0.0, 0.0)  # the strongest record: (surprise, sensor, value, the record it beat)
@@ -427,7 +428,7 @@ class DeviceModel:
                         counted = 0.0
                 sustained = min(EVIDENCE_MAX, gaussian_surprise(counted))
                 if not momentary and not follows:
-                    rarity = baseline.spell_rarity(shortest_spell) * RECORD_SCALE
+                    rarity = baseline.spell_rarity(shortest_spell, watched_ms) * RECORD_SCALE
                     sustained = sustained if sustained < rarity else rarity
                 if not tests or sustained > largest:
                     largest = sustained

@@ -346,17 +346,21 @@ class SensorBaseline:
         held = self.held = held + weight * (value - held)
         return held
 
-    def spell_rarity(self, shortest_ms: float) -> float:
-        """Decades of rarity of the current shift's length among the ended shifts toward failure, 0 while it is
-        no duration record. A record among n earlier shifts is 1-in-(n + 1) news (exchangeable lengths), and its
-        excess over the record is weighed by an exponential tail with their mean length; `shortest_ms`, the
-        shortest shift the recent mean can show, stands in as one earlier shift (a device that never shifted
-        before learns nothing of its shifts' lengths from none)."""
+    def spell_rarity(self, shortest_ms: float, watched_ms: float) -> float:
+        """Decades of rarity per device-hour of the current shift's length among the ended shifts toward failure, 0
+        while it is no duration record. A record among n earlier shifts is 1-in-(n + 1) news per shift
+        (exchangeable lengths), so a device that shifts r > 1 times an hour (n over `watched_ms`) sets one r
+        times as often per hour: log10(r) less (the false-alert budget is per device-hour; for many shifts this
+        is the records channel's log10(hours watched)). Its excess over the record is weighed by an exponential
+        tail with their mean length; `shortest_ms`, the shortest shift the recent mean can show, stands in as one
+        earlier shift (a device that never shifted before learns nothing of its shifts' lengths from none)."""
         span, longest, n = self.shift_span_ms, self.longest_shift_ms, self.shifts_n
         if not (self.shift_ts > 0 and span > longest):
             return 0.0
         mean = (self.shifts_ms + shortest_ms) / (n + 1)
-        return _log10(n + 1) + (span - longest) / (mean * _LN10)
+        per_hour = n * 3_600_000.0 / watched_ms if watched_ms > 0.0 else 0.0
+        often = _log10(per_hour) if per_hour > 1.0 else 0.0
+        return _log10(n + 1) + (span - longest) / (mean * _LN10) - often
 
     def stillness(self) -> float:
         """log2 of how much less the value moves now than it normally does: 0 while it moves as usual,

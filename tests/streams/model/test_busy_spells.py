@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
+
 from streams.model import envelope
 from streams.model.detector import ALERT_THRESHOLD, DeviceModel
 from streams.model.features import SensorBaseline
@@ -162,3 +164,25 @@ def test_a_workload_spell_counts_as_far_as_its_record_is_rare_among_many() -> No
         longest = max(desktops[0].model.baselines[s].longest_shift_ms for s in ("load_pct", "power_w"))
         assert not alerts_on_workload(desktops[0].run(longest // CADENCE + 12, busy=True)), seed  # a minute longer
         assert alerts_on_workload(desktops[1].run(360, busy=True)), seed  # 30 minutes
+
+
+def test_a_spell_record_is_as_rare_as_its_device_hour() -> None:
+    """A record among n spells is 1-in-(n + 1) news per spell; the false-alert budget is per device-hour, so a device
+    with ten spells an hour sets records ten times as often per hour as one with a spell an hour: a decade less."""
+    baseline, rng, k = SensorBaseline(), random.Random(3), 0
+    for level, readings in (
+        [(10.0, 720)] + [(16.0, 24), (10.0, 120)] * 20 + [(16.0, 120)]
+    ):  # 20 spells, then a longer one
+        for _ in range(readings):
+            value = level + rng.gauss(0, 1)
+            if baseline.n > 0:
+                baseline.evidence(baseline.z(value, baseline.scale()))
+            baseline.learn(value, k * CADENCE, 0.002, False, 0.0, False, 0.0, 1)
+            k += 1
+    shortest = CADENCE / 0.1
+    n = baseline.shifts_n
+    assert n >= 20 and baseline.outlasts()
+    hourly, often, seldom = (baseline.spell_rarity(shortest, hours * 3_600_000.0) for hours in (n, n / 10, 10 * n))
+    assert hourly > 1.0
+    assert often == pytest.approx(hourly - 1.0)  # ten an hour
+    assert seldom == hourly  # fewer than one an hour: news per spell, as before
