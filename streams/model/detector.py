@@ -37,14 +37,13 @@ from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
 from streams.model.degradation import Degradation
 from streams.model.drift import DriftWatch
-from streams.model.features import RESIDUAL, SCALE_FLOOR, STILL_FREEZE, SensorBaseline, baseline_config
+from streams.model.features import RESIDUAL, RESIDUAL_Z, SCALE_FLOOR, STILL_FREEZE, SensorBaseline, baseline_config
 from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
 MODEL_VERSION: Final = 11
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
-_RESIDUAL_Z: Final = f"z:{RESIDUAL}"  # the thermal residual's feature
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
 # reports faster learns at the same rate per 5 s (pace < 1), so a slow failure (dried paste warming a chip
@@ -480,7 +479,7 @@ class DeviceModel:
         if residual is not None and self.residual is not None and self.residual.n > 0:
             z = self.residual.z(residual)
             if wanted:
-                row[_RESIDUAL_Z] = z
+                row[RESIDUAL_Z] = z
             # Only heat the load does not explain is a cooling fault; a cooler chip is not a precursor.
             sustained = min(EVIDENCE_MAX, gaussian_surprise(max(self.residual.evidence(z, pace), 0.0)))
             surprise = max(gaussian_surprise(max(z, 0.0)), sustained)
@@ -818,7 +817,7 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
         tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
         per_sensor = tuple(_sensor_plan(s, sensors, limits, tracked) for s in sensors)
         floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
-        thermal, schema = _RESIDUAL_Z in names, features.schema_hash(names)
+        thermal, schema = RESIDUAL_Z in names, features.schema_hash(names)
         plan = _PLANS[(sensors, device_type)] = _Plan(
             per_sensor, dict.fromkeys(names, 0.0), tracked, floors, sensors, thermal, schema
         )

@@ -33,6 +33,7 @@ SCALE_FLOOR: Final = {
 # reference), and a scale that refuses its outliers makes a series with regular bursts alert on every one.
 RESIDUAL_OUTLIER_SHARE: Final = 0.1
 RESIDUAL: Final = "thermal_residual"  # the baseline of how far the temperature is from what the load explains
+RESIDUAL_Z: Final = f"z:{RESIDUAL}"  # its feature: present when a model has a temperature and a load
 STILL_FREEZE: Final = 2.0  # stillness (log2) above which the noise scale is not learned
 EVIDENCE_RATE: Final = 0.1  # ~20 readings of memory (under 2 min at 5 s)
 EVIDENCE_SD: Final = math.sqrt(EVIDENCE_RATE / (2 - EVIDENCE_RATE))  # sd of the EW mean of iid N(0,1)
@@ -51,7 +52,16 @@ YOUNG_K: Final = 100.0  # small-sample doubt: scales learned from n readings cou
 THROTTLE_BITS: Final = {"under_voltage": 0x1, "throttled": 0x4}  # Raspberry Pi get_throttled, "now" bits
 _log10: Final = math.log10
 _LN10: Final = math.log(10.0)
+_HOUR_MS: Final = 3_600_000.0
 _log2: Final = math.log2  # bound once: compiled, math.log2 is otherwise looked up in the module per call
+
+
+def _shift_spread(ewz_sq: float, pace: float) -> float:
+    """The healthy spread of a sustained shift's recent mean: its learned spread, never below the iid spread of an
+    EW mean at `EVIDENCE_RATE * pace` (a module function, not a method: compiled, a native call per sensor)."""
+    recent = EVIDENCE_RATE * pace
+    floor = _EVIDENCE_VAR if pace == 1.0 else recent / (2 - recent)
+    return math.sqrt(floor if ewz_sq < floor else ewz_sq)
 
 
 # SensorBaseline's learned state, in the order its envelope stores it (and its constructor takes it, after the
@@ -180,9 +190,8 @@ class SensorBaseline:
         clipped = capped if capped > -EVIDENCE_CLIP else -EVIDENCE_CLIP
         recent = EVIDENCE_RATE * pace  # the recent mean spans as much time as at 5 s (more readings, less news each)
         ewz = self.ewz = self.ewz + recent * (clipped - self.ewz)
-        floor = _EVIDENCE_VAR if pace == 1.0 else recent / (2 - recent)  # the iid spread of that mean
         ewz_sq = self.ewz_sq
-        spread = math.sqrt(floor if ewz_sq < floor else ewz_sq)
+        spread = _shift_spread(ewz_sq, pace)
         seen = self.n + self.prior_n
         shift_ts = self.shift_ts  # not self.holding(self.last_ts), inlined (the hot path)
         if seen >= 10 and not (shift_ts > 0 and self.last_ts - shift_ts < SHIFT_HOLD_MS):
@@ -196,10 +205,7 @@ class SensorBaseline:
 
     def recent_shift(self, pace: float = 1.0) -> float:
         """The recent mean of z in units of its healthy spread, as `evidence` gives it, without a new reading."""
-        recent = EVIDENCE_RATE * pace
-        floor = _EVIDENCE_VAR if pace == 1.0 else recent / (2 - recent)
-        ewz_sq = self.ewz_sq
-        return self.ewz / math.sqrt(floor if ewz_sq < floor else ewz_sq)
+        return self.ewz / _shift_spread(self.ewz_sq, pace)
 
     def relevel(self, pseudo_n: int) -> None:
         """Forget the level (and trend), keep the noise scale as a prior of `pseudo_n` readings: after a
@@ -358,7 +364,7 @@ class SensorBaseline:
         if not (self.shift_ts > 0 and span > longest):
             return 0.0
         mean = (self.shifts_ms + shortest_ms) / (n + 1)
-        per_hour = n * 3_600_000.0 / watched_ms if watched_ms > 0.0 else 0.0
+        per_hour = n * _HOUR_MS / watched_ms if watched_ms > 0.0 else 0.0
         often = _log10(per_hour) if per_hour > 1.0 else 0.0
         return _log10(n + 1) + (span - longest) / (mean * _LN10) - often
 
@@ -380,7 +386,7 @@ def feature_names(sensors: tuple[str, ...], device_type: str | None) -> tuple[st
     names = [f"z:{s}" for s in sensors] + [f"slope:{s}" for s in sensors] + [f"still:{s}" for s in sensors]
     names += [f"shift:{s}" for s in sensors]
     if "temperature_c" in sensors and "load_pct" in sensors:
-        names.append(f"z:{RESIDUAL}")
+        names.append(RESIDUAL_Z)
     names += [f"limit:{s}" for s in sensors if s in limits]
     names += [*THROTTLE_BITS, "gap", "surprise"]
     return tuple(names)

@@ -11,7 +11,7 @@ import pytest
 
 from streams.model import envelope
 from streams.model.detector import ALERT_THRESHOLD, DeviceModel
-from streams.model.features import SensorBaseline
+from streams.model.features import EVIDENCE_RATE, SensorBaseline
 
 CADENCE = 5_000
 SPELL_EVERY = 360  # readings: a busy spell every 30 minutes
@@ -179,7 +179,7 @@ def test_a_spell_record_is_as_rare_as_its_device_hour() -> None:
                 baseline.evidence(baseline.z(value, baseline.scale()))
             baseline.learn(value, k * CADENCE, 0.002, False, 0.0, False, 0.0, 1)
             k += 1
-    shortest = CADENCE / 0.1
+    shortest = CADENCE / EVIDENCE_RATE
     n = baseline.shifts_n
     assert n >= 20 and baseline.outlasts()
     hourly, often, seldom = (baseline.spell_rarity(shortest, hours * 3_600_000.0) for hours in (n, n / 10, 10 * n))
