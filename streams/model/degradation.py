@@ -85,25 +85,32 @@ class Degradation:
     def spread(self, i: int, floor: float) -> float:
         return _spread(self.count[i], self.mean[i], self.sq[i], self.prior_sd[i], floor)
 
-    def update(self, values: list[float | None], floors: list[float]) -> tuple[float, int, int]:
+    def update(self, values: list[float | None], floors: list[float], held: int = -1) -> tuple[float, int, int]:
         """Fold one reading in: (surprise, index of the sensor furthest off, sensors that counted).
-        While a sensor's reference is still being learned it counts nothing and learns the reading."""
+        While a sensor's reference is still being learned it counts nothing and learns the reading.
+        `held`: a slot sampled less often than every reading; between its samples (None) it counts with the
+        smoothed z of its last one, once its reference is fixed."""
         statistic, counted, worst, worst_sq = 0.0, 0, -1, 0.0
         for i, value in enumerate(values):
-            if value is None:
-                continue
             # Each array item read once (compiled, every read boxes a float).
-            count, mean = self.count[i], self.mean[i]
-            if count < REF_READINGS:
+            count = self.count[i]
+            if value is None:
+                if i != held or count < REF_READINGS:
+                    continue
+                ewz = self.ewz[i]
+            elif count < REF_READINGS:
                 count += 1
+                mean = self.mean[i]
                 delta = value - mean
                 mean = self.mean[i] = mean + delta / count
                 self.sq[i] = self.sq[i] + delta * (value - mean)  # += on an array item is generic, compiled
                 self.count[i] = count
                 continue
-            z = (value - mean) / _spread(count, mean, self.sq[i], self.prior_sd[i], floors[i])
-            ewz = self.ewz[i]
-            ewz = self.ewz[i] = ewz + RATE * (z - ewz)
+            else:
+                mean = self.mean[i]
+                z = (value - mean) / _spread(count, mean, self.sq[i], self.prior_sd[i], floors[i])
+                ewz = self.ewz[i]
+                ewz = self.ewz[i] = ewz + RATE * (z - ewz)
             excess = abs(ewz) - TOLERANCE
             square = excess * excess if excess > 0 else 0.0
             if square > worst_sq:

@@ -16,7 +16,8 @@ supervised model has seen enough labels, its probability of "fails within H" is 
 - Degradation channel (wear): per tracked sensor, the distance from a reference fixed on the device's
   healthy early life (degradation.py). Time never moves that reference, so a slow degradation, which
   the anomaly channel learns as the new normal, keeps counting here; it alerts again only when the
-  evidence has doubled.
+  evidence has doubled. A device with a load and a temperature has one more slot: its temperature at
+  the load of its early life (HEAT_AT_LOAD), which dried paste raises and a busier day does not.
 - Records channel (new levels): per tracked sensor, a value beyond anything the device has shown, as
   rare as the device has been watched long (records.py); it ratchets like the degradation channel.
 
@@ -35,14 +36,14 @@ from schemas.scores import ALERT_THRESHOLD
 from schemas.units import LIMITS, SENSORS
 from streams.model import features, telemetry
 from streams.model.calibration import EmpiricalTail, gaussian_surprise, threshold_to_surprise, to_score
-from streams.model.degradation import Degradation
+from streams.model.degradation import REF_READINGS, Degradation
 from streams.model.drift import DriftWatch
 from streams.model.features import RESIDUAL, RESIDUAL_Z, SCALE_FLOOR, STILL_FREEZE, SensorBaseline, baseline_config
 from streams.model.predictor import BIN_MS, Predictors
 from streams.model.records import Records
 from streams.model.supervised import FEEDBACK_WEIGHT, HORIZON_MS, POSITIVE_WEIGHT, LabelBuffer, Supervised
 
-MODEL_VERSION: Final = 11
+MODEL_VERSION: Final = 12
 MODEL_NAME: Final = f"river-device-v{MODEL_VERSION}"
 ALPHA: Final = 0.002  # baseline learning rate per reading (~500 readings memory; ~40 min at 5 s)
 # The per-reading rates here and in features.py were chosen for devices reporting every 5 s. A device that
@@ -83,6 +84,13 @@ FAILURE_SIDE: Final = {"temperature_c": 1, "load_pct": 1, "power_w": 1, "voltage
 # whenever the device is asked for more than ever (a simulated server's busiest spell, 1 °C above its
 # 7-hour temperature record, alerted).
 RECORD_ALERT: Final = 3.0
+# The degradation channel's slot for heat (HEAT_AT_LOAD) reads one reading per this much event time. A chip's
+# temperature at a given load wanders with the load's recent history for minutes: consecutive readings are not
+# independent samples of it, so a reference of 30 of them saw one moment of the wander (and took the rest for
+# wear), and their smoothed z was far noisier than the channel's null. Two minutes apart, its reference spans
+# an hour of the device's load and its smoothed z ~20 minutes.
+HEAT_SPACING_MS: Final = 120_000.0
+HEAT_AT_LOAD: Final = "temperature_c@load"  # the slot's name (its fleet prior's key)
 THERMAL_LAG_RATE: Final = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N: Final = 200  # after a failure, the old noise scale counts as this many readings
 CHECKPOINT_MS: Final = 60 * 60_000  # noise-state checkpoints: hourly, the last 4 hours
@@ -236,9 +244,12 @@ class ThermalFit:
         self.lx = load if self.n == 0 else self.lx + THERMAL_LAG_RATE * pace * (load - self.lx)
         return self.lx
 
+    def slope(self) -> float:
+        """Degrees per % load (0 until the load has varied)."""
+        return self.sxy / self.sxx if self.sxx > 1e-6 else 0.0
+
     def expected(self) -> float:
-        slope = self.sxy / self.sxx if self.sxx > 1e-6 else 0.0
-        return self.my + slope * (self.lx - self.mx)
+        return self.my + self.slope() * (self.lx - self.mx)
 
     def learn(self, temperature: float, rate: float) -> None:
         self.n += 1
@@ -264,6 +275,7 @@ class DeviceModel:
         "device_type",
         "drift",
         "habituation",
+        "heat_anchor",
         "last_ts",
         "n",
         "names",
@@ -316,7 +328,8 @@ class DeviceModel:
         self.checkpoints: list[tuple[int, array]] = []  # (ts, noise state), one per CHECKPOINT_MS
         self.predictors = Predictors(len(sensors))
         self.records = Records(len(self.plan.tracked))
-        self.degradation = Degradation(len(self.plan.tracked))
+        self.degradation = Degradation(len(self.plan.worn))
+        self.heat_anchor = 0.0  # the load HEAT_AT_LOAD adjusts to: the thermal fit's mean load as its reference began
         self.deg_slope = 0.0  # EW d(degradation surprise)/dt per second, for the time to the alert level
 
     @property
@@ -574,20 +587,30 @@ class DeviceModel:
     ) -> float:
         """The degradation channel's fresh surprise (what it has not alerted on yet); adds its reason and,
         while its surprise is rising toward the alert level, the time until it gets there."""
-        tracked = self.plan.tracked
-        if not tracked:
+        plan = self.plan
+        if not plan.worn:
             return 0.0
         degradation = self.degradation
         before = degradation.level
-        surprise, worst, counted = degradation.update([values.get(s) for s in tracked], self.plan.tracked_floors)
+        worn = [values.get(s) for s in plan.tracked]
+        held = -1
+        if plan.thermal:
+            held = len(worn)
+            worn.append(self._heat_at_load(values))
+        surprise, worst, counted = degradation.update(worn, plan.worn_floors, held)
         if counted == 0 or warming:
             return 0.0
         dt_s = (ts_ms - self.last_ts) / 1000 if self.last_ts and ts_ms > self.last_ts else 0.0
         if dt_s > 0:
             self.deg_slope += TREND_RATE * ((surprise - before) / dt_s - self.deg_slope)
         if surprise >= 1.0:
-            sensor = tracked[worst]
-            detail = "{} has drifted {:+.1f} healthy spreads from its early-life {:.4g} ({} sensors tracked)"
+            heat = worst == len(plan.tracked)
+            sensor = "temperature_c" if heat else plan.worn[worst]
+            detail = (
+                "{} at its early-life load has risen {:+.1f} healthy spreads from {:.4g} ({} sensors tracked)"
+                if heat
+                else "{} has drifted {:+.1f} healthy spreads from its early-life {:.4g} ({} sensors tracked)"
+            )
             args = (sensor, degradation.ewz[worst], degradation.mean[worst], counted)
             explanations.append((surprise, sensor, values.get(sensor) or 0.0, detail, args))
         if surprise < HABIT_FROM and self.deg_slope > 0:
@@ -612,6 +635,28 @@ class DeviceModel:
             detail = "{}={:g} is beyond anything this device has shown (its record was {:.4g})"
             explanations.append((surprise, sensor, value, detail, (sensor, value, beaten)))
         return fresh * RECORD_SCALE
+
+    def _heat_at_load(self, values: dict[str, float | None]) -> float | None:
+        """The temperature this device would have at the load of its early life (HEAT_AT_LOAD), by the thermal
+        fit's current slope: what dried paste or a failing fan raises and a busier day does not. The fit's own
+        level learns a slow rise as normal; this value's reference is frozen with the others. Hotter counts,
+        cooler does not (a cooler chip is not a precursor). Sampled once per HEAT_SPACING_MS, so that its
+        samples are as independent as the degradation channel's null assumes; None between samples and when
+        there is nothing to say (no reading, a young fit)."""
+        thermal, temperature = self.thermal, values.get("temperature_c")
+        if thermal is None or temperature is None or values.get("load_pct") is None or thermal.n < 10:
+            return None
+        spacing = round(HEAT_SPACING_MS / self.cadence_ms) if self.cadence_ms > 0 else 1
+        if spacing > 1 and self.seen % spacing:
+            return None
+        slot, degradation = len(self.plan.tracked), self.degradation
+        if degradation.count[slot] == 0:
+            self.heat_anchor = thermal.mx
+        heat = temperature - thermal.slope() * (thermal.lx - self.heat_anchor)
+        if degradation.count[slot] < REF_READINGS:
+            return heat
+        reference = degradation.mean[slot]
+        return heat if heat > reference else reference
 
     def _gap_cap(self) -> float:
         """The most event time one step between readings stands for: three readings' worth, as the cadence's
@@ -796,7 +841,8 @@ class _Plan(NamedTuple):
     sensors: tuple[_SensorPlan, ...]  # in the baselines' order
     zero_row: dict[str, float]  # every feature name -> 0.0, in order; copied per reading, never changed
     tracked: tuple[str, ...]  # the sensors whose degradation from early life and records are tracked, in order
-    tracked_floors: list[float]  # their smallest scales
+    worn: tuple[str, ...]  # the degradation channel's slots: the tracked sensors, then HEAT_AT_LOAD when thermal
+    worn_floors: list[float]  # their smallest scales
     names: tuple[str, ...]  # the sensors, in the baselines' order
     thermal: bool  # the features have the thermal residual (a temperature and a load)
     schema_hash: str  # features.schema_hash of the feature names (dumped with every envelope)
@@ -816,10 +862,11 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
         # their degradation from early life and their records are tracked (records on their failure side).
         tracked = tuple(s for s in sensors if s in WEAR_SENSORS or s not in SENSORS)
         per_sensor = tuple(_sensor_plan(s, sensors, limits, tracked) for s in sensors)
-        floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked]
         thermal, schema = RESIDUAL_Z in names, features.schema_hash(names)
+        worn = (*tracked, HEAT_AT_LOAD) if thermal else tracked
+        floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked] + ([SCALE_FLOOR["temperature_c"]] if thermal else [])
         plan = _PLANS[(sensors, device_type)] = _Plan(
-            per_sensor, dict.fromkeys(names, 0.0), tracked, floors, sensors, thermal, schema
+            per_sensor, dict.fromkeys(names, 0.0), tracked, worn, floors, sensors, thermal, schema
         )
     return plan
 

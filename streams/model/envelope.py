@@ -118,17 +118,17 @@ def dump(model: DeviceModel) -> bytes:
 def _degradation_state(model: DeviceModel) -> list[Any]:
     d = model.degradation
     arrays = [d.count, d.mean, d.sq, d.prior_sd, d.ewz]
-    return [[a.tobytes() for a in arrays], d.alerted, d.level, model.deg_slope]
+    return [[a.tobytes() for a in arrays], d.alerted, d.level, model.deg_slope, model.heat_anchor]
 
 
 def _restore_degradation(model: DeviceModel, state: list[Any]) -> None:
-    arrays, alerted, level, slope = state
+    arrays, alerted, level, slope, anchor = state
     d = model.degradation
     restored = [_doubles(raw) for raw in arrays]
     if len(restored) != 5 or any(len(a) != len(d.mean) for a in restored):
-        raise ValueError("degradation state does not fit the model's tracked sensors")
+        raise ValueError("degradation state does not fit the model's degradation slots")
     d.count, d.mean, d.sq, d.prior_sd, d.ewz = restored
-    d.alerted, d.level, model.deg_slope = alerted, level, slope
+    d.alerted, d.level, model.deg_slope, model.heat_anchor = alerted, level, slope, anchor
 
 
 def _doubles(raw: Any) -> array[float]:

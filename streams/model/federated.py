@@ -43,7 +43,7 @@ class Prior(msgspec.Struct, frozen=True):
     tail: list[float]  # normalised histogram (sums to tail_total)
     tail_total: float
     episodes: float = 0.0  # labelled episodes behind the weights (trust in the supervised half)
-    healthy_sd: dict[str, float] = {}  # median spread of each tracked sensor over its devices' early lives
+    healthy_sd: dict[str, float] = {}  # median spread of each degradation slot over its devices' early lives
 
 
 def aggregate(models: Sequence[DeviceModel]) -> Prior:
@@ -89,9 +89,9 @@ def aggregate(models: Sequence[DeviceModel]) -> Prior:
 
 
 def _healthy_sd(models: Sequence[DeviceModel]) -> dict[str, float]:
-    """Per tracked sensor, the median of the healthy spreads its devices have fixed (their own reference)."""
+    """Per degradation slot, the median of the healthy spreads its devices have fixed (their own reference)."""
     out = {}
-    for i, sensor in enumerate(models[0].plan.tracked):
+    for i, sensor in enumerate(models[0].plan.worn):
         spreads = [m.degradation.healthy_sd(i) for m in models]
         known = [sd for sd in spreads if sd > 0]
         if known:
@@ -150,7 +150,7 @@ def from_prior(prior: Prior) -> DeviceModel:
     if model.residual is not None and prior.residual_mad:
         model.residual.mad = prior.residual_mad
         model.residual.prior_n = PRIOR_SCALE_PSEUDO_N
-    for i, sensor in enumerate(model.plan.tracked):
+    for i, sensor in enumerate(model.plan.worn):
         model.degradation.prior_sd[i] = prior.healthy_sd.get(sensor, 0.0)
     if prior.tail_total > 0:
         shrink = min(1.0, PRIOR_TAIL_MASS / prior.tail_total)

@@ -142,3 +142,21 @@ def test_a_drift_within_the_references_own_uncertainty_is_no_wear_but_a_larger_o
     # full, eight such sensors reach a surprise of ~4.6)
     assert surprises[0.7] < 1.0
     assert surprises[3.0] > HABIT_FROM  # three spreads on every sensor: wear
+
+
+def test_a_held_slot_counts_its_last_smoothed_z_between_samples_and_a_missing_sensor_does_not() -> None:
+    floors = [0.0, 0.0]
+    rng = random.Random(10)
+    levels = {}
+    for held in (-1, 1):
+        degradation = Degradation(2)
+        for _ in range(REF_READINGS):
+            degradation.update([rng.gauss(0, 1), rng.gauss(0, 1)], floors, held)
+        for _ in range(30):  # slot 1 well off its reference for a while
+            degradation.update([rng.gauss(0, 1), 8 + rng.gauss(0, 1)], floors, held)
+        ewz = degradation.ewz[1]
+        level, _, counted = degradation.update([rng.gauss(0, 1), None], floors, held)  # between slot 1's samples
+        assert degradation.ewz[1] == ewz  # no sample, no smoothing step
+        levels[held] = (level, counted)
+    assert levels[1][1] == 2 and levels[1][0] > HABIT_FROM
+    assert levels[-1][1] == 1 and levels[-1][0] < levels[1][0]
