@@ -91,6 +91,10 @@ RECORD_ALERT: Final = 3.0
 # an hour of the device's load and its smoothed z ~20 minutes.
 HEAT_SPACING_MS: Final = 120_000.0
 HEAT_AT_LOAD: Final = "temperature_c@load"  # the slot's name (its fleet prior's key)
+# Its smallest spread: the room. A chip's temperature at a given load moves with the air around it, a degree or
+# two over a day, which the hour of the slot's reference does not see. At the sensor's own floor (0.05 °C) a
+# room's daily swing of +-1-2 °C alerted as wear; dried paste adds 4-20 °C.
+HEAT_FLOOR_C: Final = 1.0
 THERMAL_LAG_RATE: Final = 0.15  # load smoothing per reading (~30 s time constant at 5 s: a heat sink's lag)
 RELEVEL_PSEUDO_N: Final = 200  # after a failure, the old noise scale counts as this many readings
 CHECKPOINT_MS: Final = 60 * 60_000  # noise-state checkpoints: hourly, the last 4 hours
@@ -864,7 +868,7 @@ def _plan(sensors: tuple[str, ...], device_type: str | None, names: tuple[str, .
         per_sensor = tuple(_sensor_plan(s, sensors, limits, tracked) for s in sensors)
         thermal, schema = RESIDUAL_Z in names, features.schema_hash(names)
         worn = (*tracked, HEAT_AT_LOAD) if thermal else tracked
-        floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked] + ([SCALE_FLOOR["temperature_c"]] if thermal else [])
+        floors = [SCALE_FLOOR.get(s, 0.0) for s in tracked] + ([HEAT_FLOOR_C] if thermal else [])
         plan = _PLANS[(sensors, device_type)] = _Plan(
             per_sensor, dict.fromkeys(names, 0.0), tracked, worn, floors, sensors, thermal, schema
         )

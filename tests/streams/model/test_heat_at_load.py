@@ -11,20 +11,23 @@ from streams.model.detector import ALERT_THRESHOLD, HABIT_FROM, HEAT_AT_LOAD, De
 
 STEP_MS = 5_000
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 EARLY_LIFE = "at its early-life load"
 
 
-def pc(seed: int, hours: float, load_at, resistance_at) -> tuple[DeviceModel, list[tuple[float, list[str]]]]:
-    """A PC whose load wanders around `load_at(t)` % and whose chip follows it with a heat sink's lag, its rise
-    over the room times `resistance_at(t)` (1 healthy, up to 3 for dried paste): the model and (score, reasons)
-    per reading."""
+def pc(
+    seed: int, hours: float, load_at, resistance_at, room_at=lambda t: 30.0
+) -> tuple[DeviceModel, list[tuple[float, list[str]]]]:
+    """A PC in a room at `room_at(t)` °C whose load wanders around `load_at(t)` % and whose chip follows it with a
+    heat sink's lag, its rise over the room times `resistance_at(t)` (1 healthy, up to 3 for dried paste): the
+    model and (score, reasons) per reading."""
     model, rng = DeviceModel("pc"), random.Random(seed)
     load = temperature = 0.0
     out = []
     for k in range(int(hours * HOUR_MS / STEP_MS)):
         t = k * STEP_MS
         load = min(100.0, max(0.0, load + 0.2 * (load_at(t) - load) + rng.gauss(0, 3)))
-        target = 30 + 0.3 * (load + 10) * resistance_at(t)
+        target = room_at(t) + 0.3 * (load + 10) * resistance_at(t)
         temperature = temperature + 0.15 * (target - temperature) if k else target
         values = {
             "load_pct": round(load, 1),
@@ -64,6 +67,13 @@ def test_a_pc_that_is_only_busier_than_in_its_early_life_is_not_worn() -> None:
         # Hours at four times its usual load may alert as the load's story, never as the chip's heat.
         alerting = [reasons[0] for score, reasons in busier if score >= ALERT_THRESHOLD]
         assert not [r for r in alerting if r.startswith("temperature_c")], (seed, alerting[:3])
+
+
+def test_a_rooms_daily_swing_is_not_wear() -> None:
+    """The room 2 °C warmer by day than by night (the chip with it): within HEAT_FLOOR_C's doubt, no alert."""
+    for seed in (1, 2, 3):
+        _, day = pc(seed, 24.0, lambda t: 15.0, lambda t: 1.0, lambda t: 30 + 2 * math.sin(2 * math.pi * t / DAY_MS))
+        assert not [r for score, reasons in day if score >= ALERT_THRESHOLD for r in reasons if EARLY_LIFE in r], seed
 
 
 def test_the_heat_slot_is_part_of_the_degradation_state_only_for_a_device_with_a_load_and_a_temperature() -> None:
