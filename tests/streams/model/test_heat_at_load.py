@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 
+from streams.model import envelope, federated
 from streams.model.detector import ALERT_THRESHOLD, HABIT_FROM, HEAT_AT_LOAD, DeviceModel
 
 STEP_MS = 5_000
@@ -80,3 +81,25 @@ def test_the_heat_slot_is_part_of_the_degradation_state_only_for_a_device_with_a
     assert DeviceModel("pc").plan.worn[-1] == HEAT_AT_LOAD
     assert HEAT_AT_LOAD not in DeviceModel("pc", ("fan_cfm", "voltage_v")).plan.worn
     assert math.isclose(DeviceModel("pc").heat_anchor, 0.0)
+
+
+def test_the_heat_slot_survives_its_envelope_and_its_spread_reaches_the_fleet_prior() -> None:
+    fleet = []
+    for seed in (1, 2, 3):
+        model, rng = DeviceModel("pc"), random.Random(seed)
+        load = temperature = 0.0
+        for k in range(int(2.5 * HOUR_MS / STEP_MS)):  # past the slot's hour-long reference
+            load = min(100.0, max(0.0, load + 0.2 * (15.0 - load) + rng.gauss(0, 3)))
+            temperature += 0.15 * (30 + 0.3 * (load + 10) - temperature) if k else 30 + 0.3 * (load + 10)
+            model.update(k * STEP_MS, {"load_pct": load, "temperature_c": temperature + rng.gauss(0, 0.3)})
+        fleet.append(model)
+    model = fleet[0]
+    restored = envelope.load(envelope.dump(model))
+    assert restored is not None and restored.heat_anchor == model.heat_anchor != 0.0
+    assert list(restored.degradation.mean) == list(model.degradation.mean)
+    for k in range(1, 200):  # hotter at the same load: both copies score every reading alike
+        ts, values = model.last_ts + k * STEP_MS, {"load_pct": 15.0, "temperature_c": 40.0 + k * 0.05}
+        assert restored.update(ts, values) == model.update(ts, values)
+    prior = federated.aggregate(fleet)
+    assert prior is not None and 0.0 < prior.healthy_sd[HEAT_AT_LOAD] < 2.0
+    assert federated.from_prior(prior).degradation.prior_sd[-1] == prior.healthy_sd[HEAT_AT_LOAD]
