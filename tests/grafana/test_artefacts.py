@@ -251,3 +251,15 @@ def test_the_notification_template_renders(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FleetPulse" in result.stdout
+
+
+def test_a_demo_compresses_only_the_device_alerts_holds() -> None:
+    """The demo runs event time at 60x: a device alert's hold shrinks with it, while the pipeline's alerts are
+    about wall time and keep theirs (a worker not yet up when the demo starts it is not down)."""
+    compressed = {a.name: a for a in alerts.catalogue(alerts.Timing(for_override=10, override_devices_only=True))}
+    own = {a.name: a for a in alerts.catalogue(alerts.PRODUCTION)}
+    assert compressed["DeviceFailureScoreHigh"].for_seconds == 10 and compressed["DeviceSilent"].for_seconds == 10
+    assert compressed["WorkerDown"].for_seconds == own["WorkerDown"].for_seconds == 60
+    assert all(c.for_seconds == own[n].for_seconds for n, c in compressed.items() if not c.per_device)
+    everything = alerts.catalogue(alerts.Timing(for_override=10))  # the tests' timing: every hold
+    assert max(a.for_seconds for a in everything) == 10
