@@ -540,7 +540,7 @@ class DeviceModel:
             if top_i >= 0 and not seen_before:
                 kept = self.patterns[4 - 4 * PATTERN_SLOTS :]
                 self.patterns = kept + array("d", (top_i, top_value - top_level, self.seen, 1))
-        worn = self._degradation(ts_ms, values, explanations, eta_minutes, warming)
+        worn = self._degradation(ts_ms, values, residual is not None, explanations, eta_minutes, warming)
         recorded = self._record(record, record_tests, explanations, warming)
         if self.accept_left and fresh < HABIT_FROM:
             # One incident, one alert: while the device settles after an anomaly alert, the wear and records
@@ -585,12 +585,14 @@ class DeviceModel:
         self,
         ts_ms: int,
         values: dict[str, float | None],
+        fitted: bool,
         explanations: list[_Reason],
         eta_minutes: list[float],
         warming: bool,
     ) -> float:
         """The degradation channel's fresh surprise (what it has not alerted on yet); adds its reason and,
-        while its surprise is rising toward the alert level, the time until it gets there."""
+        while its surprise is rising toward the alert level, the time until it gets there. `fitted`: this
+        reading has a thermal residual (a temperature, a load and a fit past its first readings)."""
         plan = self.plan
         if not plan.worn:
             return 0.0
@@ -600,7 +602,7 @@ class DeviceModel:
         held = -1
         if plan.thermal:
             held = len(worn)
-            worn.append(self._heat_at_load(values))
+            worn.append(self._heat_at_load(values["temperature_c"]) if fitted else None)
         surprise, worst, counted = degradation.update(worn, plan.worn_floors, held)
         if counted == 0 or warming:
             return 0.0
@@ -640,15 +642,15 @@ class DeviceModel:
             explanations.append((surprise, sensor, value, detail, (sensor, value, beaten)))
         return fresh * RECORD_SCALE
 
-    def _heat_at_load(self, values: dict[str, float | None]) -> float | None:
+    def _heat_at_load(self, temperature: float | None) -> float | None:
         """The temperature this device would have at the load of its early life (HEAT_AT_LOAD), by the thermal
         fit's current slope: what dried paste or a failing fan raises and a busier day does not. The fit's own
         level learns a slow rise as normal; this value's reference is frozen with the others. Hotter counts,
         cooler does not (a cooler chip is not a precursor). Sampled once per HEAT_SPACING_MS, so that its
-        samples are as independent as the degradation channel's null assumes; None between samples and when
-        there is nothing to say (no reading, a young fit)."""
-        thermal, temperature = self.thermal, values.get("temperature_c")
-        if thermal is None or temperature is None or values.get("load_pct") is None or thermal.n < 10:
+        samples are as independent as the degradation channel's null assumes; None between samples. Called
+        only for a reading with a thermal residual (so with a temperature, a load and a fit)."""
+        thermal = self.thermal
+        if thermal is None or temperature is None:
             return None
         spacing = round(HEAT_SPACING_MS / self.cadence_ms) if self.cadence_ms > 0 else 1
         if spacing > 1 and self.seen % spacing:

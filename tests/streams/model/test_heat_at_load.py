@@ -80,7 +80,6 @@ def test_a_rooms_daily_swing_is_not_wear() -> None:
 def test_the_heat_slot_is_part_of_the_degradation_state_only_for_a_device_with_a_load_and_a_temperature() -> None:
     assert DeviceModel("pc").plan.worn[-1] == HEAT_AT_LOAD
     assert HEAT_AT_LOAD not in DeviceModel("pc", ("fan_cfm", "voltage_v")).plan.worn
-    assert math.isclose(DeviceModel("pc").heat_anchor, 0.0)
 
 
 def test_the_heat_slot_survives_its_envelope_and_its_spread_reaches_the_fleet_prior() -> None:
