@@ -145,7 +145,9 @@ def scenario(stack: Settings) -> Iterator[tuple[Settings, int]]:
             wait_for(lambda: _counts(settings) == expected, 90, "worker a2 to take over and catch up")
         except AssertionError as error:
             counts = _counts(settings)
-            raise AssertionError(f"{error}: {[(k, v) for k, v in counts.items() if v != expected[k]]}") from None
+            behind = [(k, v) for k, v in counts.items() if v != expected[k]]
+            # The stack's logs go with the CI machine: the surviving worker's own account travels with the failure.
+            raise AssertionError(f"{error}: {behind}\nworker a2's log:\n{workers[1].log(80)}") from None
         yield settings, rounds
     finally:
         for worker in workers:
