@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 from streams.model import envelope, federated
 from streams.model.detector import ALERT_THRESHOLD, HABIT_FROM, HEAT_AT_LOAD, DeviceModel
@@ -16,8 +17,11 @@ DAY_MS = 24 * HOUR_MS
 EARLY_LIFE = "at its early-life load"
 
 
+Profile = Callable[[int], float]  # a quantity over event time (ms)
+
+
 def pc(
-    seed: int, hours: float, load_at, resistance_at, room_at=lambda t: 30.0
+    seed: int, hours: float, load_at: Profile, resistance_at: Profile, room_at: Profile = lambda t: 30.0
 ) -> tuple[DeviceModel, list[tuple[float, list[str]]]]:
     """A PC in a room at `room_at(t)` °C whose load wanders around `load_at(t)` % and whose chip follows it with a
     heat sink's lag, its rise over the room times `resistance_at(t)` (1 healthy, up to 3 for dried paste): the
@@ -42,7 +46,7 @@ def pc(
     return model, out
 
 
-def paste(onset_h: float, hours: float):
+def paste(onset_h: float, hours: float) -> Profile:
     """Thermal resistance 1 until `onset_h`, then rising to 2.4 over `hours` (the simulator's dried paste)."""
     return lambda t: 1 + 1.4 * min(1.0, max(0.0, (t / HOUR_MS - onset_h) / hours))
 
@@ -100,5 +104,5 @@ def test_the_heat_slot_survives_its_envelope_and_its_spread_reaches_the_fleet_pr
         ts, values = model.last_ts + k * STEP_MS, {"load_pct": 15.0, "temperature_c": 40.0 + k * 0.05}
         assert restored.update(ts, values) == model.update(ts, values)
     prior = federated.aggregate(fleet)
-    assert prior is not None and 0.0 < prior.healthy_sd[HEAT_AT_LOAD] < 2.0
+    assert 0.0 < prior.healthy_sd[HEAT_AT_LOAD] < 2.0
     assert federated.from_prior(prior).degradation.prior_sd[-1] == prior.healthy_sd[HEAT_AT_LOAD]
